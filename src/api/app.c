@@ -1,0 +1,161 @@
+/* app.c: route table, the auth middleware (token -> principal -> account membership -> role), and
+ * small helpers shared by the API handlers. */
+#include "base/sys.h"
+#include "base/log.h"
+#include "api/app.h"
+#include "net/static.h"
+
+#include <http_parser.h>
+
+struct app *the_app;
+
+static const char *const role_names[] = {"agent", "supervisor", "admin", NULL};
+
+const char *role_name(enum role r)
+{
+    return role_names[r];
+}
+
+int role_parse(const char *s, enum role *out)
+{
+    for (int i = 0; role_names[i]; i++)
+        if (strcmp(s, role_names[i]) == 0) {
+            *out = (enum role)i;
+            return 0;
+        }
+    return ERR_INVAL;
+}
+
+int app_store_write(struct http_req *r, store_job_fn fn, store_done_fn done, void *arg)
+{
+    int rc = store_write(the_app->store, fn, done, arg);
+    if (rc < 0)
+        http_respond_error(r, rc == ERR_BUSY ? ERR_BUSY : ERR_SHUTDOWN, NULL, NULL);
+    return rc;
+}
+
+int app_store_read(struct http_req *r, store_job_fn fn, store_done_fn done, void *arg)
+{
+    int rc = store_read(the_app->store, fn, done, arg);
+    if (rc < 0)
+        http_respond_error(r, rc == ERR_BUSY ? ERR_BUSY : ERR_SHUTDOWN, NULL, NULL);
+    return rc;
+}
+
+static int query_int(struct http_req *r, const char *name, int64_t min, int64_t max, int64_t def, int64_t *out)
+{
+    const char *v = http_query(r, name);
+    *out = def;
+    if (!v)
+        return 0;
+    if (!span_to_i64(span_of(v), out) || *out < min || *out > max) {
+        char msg[128];
+        snprintf(msg, sizeof(msg), "%s must be an integer between %" PRId64 " and %" PRId64 ".", name, min, max);
+        http_respond_error(r, ERR_VALIDATION, name, msg);
+        return ERR_VALIDATION;
+    }
+    return 0;
+}
+
+int app_page(struct http_req *r, int64_t *limit, int64_t *offset)
+{
+    int rc = query_int(r, "limit", 1, 200, 50, limit);
+    if (rc == 0)
+        rc = query_int(r, "offset", 0, INT64_MAX / 2, 0, offset);
+    return rc;
+}
+
+int app_id_param(struct http_req *r, const char *name, int64_t *out)
+{
+    if (!span_to_i64(http_param(r, name), out) || *out <= 0) {
+        http_respond_error(r, ERR_NOTFOUND, NULL, NULL);
+        return ERR_NOTFOUND;
+    }
+    return 0;
+}
+
+json_t *app_list_json(json_t *data, int64_t total, int64_t limit, int64_t offset)
+{
+    return json_pack("{s:o, s:{s:I, s:I, s:I}}", "data", data, "meta", "total", (json_int_t)total,
+                     "limit", (json_int_t)limit, "offset", (json_int_t)offset);
+}
+
+/* ---- the middleware ---- */
+
+static void authed(struct http_req *r, struct principal *p, int rc)
+{
+    if (rc < 0 && rc != ERR_UNAUTHORIZED) {
+        http_respond_error(r, rc, NULL, NULL);
+        return;
+    }
+    if (!p) {
+        http_respond_error(r, ERR_UNAUTHORIZED, NULL, NULL);
+        return;
+    }
+    r->user = p;
+    unsigned flags = r->route->flags;
+    if ((flags & R_ACCOUNT) == R_ACCOUNT) {
+        int64_t aid;
+        if (app_id_param(r, "aid", &aid) < 0)
+            return;
+        struct membership *m = NULL;
+        for (int i = 0; i < p->nmemberships; i++)
+            if (p->memberships[i].account_id == aid)
+                m = &p->memberships[i];
+        if (!m) {
+            /* Not a member: the account does not exist as far as this caller can tell. */
+            http_respond_error(r, ERR_NOTFOUND, NULL, NULL);
+            return;
+        }
+        p->account_id = aid;
+        p->role = m->role;
+        enum role need = (flags & R_ADMIN) ? ROLE_ADMIN : (flags & R_SUPERVISOR) ? ROLE_SUPERVISOR : ROLE_AGENT;
+        if (p->role < need) {
+            char msg[128];
+            snprintf(msg, sizeof(msg), "Only %ss can do this; your role in this account is %s.",
+                     role_name(need), role_name(p->role));
+            http_respond_error(r, ERR_FORBIDDEN, NULL, msg);
+            return;
+        }
+    }
+    r->route->fn(r);
+}
+
+static void app_dispatch(struct http_req *r)
+{
+    if (r->route->flags & R_PUBLIC) {
+        r->route->fn(r);
+        return;
+    }
+    struct span token = auth_request_token(r);
+    if (!token.len) {
+        http_respond_error(r, ERR_UNAUTHORIZED, NULL, NULL);
+        return;
+    }
+    auth_lookup(r, token, authed);
+}
+
+void app_routes(struct app *a)
+{
+    router_init(&a->router);
+    a->router.dispatch = app_dispatch;
+    a->router.fallback = static_serve;
+    api_ops_routes(&a->router);
+    api_auth_routes(&a->router);
+    api_users_routes(&a->router);
+    ws_proto_routes(&a->router);
+    server_on_response = api_metrics_observe;
+}
+
+void app_release(struct app *a)
+{
+    struct map_entry *e;
+    for (size_t it = 0; map_next(&a->login_failures, &it, &e);)
+        free(e->val);
+    map_release(&a->login_failures);
+    for (size_t it = 0; map_next(&a->metrics, &it, &e);)
+        free(e->val);
+    map_release(&a->metrics);
+    router_release(&a->router);
+    free(a->dummy_hash);
+}

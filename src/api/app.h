@@ -1,0 +1,102 @@
+/* app.h: the application: routes, the auth middleware, and state shared by the API handlers. One
+ * instance, owned by main and used on the loop thread only. */
+#ifndef PARLEY_APP_H
+#define PARLEY_APP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "base/map.h"
+#include <http_parser.h>
+
+#include "net/http.h"
+#include "net/router.h"
+#include "net/server.h"
+#include "store/store.h"
+
+/* Route flags. Without R_PUBLIC a route needs a valid token; R_ACCOUNT routes have an {aid} and need a
+ * membership in that account (else 404); R_SUPERVISOR/R_ADMIN raise the role needed (else 403). */
+enum {
+    R_PUBLIC = 1u << 0,
+    R_AUTH = 1u << 1,
+    R_ACCOUNT = 1u << 2 | 1u << 1,
+    R_SUPERVISOR = 1u << 3,
+    R_ADMIN = 1u << 4,
+};
+
+enum role { ROLE_AGENT = 0, ROLE_SUPERVISOR = 1, ROLE_ADMIN = 2 };
+
+struct membership {
+    int64_t account_id;
+    enum role role;
+    char *name, *slug; /* request arena */
+};
+
+/* principal: who is calling; lives in the request arena. */
+struct principal {
+    int64_t user_id, session_id;
+    char *email, *name;
+    int nmemberships;
+    struct membership *memberships;
+    /* For R_ACCOUNT routes: the account named in the path and the caller's role there. */
+    int64_t account_id;
+    enum role role;
+};
+
+struct app {
+    uv_loop_t *loop;
+    struct server srv;
+    struct router router;
+    struct store *store;
+    struct map login_failures; /* "ip:..." / "email:..." -> struct login_window */
+    struct map metrics;        /* request counters */
+    char *dummy_hash;          /* argon2id of a random password: verify against it for unknown e-mails */
+    bool ready;
+};
+
+extern struct app *the_app;
+
+void app_routes(struct app *a);
+void app_release(struct app *a);
+static inline struct principal *req_principal(struct http_req *r)
+{
+    return r->user;
+}
+
+/* Helpers for handlers. */
+/* app_store_write/read: queue a job; on ERR_BUSY/ERR_SHUTDOWN answer 503 and return < 0. */
+int app_store_write(struct http_req *r, store_job_fn fn, store_done_fn done, void *arg);
+int app_store_read(struct http_req *r, store_job_fn fn, store_done_fn done, void *arg);
+/* app_page: ?limit (1..200, default 50) and ?offset (>= 0); answers 422 and returns < 0 if bad. */
+int app_page(struct http_req *r, int64_t *limit, int64_t *offset);
+/* app_id_param: a path id; answers 404 and returns < 0 if it is not a positive integer. */
+int app_id_param(struct http_req *r, const char *name, int64_t *out);
+json_t *app_list_json(json_t *data, int64_t total, int64_t limit, int64_t offset);
+const char *role_name(enum role r);
+int role_parse(const char *s, enum role *out);
+
+/* token helpers (auth.c) */
+void auth_token_hash(const char *token, size_t len, char out[65]);
+struct span auth_request_token(struct http_req *r);
+/* auth_lookup: resolves a token to a principal (reader thread) and calls back on the loop with the
+ * principal (in r's arena) or NULL. */
+typedef void (*auth_done_fn)(struct http_req *r, struct principal *p, int rc);
+void auth_lookup(struct http_req *r, struct span token, auth_done_fn done);
+
+/* audit (in the current write transaction) */
+int audit_add(struct store_tx *tx, int64_t account_id, int64_t actor_id, const char *action,
+              const char *target_type, int64_t target_id, const char *ip, json_t *data);
+
+/* Route handlers, one file per resource. */
+void api_ops_routes(struct router *rt);
+void api_auth_routes(struct router *rt);
+void api_users_routes(struct router *rt);
+void ws_proto_routes(struct router *rt);
+void api_metrics_observe(struct http_req *r, int status, uint64_t ns);
+
+/* first start: create the default account and its admin if there is no account yet. */
+int app_bootstrap(struct store *s, const char *email, const char *password, bool *created,
+                  char *generated, size_t genlen, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,570 @@
+/* auth.c: login, logout and /me; token lookup for the middleware; the login-failure limiter; the audit
+ * helper; and the first start's account and admin.
+ *
+ * Passwords are argon2id (libsodium crypto_pwhash_str, INTERACTIVE limits: ~60 ms and 64 MiB each),
+ * hashed and verified on the libuv thread pool, never on the loop. An unknown e-mail is verified
+ * against a dummy hash so both failures cost the same time and give the same answer.
+ * Tokens are 32 random bytes (64 hex characters); the database keeps only their SHA-256. */
+#include "base/sys.h"
+#include "base/cfg.h"
+#include "base/clock.h"
+#include "base/log.h"
+#include "api/app.h"
+#include "model/user.h"
+
+#include <sodium.h>
+#include <strings.h>
+
+enum { TOKEN_BYTES = 32 };
+
+void auth_token_hash(const char *token, size_t len, char out[65])
+{
+    unsigned char h[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256(h, (const unsigned char *)token, len);
+    hex_encode(h, sizeof(h), out);
+}
+
+static void new_token(char out[2 * TOKEN_BYTES + 1])
+{
+    unsigned char raw[TOKEN_BYTES];
+    randombytes_buf(raw, sizeof(raw));
+    hex_encode(raw, sizeof(raw), out);
+}
+
+struct span auth_request_token(struct http_req *r)
+{
+    struct span a = http_header(r, "Authorization");
+    if (a.len > 7 && strncasecmp(a.p, "Bearer ", 7) == 0)
+        return span_trim((struct span){a.p + 7, a.len - 7});
+    return http_cookie(r, "parley_session");
+}
+
+int audit_add(struct store_tx *tx, int64_t account_id, int64_t actor_id, const char *action,
+              const char *target_type, int64_t target_id, const char *ip, json_t *data)
+{
+    char *d = data ? json_dump_compact(data, NULL) : NULL;
+    int rc = tx_exec(tx,
+                     "INSERT INTO audit_log (account_id, actor_id, action, target_type, target_id, ip, data, "
+                     "created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                     "inttntti", account_id, actor_id, action, target_type, target_id, ip, d,
+                     clock_wall_ms());
+    free(d);
+    return rc < 0 ? rc : 0;
+}
+
+/* ---- token -> principal ---- */
+
+struct auth_job {
+    struct http_req *r;
+    auth_done_fn done;
+    char hash[65];
+    struct principal *p;
+};
+
+static int load_memberships(struct store_tx *tx, struct http_req *r, struct principal *p, int64_t only_account)
+{
+    struct store_rows rows;
+    int rc = tx_query(tx, &rows,
+                      "SELECT au.account_id, au.role, a.name, a.slug FROM account_users au"
+                      " JOIN accounts a ON a.id = au.account_id"
+                      " WHERE au.user_id = $1 AND ($2 = 0 OR au.account_id = $2) ORDER BY au.account_id",
+                      "ii", p->user_id, only_account);
+    if (rc < 0)
+        return rc;
+    int cap = 4;
+    p->memberships = arena_alloc(&r->arena, (size_t)cap * sizeof(*p->memberships));
+    while ((rc = rows_next(&rows)) == 1) {
+        if (p->nmemberships == cap) {
+            struct membership *m = arena_alloc(&r->arena, (size_t)cap * 2 * sizeof(*m));
+            memcpy(m, p->memberships, (size_t)cap * sizeof(*m));
+            p->memberships = m;
+            cap *= 2;
+        }
+        struct membership *m = &p->memberships[p->nmemberships++];
+        m->account_id = rows_i64(&rows, 0);
+        if (role_parse(rows_text(&rows, 1), &m->role) < 0)
+            m->role = ROLE_AGENT;
+        m->name = arena_strndup(&r->arena, rows_text(&rows, 2), rows_len(&rows, 2));
+        m->slug = arena_strndup(&r->arena, rows_text(&rows, 3), rows_len(&rows, 3));
+    }
+    rows_close(&rows);
+    return rc < 0 ? rc : 0;
+}
+
+/* Runs on a reader thread. Only this job touches the request's arena while it runs: the handler that
+ * queued it is waiting for its completion. */
+static int auth_job_fn(struct store_tx *tx, void *arg)
+{
+    struct auth_job *j = arg;
+    struct http_req *r = j->r;
+    int64_t now = clock_wall_ms();
+    struct store_rows rows;
+    int rc = tx_query(tx, &rows,
+                      "SELECT s.id, s.user_id, s.expires_at, u.email, u.name FROM sessions s"
+                      " JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1 AND s.revoked_at IS NULL",
+                      "t", j->hash);
+    if (rc < 0)
+        return rc;
+    struct principal *p = NULL;
+    int64_t only_account = 0, api_token_id = 0;
+    if ((rc = rows_next(&rows)) == 1 && rows_i64(&rows, 2) > now) {
+        p = arena_calloc(&r->arena, sizeof(*p));
+        p->session_id = rows_i64(&rows, 0);
+        p->user_id = rows_i64(&rows, 1);
+        p->email = arena_strndup(&r->arena, rows_text(&rows, 3), rows_len(&rows, 3));
+        p->name = arena_strndup(&r->arena, rows_text(&rows, 4), rows_len(&rows, 4));
+    }
+    rows_close(&rows);
+    if (rc < 0)
+        return rc;
+    if (!p) {
+        /* An API token: scoped to one account. */
+        rc = tx_query(tx, &rows,
+                      "SELECT t.id, t.user_id, t.account_id, u.email, u.name FROM api_tokens t"
+                      " JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1 AND t.revoked_at IS NULL"
+                      " AND (t.expires_at IS NULL OR t.expires_at > $2)",
+                      "ti", j->hash, now);
+        if (rc < 0)
+            return rc;
+        if ((rc = rows_next(&rows)) == 1) {
+            p = arena_calloc(&r->arena, sizeof(*p));
+            api_token_id = rows_i64(&rows, 0);
+            p->user_id = rows_i64(&rows, 1);
+            only_account = rows_i64(&rows, 2);
+            p->email = arena_strndup(&r->arena, rows_text(&rows, 3), rows_len(&rows, 3));
+            p->name = arena_strndup(&r->arena, rows_text(&rows, 4), rows_len(&rows, 4));
+        }
+        rows_close(&rows);
+        if (rc < 0)
+            return rc;
+        UNUSED(api_token_id);
+    }
+    if (!p)
+        return ERR_UNAUTHORIZED;
+    if ((rc = load_memberships(tx, r, p, only_account)) < 0)
+        return rc;
+    j->p = p;
+    return 0;
+}
+
+static void auth_job_done(void *arg, int rc)
+{
+    struct auth_job *j = arg;
+    j->done(j->r, rc == 0 ? j->p : NULL, rc);
+}
+
+void auth_lookup(struct http_req *r, struct span token, auth_done_fn done)
+{
+    struct auth_job *j = arena_calloc(&r->arena, sizeof(*j));
+    j->r = r;
+    j->done = done;
+    auth_token_hash(token.p, token.len, j->hash);
+    int rc = store_read(the_app->store, auth_job_fn, auth_job_done, j);
+    if (rc < 0)
+        done(r, NULL, rc);
+}
+
+static json_t *principal_json(const struct principal *p)
+{
+    json_t *accs = json_array();
+    for (int i = 0; i < p->nmemberships; i++)
+        json_array_append_new(accs, json_pack("{s:I, s:s, s:s, s:s}", "id", (json_int_t)p->memberships[i].account_id,
+                                              "name", p->memberships[i].name, "slug", p->memberships[i].slug,
+                                              "role", role_name(p->memberships[i].role)));
+    return json_pack("{s:I, s:s, s:s, s:o}", "id", (json_int_t)p->user_id, "email", p->email, "name",
+                     p->name, "accounts", accs);
+}
+
+/* ---- login failure limiter (loop thread) ---- */
+
+struct login_window {
+    int64_t start;
+    int64_t count;
+};
+
+static struct login_window *window_get(const char *key, bool create)
+{
+    struct map *m = &the_app->login_failures;
+    struct login_window *w = map_sget(m, key, strlen(key));
+    int64_t now = clock_wall_ms();
+    if (w && now - w->start >= cfg.login_window * 1000) {
+        w->start = now;
+        w->count = 0;
+    }
+    if (!w && create) {
+        if (m->len > 100000) { /* prune expired windows so the table stays bounded */
+            struct map_entry *e;
+            char **dead = xcalloc(m->len, sizeof(char *));
+            size_t n = 0;
+            for (size_t it = 0; map_next(m, &it, &e);)
+                if (now - ((struct login_window *)e->val)->start >= cfg.login_window * 1000)
+                    dead[n++] = e->skey;
+            for (size_t i = 0; i < n; i++) {
+                char *k = xstrdup(dead[i]);
+                free(map_sdel(m, k, strlen(k)));
+                free(k);
+            }
+            free(dead);
+        }
+        w = xcalloc(1, sizeof(*w));
+        w->start = now;
+        map_sput(m, key, strlen(key), w);
+    }
+    return w;
+}
+
+/* Returns the seconds to wait if blocked, else 0. */
+static int64_t login_blocked(const char *ip, const char *email)
+{
+    char key[320];
+    int64_t wait = 0, now = clock_wall_ms();
+    snprintf(key, sizeof(key), "ip:%s", ip);
+    struct login_window *w = window_get(key, false);
+    if (w && w->count >= cfg.login_max_per_ip)
+        wait = MAX(wait, (w->start + cfg.login_window * 1000 - now + 999) / 1000);
+    snprintf(key, sizeof(key), "email:%s", email);
+    w = window_get(key, false);
+    if (w && w->count >= cfg.login_max_per_email)
+        wait = MAX(wait, (w->start + cfg.login_window * 1000 - now + 999) / 1000);
+    return wait;
+}
+
+static void login_failed(const char *ip, const char *email)
+{
+    char key[320];
+    snprintf(key, sizeof(key), "ip:%s", ip);
+    window_get(key, true)->count++;
+    snprintf(key, sizeof(key), "email:%s", email);
+    window_get(key, true)->count++;
+}
+
+static void login_succeeded(const char *email)
+{
+    char key[320];
+    snprintf(key, sizeof(key), "email:%s", email);
+    free(map_sdel(&the_app->login_failures, key, strlen(key)));
+}
+
+static void respond_rate_limited(struct http_req *r, int64_t wait)
+{
+    char msg[160];
+    http_add_header(r, "Retry-After: %" PRId64, wait);
+    snprintf(msg, sizeof(msg), "Too many failed sign-ins. Wait %" PRId64 " seconds and try again.", wait);
+    http_respond_error(r, ERR_RATE, NULL, msg);
+}
+
+/* ---- login ---- */
+
+struct login {
+    struct http_req *r;
+    uv_work_t work;
+    char email[USER_EMAIL_MAX + 1];
+    char *password;
+    bool email_ok;
+    /* read */
+    int64_t user_id;
+    char *hash;
+    /* verify */
+    bool ok;
+    /* write */
+    char token[2 * TOKEN_BYTES + 1];
+    char token_hash[65];
+    int64_t expires_at;
+    struct principal *p;
+};
+
+static void login_free(struct login *l)
+{
+    if (l->password) {
+        sodium_memzero(l->password, strlen(l->password));
+        free(l->password);
+    }
+    free(l->hash);
+}
+
+static int login_find_fn(struct store_tx *tx, void *arg)
+{
+    struct login *l = arg;
+    struct store_rows rows;
+    int rc = tx_query(tx, &rows, "SELECT id, password_hash FROM users WHERE email = $1", "t", l->email);
+    if (rc < 0)
+        return rc;
+    if ((rc = rows_next(&rows)) == 1) {
+        l->user_id = rows_i64(&rows, 0);
+        l->hash = xstrdup(rows_text(&rows, 1));
+    }
+    rows_close(&rows);
+    return rc < 0 ? rc : 0;
+}
+
+static void login_verify_work(uv_work_t *w)
+{
+    struct login *l = containerof(w, struct login, work);
+    const char *hash = l->hash ? l->hash : the_app->dummy_hash;
+    bool match = crypto_pwhash_str_verify(hash, l->password, strlen(l->password)) == 0;
+    l->ok = match && l->hash != NULL && l->email_ok;
+}
+
+static int login_session_fn(struct store_tx *tx, void *arg)
+{
+    struct login *l = arg;
+    struct http_req *r = l->r;
+    int64_t now = clock_wall_ms();
+    int rc = tx_exec(tx,
+                     "INSERT INTO sessions (token_hash, user_id, created_at, expires_at, ip)"
+                     " VALUES ($1, $2, $3, $4, $5)",
+                     "tiiit", l->token_hash, l->user_id, now, l->expires_at, r->ip);
+    if (rc < 0)
+        return rc;
+    rc = tx_exec(tx, "UPDATE users SET last_login_at = $1 WHERE id = $2", "ii", now, l->user_id);
+    if (rc < 0)
+        return rc;
+    struct principal *p = arena_calloc(&r->arena, sizeof(*p));
+    p->user_id = l->user_id;
+    struct store_rows rows;
+    if ((rc = tx_query(tx, &rows, "SELECT email, name FROM users WHERE id = $1", "i", l->user_id)) < 0)
+        return rc;
+    if ((rc = rows_next(&rows)) == 1) {
+        p->email = arena_strndup(&r->arena, rows_text(&rows, 0), rows_len(&rows, 0));
+        p->name = arena_strndup(&r->arena, rows_text(&rows, 1), rows_len(&rows, 1));
+    }
+    rows_close(&rows);
+    if (rc != 1)
+        return rc < 0 ? rc : ERR_UNAUTHORIZED;
+    if ((rc = load_memberships(tx, r, p, 0)) < 0)
+        return rc;
+    for (int i = 0; i < p->nmemberships; i++)
+        if ((rc = audit_add(tx, p->memberships[i].account_id, p->user_id, "auth.login", "user", p->user_id,
+                            r->ip, NULL)) < 0)
+            return rc;
+    l->p = p;
+    return 0;
+}
+
+static void set_session_cookie(struct http_req *r, const char *token, int64_t max_age)
+{
+    http_add_header(r, "Set-Cookie: parley_session=%s; Path=/; HttpOnly; SameSite=Lax; Max-Age=%" PRId64 "%s",
+                    token, max_age, cfg.cookie_secure ? "; Secure" : "");
+}
+
+static void login_session_done(void *arg, int rc)
+{
+    struct login *l = arg;
+    struct http_req *r = l->r;
+    if (rc < 0) {
+        login_free(l);
+        http_respond_error(r, rc == ERR_UNAUTHORIZED ? ERR_CREDENTIALS : rc, NULL, NULL);
+        return;
+    }
+    set_session_cookie(r, l->token, cfg.session_ttl);
+    http_add_header(r, "Cache-Control: no-store");
+    json_t *body = json_pack("{s:s, s:o, s:o}", "token", l->token, "expires_at", json_time(l->expires_at),
+                             "user", principal_json(l->p));
+    login_free(l);
+    http_respond_json(r, 200, body);
+}
+
+static void login_verified(uv_work_t *w, int status)
+{
+    struct login *l = containerof(w, struct login, work);
+    struct http_req *r = l->r;
+    UNUSED(status);
+    if (!l->ok) {
+        login_failed(r->ip, l->email);
+        log_info("auth", "req=%" PRIu64 " ip=%s login failed", r->id, r->ip);
+        login_free(l);
+        http_respond_error(r, ERR_CREDENTIALS, NULL, NULL);
+        return;
+    }
+    login_succeeded(l->email);
+    new_token(l->token);
+    auth_token_hash(l->token, strlen(l->token), l->token_hash);
+    l->expires_at = clock_wall_ms() + cfg.session_ttl * 1000;
+    if (app_store_write(r, login_session_fn, login_session_done, l) < 0)
+        login_free(l);
+}
+
+static void login_found(void *arg, int rc)
+{
+    struct login *l = arg;
+    struct http_req *r = l->r;
+    if (rc < 0) {
+        login_free(l);
+        http_respond_error(r, rc, NULL, NULL);
+        return;
+    }
+    if (uv_queue_work(the_app->loop, &l->work, login_verify_work, login_verified) < 0) {
+        login_free(l);
+        http_respond_error(r, ERR_INTERNAL, NULL, NULL);
+    }
+}
+
+static void h_login(struct http_req *r)
+{
+    json_t *body;
+    if (http_body_json(r, &body) < 0)
+        return;
+    struct jfail f = {0};
+    const char *email = NULL, *password = NULL;
+    int rc = json_get_str(body, "email", true, 1, 1000, &email, &f);
+    if (rc == 0)
+        rc = json_get_str(body, "password", true, 1, 1000, &password, &f);
+    if (rc < 0) {
+        json_decref(body);
+        http_respond_jfail(r, rc, &f);
+        return;
+    }
+    struct login *l = arena_calloc(&r->arena, sizeof(*l));
+    l->r = r;
+    l->email_ok = user_email_normalize(email, l->email);
+    if (!l->email_ok)
+        snprintf(l->email, sizeof(l->email), "%.254s", email);
+    l->password = xstrdup(password);
+    json_decref(body);
+    int64_t wait = login_blocked(r->ip, l->email);
+    if (wait > 0) {
+        login_free(l);
+        respond_rate_limited(r, wait);
+        return;
+    }
+    if (app_store_read(r, login_find_fn, login_found, l) < 0)
+        login_free(l);
+}
+
+/* ---- logout and me ---- */
+
+static int logout_fn(struct store_tx *tx, void *arg)
+{
+    struct http_req *r = arg;
+    struct principal *p = r->user;
+    char hash[65];
+    struct span tok = auth_request_token(r);
+    auth_token_hash(tok.p, tok.len, hash);
+    int64_t now = clock_wall_ms();
+    int rc = tx_exec(tx, "UPDATE sessions SET revoked_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL",
+                     "it", now, hash);
+    if (rc >= 0)
+        rc = tx_exec(tx, "UPDATE api_tokens SET revoked_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL",
+                     "it", now, hash);
+    for (int i = 0; rc >= 0 && i < p->nmemberships; i++)
+        rc = audit_add(tx, p->memberships[i].account_id, p->user_id, "auth.logout", "user", p->user_id, r->ip, NULL);
+    return rc < 0 ? rc : 0;
+}
+
+static void logout_done(void *arg, int rc)
+{
+    struct http_req *r = arg;
+    if (rc < 0) {
+        http_respond_error(r, rc, NULL, NULL);
+        return;
+    }
+    set_session_cookie(r, "", 0);
+    http_respond(r, 204, NULL, NULL, 0);
+}
+
+static void h_logout(struct http_req *r)
+{
+    app_store_write(r, logout_fn, logout_done, r);
+}
+
+static void h_me(struct http_req *r)
+{
+    http_add_header(r, "Cache-Control: no-store");
+    http_respond_json(r, 200, principal_json(req_principal(r)));
+}
+
+void api_auth_routes(struct router *rt)
+{
+    router_add(rt, HTTP_POST, "/api/v1/auth/login", h_login, R_PUBLIC);
+    router_add(rt, HTTP_POST, "/api/v1/auth/logout", h_logout, R_AUTH);
+    router_add(rt, HTTP_GET, "/api/v1/me", h_me, R_AUTH);
+}
+
+/* ---- first start ---- */
+
+struct bootstrap {
+    const char *email, *name, *hash;
+    int64_t accounts;
+};
+
+static int count_accounts_fn(struct store_tx *tx, void *arg)
+{
+    struct bootstrap *b = arg;
+    return tx_query_i64(tx, &b->accounts, "SELECT COUNT(*) FROM accounts", "");
+}
+
+static int bootstrap_fn(struct store_tx *tx, void *arg)
+{
+    struct bootstrap *b = arg;
+    int64_t now = clock_wall_ms(), aid, uid;
+    int rc = tx_query_i64(tx, &aid, "INSERT INTO accounts (name, slug, created_at) VALUES ($1, $2, $3) RETURNING id",
+                          "tti", "Default", "default", now);
+    if (rc < 0)
+        return rc;
+    rc = tx_query_i64(tx, &uid,
+                      "INSERT INTO users (email, name, password_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+                      "ttti", b->email, b->name, b->hash, now);
+    if (rc < 0)
+        return rc;
+    rc = tx_exec(tx, "INSERT INTO account_users (account_id, user_id, role, created_at) VALUES ($1, $2, $3, $4)",
+                 "iiti", aid, uid, "admin", now);
+    if (rc >= 0)
+        rc = tx_exec(tx, "INSERT INTO account_seq (account_id, seq) VALUES ($1, 0)", "i", aid);
+    if (rc >= 0)
+        rc = audit_add(tx, aid, 0, "account.created", "account", aid, NULL, NULL);
+    return rc < 0 ? rc : 0;
+}
+
+int app_bootstrap(struct store *s, const char *email, const char *password, bool *created,
+                  char *generated, size_t genlen, char *err, size_t errlen)
+{
+    struct bootstrap b = {0};
+    *created = false;
+    int rc = store_run_sync(s, count_accounts_fn, &b);
+    if (rc < 0) {
+        snprintf(err, errlen, "cannot read accounts: %s", err_str(rc));
+        return rc;
+    }
+    if (b.accounts > 0)
+        return 0;
+    char norm[USER_EMAIL_MAX + 1];
+    if (!user_email_normalize(email && *email ? email : "admin@parley.local", norm)) {
+        snprintf(err, errlen, "admin-email '%s' is not an e-mail address", email);
+        return ERR_INVAL;
+    }
+    char pw[64];
+    if (password && *password) {
+        if (!user_password_valid(password)) {
+            snprintf(err, errlen, "admin-password must be %d to %d characters", USER_PASSWORD_MIN,
+                     USER_PASSWORD_MAX);
+            return ERR_INVAL;
+        }
+        snprintf(generated, genlen, "%s", "");
+    } else {
+        /* 16 characters from an unambiguous alphabet: ~93 bits. */
+        static const char alphabet[] = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+        for (int i = 0; i < 16; i++)
+            pw[i] = alphabet[randombytes_uniform(sizeof(alphabet) - 1)];
+        pw[16] = '\0';
+        password = pw;
+        snprintf(generated, genlen, "%s", pw);
+    }
+    /* Start-up, before the loop serves anything: hashing here blocks nobody. */
+    char hash[crypto_pwhash_STRBYTES];
+    if (crypto_pwhash_str(hash, password, strlen(password), crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                          crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0) {
+        snprintf(err, errlen, "cannot hash the admin password (out of memory?)");
+        return ERR_INTERNAL;
+    }
+    b.email = norm;
+    b.name = "Admin";
+    b.hash = hash;
+    rc = store_run_sync(s, bootstrap_fn, &b);
+    if (rc < 0) {
+        snprintf(err, errlen, "cannot create the first account: %s", err_str(rc));
+        return rc;
+    }
+    snprintf(err, errlen, "%s", norm); /* tell the caller the normalized e-mail */
+    *created = true;
+    return 0;
+}

@@ -1,0 +1,214 @@
+/* main.c: start-up only. Load the configuration, open the store (applying migrations), create the first
+ * account and admin on an empty data directory, listen, and run the loop until SIGTERM/SIGINT; then
+ * stop accepting, let in-flight requests and commits finish, and exit 0. */
+#include "base/sys.h"
+#include "base/cfg.h"
+#include "base/log.h"
+#include "api/app.h"
+#include "net/static.h"
+
+#include <signal.h>
+#include <sodium.h>
+#include <sys/stat.h>
+#include <sys/resource.h>
+
+static uv_signal_t sig_term, sig_int;
+static uv_timer_t shutdown_timer;
+static bool stopping;
+
+static int mkdir_p(const char *path)
+{
+    char tmp[4096];
+    snprintf(tmp, sizeof(tmp), "%s", path);
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
+                return -1;
+            *p = '/';
+        }
+    }
+    if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
+        return -1;
+    return 0;
+}
+
+static void walk_close(uv_handle_t *h, void *arg)
+{
+    UNUSED(arg);
+    if (!uv_is_closing(h))
+        uv_close(h, NULL);
+}
+
+static void finish(void)
+{
+    struct app *a = the_app;
+    uv_timer_stop(&shutdown_timer);
+    server_close(&a->srv);
+    store_close(a->store); /* runs the last completions */
+    a->store = NULL;
+    uv_close((uv_handle_t *)&sig_term, NULL);
+    uv_close((uv_handle_t *)&sig_int, NULL);
+    uv_close((uv_handle_t *)&shutdown_timer, NULL);
+}
+
+static void on_drained(struct server *srv)
+{
+    UNUSED(srv);
+    log_info("main", "in-flight work finished; closing");
+    finish();
+}
+
+static void on_shutdown_timeout(uv_timer_t *t)
+{
+    UNUSED(t);
+    log_warn("main", "shutdown-timeout reached with %zu requests in flight; closing anyway", the_app->srv.inflight);
+    the_app->srv.on_drained = NULL;
+    finish();
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+    UNUSED(s);
+    if (stopping) {
+        log_warn("main", "second signal: exiting now");
+        exit(1);
+    }
+    stopping = true;
+    log_info("main", "signal=%d: shutting down (finishing in-flight work)", signum);
+    uv_timer_start(&shutdown_timer, on_shutdown_timeout, (uint64_t)cfg.shutdown_timeout, 0);
+    server_shutdown(&the_app->srv, on_drained);
+}
+
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    char err[512];
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    int rc = cfg_load(&cfg, argc, argv, 1, err, sizeof(err));
+    if (rc == 1) {
+        cfg_release(&cfg);
+        return 0;
+    }
+    if (rc < 0) {
+        fprintf(stderr, "parleyd: %s\n", err);
+        cfg_release(&cfg);
+        return 2;
+    }
+    log_level = (enum log_level)log_parse_level(cfg.log_level);
+    signal(SIGPIPE, SIG_IGN);
+    raise_fd_limit();
+    if (sodium_init() < 0) {
+        fprintf(stderr, "parleyd: libsodium failed to initialise\n");
+        return 1;
+    }
+    if (mkdir_p(cfg.data_dir) < 0) {
+        fprintf(stderr, "parleyd: cannot create data-dir %s: %s\n", cfg.data_dir, strerror(errno));
+        return 1;
+    }
+
+    static struct app app;
+    the_app = &app;
+    app.loop = uv_default_loop();
+    map_init(&app.login_failures, true);
+    map_init(&app.metrics, true);
+
+    char dbpath[4200];
+    snprintf(dbpath, sizeof(dbpath), "%s/parley.db", cfg.data_dir);
+    struct store_opts so = {
+        .backend = cfg.db,
+        .path = strcmp(cfg.db, "sqlite") == 0 ? dbpath : cfg.db_url,
+        .sync_full = strcmp(cfg.sync, "full") == 0,
+        .queue = (size_t)cfg.store_queue,
+        .batch = (size_t)cfg.store_batch,
+        .readers = (int)cfg.store_readers,
+    };
+    if ((rc = store_open(&app.store, app.loop, &so, err, sizeof(err))) < 0) {
+        fprintf(stderr, "parleyd: %s\n", err);
+        return 1;
+    }
+
+    bool created;
+    char generated[64];
+    if ((rc = app_bootstrap(app.store, cfg.admin_email, cfg.admin_password, &created, generated, sizeof(generated),
+                            err, sizeof(err))) < 0) {
+        fprintf(stderr, "parleyd: %s\n", err);
+        return 1;
+    }
+    if (created) {
+        printf("Created the first account \"Default\" and its admin.\n");
+        if (generated[0])
+            printf("  admin e-mail:    %s\n  admin password:  %s\n"
+                   "  (the password is shown only this once; change it after signing in)\n",
+                   err, generated);
+        else
+            printf("  admin e-mail:    %s (password from PARLEY_ADMIN_PASSWORD)\n", err);
+    }
+    /* A random password's hash, so unknown e-mails cost as much to reject as wrong passwords. */
+    {
+        unsigned char rnd[16];
+        char pw[33], hash[crypto_pwhash_STRBYTES];
+        randombytes_buf(rnd, sizeof(rnd));
+        hex_encode(rnd, sizeof(rnd), pw);
+        if (crypto_pwhash_str(hash, pw, strlen(pw), crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                              crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0) {
+            fprintf(stderr, "parleyd: cannot hash (out of memory?)\n");
+            return 1;
+        }
+        app.dummy_hash = xstrdup(hash);
+    }
+
+    static_init(cfg.web_dir);
+    app_routes(&app);
+    struct server_limits lim = {
+        .max_body = (size_t)cfg.max_body,
+        .max_header = (size_t)cfg.max_header,
+        .max_connections = (size_t)cfg.max_connections,
+        .ws_max_message = (size_t)cfg.ws_max_message,
+        .ws_max_queue = (size_t)cfg.ws_max_queue,
+        .header_timeout = (uint64_t)cfg.header_timeout,
+        .body_timeout = (uint64_t)cfg.body_timeout,
+        .idle_timeout = (uint64_t)cfg.idle_timeout,
+        .ws_idle_timeout = (uint64_t)cfg.ws_idle_timeout,
+        .ws_ping_interval = (uint64_t)cfg.ws_ping_interval,
+    };
+    server_init(&app.srv, app.loop, &app.router, &lim);
+    app.srv.app = &app;
+    if ((rc = server_listen(&app.srv, cfg.listen, err, sizeof(err))) < 0) {
+        fprintf(stderr, "parleyd: %s\n", err);
+        return 1;
+    }
+    uv_signal_init(app.loop, &sig_term);
+    uv_signal_init(app.loop, &sig_int);
+    uv_signal_start(&sig_term, on_signal, SIGTERM);
+    uv_signal_start(&sig_int, on_signal, SIGINT);
+    uv_timer_init(app.loop, &shutdown_timer);
+    app.ready = true;
+
+    const char *host = app.srv.host;
+    bool v6 = strchr(host, ':') != NULL;
+    printf("listening on http://%s%s%s:%d\n", v6 ? "[" : "", host, v6 ? "]" : "", app.srv.port);
+    log_info("main", "listening host=%s port=%d data_dir=%s db=%s web_dir=%s", host, app.srv.port, cfg.data_dir,
+             cfg.db, cfg.web_dir);
+
+    uv_run(app.loop, UV_RUN_DEFAULT);
+
+    /* Close anything left (defensive) and let the closes run. */
+    uv_walk(app.loop, walk_close, NULL);
+    uv_run(app.loop, UV_RUN_DEFAULT);
+    uv_loop_close(app.loop);
+    server_release(&app.srv);
+    app_release(&app);
+    static_release();
+    cfg_release(&cfg);
+    log_info("main", "stopped");
+    return 0;
+}

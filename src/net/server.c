@@ -1,0 +1,757 @@
+/* server.c: accepting connections, reading into one shared buffer, parsing HTTP/1.1 with http-parser,
+ * coalesced writes, and the timeout lists.
+ *
+ * Timeouts: each connection sits in at most one list per class (header, body, idle keep-alive,
+ * WebSocket idle), and every list has one fixed duration, so appending at the tail keeps each list
+ * ordered by deadline. A sweep timer only looks at list heads: O(expired), not O(connections), which
+ * matters at 100k idle WebSockets. WebSockets are also in a ping list ordered by their last ping or
+ * read. */
+#include "base/sys.h"
+#include "base/clock.h"
+#include "base/log.h"
+#include "net/conn.h"
+#include "net/router.h"
+
+#include <arpa/inet.h>
+
+server_metric_fn server_on_response;
+
+enum { READ_BUF = 64 * 1024 };
+static char read_buf[READ_BUF];
+static bool read_buf_busy;
+
+static void start_request(struct conn *c);
+static void finish_request(struct http_req *r);
+static void free_request(struct http_req *r);
+static void dispatch(struct conn *c);
+
+/* ---- time and timeout lists ---- */
+
+uint64_t conn__now(struct conn *c)
+{
+    return uv_now(c->srv->loop);
+}
+
+static void tl_unlink(struct tlist *l, struct conn *c, struct tlink *k, size_t off)
+{
+#define LINK(conn) ((struct tlink *)((char *)(conn) + off))
+    if (k->prev)
+        LINK(k->prev)->next = k->next;
+    else
+        l->head = k->next;
+    if (k->next)
+        LINK(k->next)->prev = k->prev;
+    else
+        l->tail = k->prev;
+    k->prev = k->next = NULL;
+    UNUSED(c);
+}
+
+static void tl_append(struct tlist *l, struct conn *c, struct tlink *k, size_t off)
+{
+    k->prev = l->tail;
+    k->next = NULL;
+    if (l->tail)
+        LINK(l->tail)->next = c;
+    else
+        l->head = c;
+    l->tail = c;
+#undef LINK
+}
+
+void conn__tl_set(struct conn *c, int list)
+{
+    struct server *srv = c->srv;
+    if (c->tl.list != T_NONE)
+        tl_unlink(&srv->tl[c->tl.list], c, &c->tl, offsetof(struct conn, tl));
+    c->tl.list = (int8_t)list;
+    c->tl.t = conn__now(c);
+    if (list != T_NONE)
+        tl_append(&srv->tl[list], c, &c->tl, offsetof(struct conn, tl));
+}
+
+void conn__tp_set(struct conn *c, bool in)
+{
+    struct server *srv = c->srv;
+    if (c->tp.list != T_NONE)
+        tl_unlink(&srv->ws_ping, c, &c->tp, offsetof(struct conn, tp));
+    c->tp.list = in ? 0 : T_NONE;
+    c->tp.t = conn__now(c);
+    if (in)
+        tl_append(&srv->ws_ping, c, &c->tp, offsetof(struct conn, tp));
+}
+
+static void send_simple_error(struct conn *c, int err)
+{
+    char body[256];
+    int n = snprintf(body, sizeof(body), "{\"error\":{\"code\":\"%s\",\"message\":\"%s\"}}",
+                     err_name(err), err_str(err));
+    char head[256];
+    int h = snprintf(head, sizeof(head),
+                     "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
+                     "Connection: close\r\n%s\r\n",
+                     err_http_status(err), http_status_str((enum http_status)err_http_status(err)), n,
+                     err == ERR_BUSY || err == ERR_CONNS ? "Retry-After: 1\r\n" : "");
+    conn__write(c, head, (size_t)h);
+    conn__write(c, body, (size_t)n);
+    c->close_after_write = true;
+    if (!c->writing)
+        conn__close(c);
+}
+
+static void on_sweep(uv_timer_t *t)
+{
+    struct server *srv = t->data;
+    uint64_t now = uv_now(srv->loop);
+    for (int i = 0; i < T_COUNT; i++) {
+        struct tlist *l = &srv->tl[i];
+        while (l->head && now - l->head->tl.t >= l->timeout) {
+            struct conn *c = l->head;
+            conn__tl_set(c, T_NONE);
+            if (i == T_WS_IDLE) {
+                log_debug("ws", "conn=%" PRIu64 " idle timeout", c->id);
+                ws__close(c, 1001, "idle timeout");
+            } else if ((i == T_HEADER && c->got_bytes) || i == T_BODY) {
+                log_debug("http", "conn=%" PRIu64 " request timeout", c->id);
+                send_simple_error(c, ERR_TIMEOUT);
+            } else {
+                conn__close(c);
+            }
+        }
+    }
+    while (srv->ws_ping.head && now - srv->ws_ping.head->tp.t >= srv->lim.ws_ping_interval) {
+        struct conn *c = srv->ws_ping.head;
+        conn__tp_set(c, true); /* to the tail */
+        ws__ping(c);
+    }
+}
+
+/* ---- writes ---- */
+
+static void on_write(uv_write_t *w, int status);
+
+static void start_write(struct conn *c)
+{
+    struct buf tmp = c->wfly;
+    c->wfly = c->wq;
+    c->wq = tmp;
+    buf_reset(&c->wq);
+    uv_buf_t b = uv_buf_init(c->wfly.p, (unsigned)c->wfly.len);
+    c->writing = true;
+    int rc = uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &b, 1, on_write);
+    if (rc < 0) {
+        c->writing = false;
+        conn__close(c);
+    }
+}
+
+static void on_write(uv_write_t *w, int status)
+{
+    struct conn *c = containerof(w, struct conn, wreq);
+    c->writing = false;
+    buf_release(&c->wfly);
+    if (status < 0 || c->closing) {
+        if (!c->closing)
+            conn__close(c);
+        return;
+    }
+    if (c->wq.len) {
+        start_write(c);
+        return;
+    }
+    buf_release(&c->wq);
+    if (c->close_after_write)
+        conn__close(c);
+}
+
+void conn__write(struct conn *c, const void *p, size_t len)
+{
+    if (c->closing || len == 0)
+        return;
+    if (!c->writing && c->wq.len == 0) {
+        /* Nothing queued: try the socket directly, queue only what it does not take. */
+        uv_buf_t b = uv_buf_init((char *)p, (unsigned)len);
+        int n = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+        if (n == (int)len)
+            return;
+        if (n < 0 && n != UV_EAGAIN) {
+            conn__close(c);
+            return;
+        }
+        if (n > 0)
+            p = (const char *)p + n, len -= (size_t)n;
+    }
+    if (buf_append(&c->wq, p, len) < 0) {
+        log_warn("net", "conn=%" PRIu64 " ip=%s write queue over %zu bytes: closing slow client",
+                 c->id, c->ip, c->wq.max);
+        c->srv->stats.ws_closed_slow++;
+        conn__close(c);
+        return;
+    }
+    if (!c->writing)
+        start_write(c);
+}
+
+/* ---- connection life ---- */
+
+static void on_close(uv_handle_t *h)
+{
+    struct conn *c = containerof((uv_tcp_t *)h, struct conn, tcp);
+    struct server *srv = c->srv;
+    if (c->req) {
+        if (c->req->dispatched && !c->req->responded)
+            c->req->conn = NULL; /* orphaned: the handler frees it when it answers */
+        else
+            free_request(c->req);
+    }
+    ws__free(c);
+    buf_release(&c->stash);
+    buf_release(&c->wq);
+    buf_release(&c->wfly);
+    map_del(&srv->conns, c->id);
+    srv->nconns--;
+    free(c);
+    if (srv->shutting_down && srv->inflight == 0 && srv->on_drained) {
+        server_idle_fn fn = srv->on_drained;
+        srv->on_drained = NULL;
+        fn(srv);
+    }
+}
+
+void conn__close(struct conn *c)
+{
+    if (c->closing)
+        return;
+    c->closing = true;
+    conn__tl_set(c, T_NONE);
+    conn__tp_set(c, false);
+    if (c->kind == CONN_WS)
+        c->srv->nws--;
+    uv_close((uv_handle_t *)&c->tcp, on_close);
+}
+
+static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *b)
+{
+    UNUSED(h);
+    UNUSED(suggested);
+    if (read_buf_busy) { /* cannot happen with one loop thread; be safe anyway */
+        *b = uv_buf_init(NULL, 0);
+        return;
+    }
+    read_buf_busy = true;
+    *b = uv_buf_init(read_buf, READ_BUF);
+}
+
+static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
+{
+    struct conn *c = containerof((uv_tcp_t *)s, struct conn, tcp);
+    if (b->base == read_buf)
+        read_buf_busy = false;
+    if (n == 0)
+        return;
+    if (n < 0) {
+        conn__close(c);
+        return;
+    }
+    c->last_rx = conn__now(c);
+    if (c->kind == CONN_WS)
+        ws__on_read(c, b->base, (size_t)n);
+    else
+        conn__feed(c, b->base, (size_t)n);
+}
+
+static void pause_reading(struct conn *c)
+{
+    if (c->reading) {
+        uv_read_stop((uv_stream_t *)&c->tcp);
+        c->reading = false;
+    }
+}
+
+static void resume_reading(struct conn *c)
+{
+    if (!c->reading && !c->closing) {
+        uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, on_read);
+        c->reading = true;
+    }
+}
+
+/* ---- http-parser callbacks ---- */
+
+static struct conn *pconn(http_parser *p)
+{
+    return containerof(p, struct conn, parser);
+}
+
+static int count_head(struct conn *c, size_t n)
+{
+    c->head_bytes += n;
+    if (c->head_bytes > c->srv->lim.max_header) {
+        c->early_err = ERR_HEADERS;
+        return -1;
+    }
+    return 0;
+}
+
+static void append_span(struct arena *a, struct span *s, const char *p, size_t n)
+{
+    char *q = arena_alloc(a, s->len + n + 1);
+    if (s->len)
+        memcpy(q, s->p, s->len);
+    memcpy(q + s->len, p, n);
+    q[s->len + n] = '\0';
+    s->p = q;
+    s->len += n;
+}
+
+static int on_message_begin(http_parser *p)
+{
+    struct conn *c = pconn(p);
+    if (!c->req)
+        start_request(c);
+    return 0;
+}
+
+static int on_url(http_parser *p, const char *at, size_t n)
+{
+    struct conn *c = pconn(p);
+    if (count_head(c, n) < 0)
+        return -1;
+    append_span(&c->req->arena, &c->req->url, at, n);
+    return 0;
+}
+
+static int on_header_field(http_parser *p, const char *at, size_t n)
+{
+    struct conn *c = pconn(p);
+    struct http_req *r = c->req;
+    if (count_head(c, n) < 0)
+        return -1;
+    if (c->in_value || r->nheaders == 0 || c->hname.p == NULL) {
+        if (r->nheaders == HTTP_MAX_HEADERS) {
+            c->early_err = ERR_HEADERS;
+            return -1;
+        }
+        c->in_value = false;
+        c->hname = SPAN_NULL;
+        r->headers[r->nheaders++] = (struct http_header){SPAN_NULL, SPAN_NULL};
+    }
+    append_span(&r->arena, &r->headers[r->nheaders - 1].name, at, n);
+    c->hname = r->headers[r->nheaders - 1].name;
+    return 0;
+}
+
+static int on_header_value(http_parser *p, const char *at, size_t n)
+{
+    struct conn *c = pconn(p);
+    struct http_req *r = c->req;
+    if (count_head(c, n) < 0)
+        return -1;
+    c->in_value = true;
+    append_span(&r->arena, &r->headers[r->nheaders - 1].value, at, n);
+    return 0;
+}
+
+static int on_headers_complete(http_parser *p)
+{
+    struct conn *c = pconn(p);
+    struct http_req *r = c->req;
+    struct server *srv = c->srv;
+    r->method = p->method;
+    r->method_name = http_method_str((enum http_method)p->method);
+    r->keep_alive = http_should_keep_alive(p);
+    r->upgrade = p->upgrade;
+    /* Split and decode the target. */
+    struct http_parser_url u;
+    http_parser_url_init(&u);
+    if (r->url.len == 0 || http_parser_parse_url(r->url.p, r->url.len, 0, &u) != 0 ||
+        !(u.field_set & (1 << UF_PATH))) {
+        c->early_err = ERR_INVAL;
+        return -1;
+    }
+    struct span raw_path = {r->url.p + u.field_data[UF_PATH].off, u.field_data[UF_PATH].len};
+    if (u.field_set & (1 << UF_QUERY))
+        r->query = (struct span){r->url.p + u.field_data[UF_QUERY].off, u.field_data[UF_QUERY].len};
+    char *dec = arena_alloc(&r->arena, raw_path.len + 1);
+    long dn = url_decode(raw_path, dec, false);
+    if (dn < 0) {
+        c->early_err = ERR_INVAL;
+        return -1;
+    }
+    r->path = (struct span){dec, (size_t)dn};
+    /* Body limits are known now for Content-Length; chunked bodies are counted as they come. */
+    if ((p->flags & F_CONTENTLENGTH) && p->content_length > srv->lim.max_body) {
+        c->early_err = ERR_TOOBIG;
+        return -1;
+    }
+    struct span expect = http_header(r, "Expect");
+    if (expect.len && span_case_eq(expect, "100-continue"))
+        r->expect_continue = true;
+    if (r->expect_continue && !r->upgrade)
+        conn__write(c, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+    conn__tl_set(c, T_BODY);
+    return 0;
+}
+
+static int on_body(http_parser *p, const char *at, size_t n)
+{
+    struct conn *c = pconn(p);
+    if (buf_append(&c->req->body, at, n) < 0) {
+        c->early_err = ERR_TOOBIG;
+        return -1;
+    }
+    return 0;
+}
+
+static int on_message_complete(http_parser *p)
+{
+    struct conn *c = pconn(p);
+    c->req->dispatched = true;
+    http_parser_pause(p, 1); /* one request at a time; the rest waits in the stash */
+    return 0;
+}
+
+static const http_parser_settings parser_settings = {
+    .on_message_begin = on_message_begin,
+    .on_url = on_url,
+    .on_header_field = on_header_field,
+    .on_header_value = on_header_value,
+    .on_headers_complete = on_headers_complete,
+    .on_body = on_body,
+    .on_message_complete = on_message_complete,
+};
+
+/* conn__feed: parses bytes; runs a request when one is complete; stashes what follows it. */
+void conn__feed(struct conn *c, const char *p, size_t len)
+{
+    if (c->closing)
+        return;
+    if (len && !c->got_bytes) {
+        c->got_bytes = true;
+        if (c->tl.list == T_IDLE)
+            conn__tl_set(c, T_HEADER);
+    }
+    if (c->req && c->req->dispatched) {
+        /* A request is being answered: keep the bytes for later, and read no more for now. */
+        if (buf_append(&c->stash, p, len) < 0) {
+            conn__close(c);
+            return;
+        }
+        pause_reading(c);
+        return;
+    }
+    size_t done = http_parser_execute(&c->parser, &parser_settings, p, len);
+    enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
+    if (e == HPE_PAUSED) {
+        http_parser_pause(&c->parser, 0);
+        /* http-parser stops after the byte that completed the message. */
+        if (done < len && buf_append(&c->stash, p + done, len - done) < 0) {
+            conn__close(c);
+            return;
+        }
+        pause_reading(c);
+        dispatch(c);
+        return;
+    }
+    if (e != HPE_OK) {
+        int err = c->early_err ? c->early_err : ERR_INVAL;
+        log_debug("http", "conn=%" PRIu64 " parse error %s: %s", c->id, http_errno_name(e), err_name(err));
+        send_simple_error(c, err);
+        return;
+    }
+    if (c->parser.upgrade && c->req && !c->req->dispatched) {
+        /* An upgrade request without a body: http-parser returns at the end of the head. */
+        c->req->dispatched = true;
+        if (done < len && buf_append(&c->stash, p + done, len - done) < 0) {
+            conn__close(c);
+            return;
+        }
+        pause_reading(c);
+        dispatch(c);
+    }
+}
+
+static void dispatch(struct conn *c)
+{
+    struct http_req *r = c->req;
+    struct server *srv = c->srv;
+    conn__tl_set(c, T_NONE); /* the handler has no timeout; it answers exactly once */
+    srv->inflight++;
+    srv->stats.requests++;
+    char allow[128];
+    switch (router_match(srv->router, r, allow, sizeof(allow))) {
+    case ROUTER_FOUND:
+        if (srv->router->dispatch)
+            srv->router->dispatch(r);
+        else
+            r->route->fn(r);
+        return;
+    case ROUTER_BADMETHOD:
+        http_add_header(r, "Allow: %s", allow);
+        http_respond_error(r, ERR_METHOD, NULL, NULL);
+        return;
+    case ROUTER_NOTFOUND:
+        if (srv->router->fallback && (r->method == HTTP_GET || r->method == HTTP_HEAD) &&
+            !span_starts_with(r->path, "/api/"))
+            srv->router->fallback(r);
+        else
+            http_respond_error(r, ERR_NOTFOUND, NULL, NULL);
+        return;
+    }
+}
+
+static void start_request(struct conn *c)
+{
+    struct http_req *r = xcalloc(1, sizeof(*r));
+    arena_init(&r->arena);
+    buf_init(&r->body, c->srv->lim.max_body);
+    buf_init(&r->resp_headers, 64 * 1024);
+    r->srv = c->srv;
+    r->conn = c;
+    r->conn_id = c->id;
+    r->id = ++c->srv->next_req_id;
+    r->start_ns = clock_mono_ns();
+    memcpy(r->ip, c->ip, sizeof(r->ip));
+    c->req = r;
+    c->head_bytes = 0;
+    c->hname = SPAN_NULL;
+    c->in_value = false;
+    c->early_err = 0;
+}
+
+static void free_request(struct http_req *r)
+{
+    buf_release(&r->body);
+    buf_release(&r->resp_headers);
+    arena_release(&r->arena);
+    free(r);
+}
+
+/* finish_request: after the response is queued: next request, or close. */
+static void finish_request(struct http_req *r)
+{
+    struct server *srv = r->srv;
+    struct conn *c = r->conn;
+    srv->inflight--;
+    if (!c) {
+        free_request(r);
+    } else {
+        bool keep = r->keep_alive && !c->close_after_write && !srv->shutting_down &&
+                    c->kind == CONN_HTTP;
+        c->req = NULL;
+        free_request(r);
+        if (c->kind == CONN_HTTP) {
+            if (!keep) {
+                c->close_after_write = true;
+                if (!c->writing)
+                    conn__close(c);
+            } else {
+                c->got_bytes = c->stash.len > 0;
+                conn__tl_set(c, c->got_bytes ? T_HEADER : T_IDLE);
+                http_parser_init(&c->parser, HTTP_REQUEST);
+                if (c->stash.len) {
+                    /* Pipelined bytes: parse them now; conn__feed re-stashes what it cannot take. */
+                    struct buf pending = c->stash;
+                    buf_init(&c->stash, srv->lim.max_body + srv->lim.max_header);
+                    conn__feed(c, pending.p, pending.len);
+                    buf_release(&pending);
+                }
+                if (!c->closing && !(c->req && c->req->dispatched))
+                    resume_reading(c);
+            }
+        }
+    }
+    if (srv->shutting_down && srv->inflight == 0 && srv->on_drained) {
+        server_idle_fn fn = srv->on_drained;
+        srv->on_drained = NULL;
+        fn(srv);
+    }
+}
+
+void http__finish(struct http_req *r)
+{
+    finish_request(r);
+}
+
+/* ws.c takes over a connection after the 101: hand it the stashed bytes. */
+void http__upgraded(struct conn *c)
+{
+    if (c->closing)
+        return;
+    c->kind = CONN_WS;
+    c->srv->nws++;
+    c->srv->stats.ws_opened++;
+    c->last_rx = conn__now(c);
+    conn__tl_set(c, T_WS_IDLE);
+    conn__tp_set(c, true);
+    if (c->stash.len) {
+        struct buf pending = c->stash;
+        buf_init(&c->stash, c->srv->lim.max_body + c->srv->lim.max_header);
+        ws__on_read(c, pending.p, pending.len);
+        buf_release(&pending);
+    }
+    if (!c->closing)
+        resume_reading(c);
+}
+
+/* ---- accepting ---- */
+
+static void free_handle(uv_handle_t *h)
+{
+    free(containerof((uv_tcp_t *)h, struct conn, tcp));
+}
+
+static void on_connection(uv_stream_t *ls, int status)
+{
+    struct server *srv = ls->data;
+    if (status < 0)
+        return;
+    struct conn *c = xcalloc(1, sizeof(*c));
+    c->srv = srv;
+    c->tl.list = c->tp.list = T_NONE;
+    uv_tcp_init(srv->loop, &c->tcp);
+    if (uv_accept(ls, (uv_stream_t *)&c->tcp) < 0) {
+        uv_close((uv_handle_t *)&c->tcp, free_handle);
+        return;
+    }
+    c->id = ++srv->next_conn_id;
+    srv->nconns++;
+    srv->stats.accepted++;
+    map_put(&srv->conns, c->id, c);
+    uv_tcp_nodelay(&c->tcp, 1);
+    struct sockaddr_storage ss;
+    int sl = sizeof(ss);
+    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &sl) == 0) {
+        if (ss.ss_family == AF_INET)
+            uv_ip4_name((struct sockaddr_in *)&ss, c->ip, sizeof(c->ip));
+        else
+            uv_ip6_name((struct sockaddr_in6 *)&ss, c->ip, sizeof(c->ip));
+    }
+    buf_init(&c->stash, srv->lim.max_body + srv->lim.max_header);
+    buf_init(&c->wq, srv->lim.ws_max_queue);
+    buf_init(&c->wfly, srv->lim.ws_max_queue);
+    http_parser_init(&c->parser, HTTP_REQUEST);
+    if (srv->nconns > srv->lim.max_connections || srv->shutting_down) {
+        send_simple_error(c, srv->shutting_down ? ERR_SHUTDOWN : ERR_CONNS);
+        return;
+    }
+    conn__tl_set(c, T_HEADER);
+    resume_reading(c);
+}
+
+int server_init(struct server *srv, uv_loop_t *loop, struct router *router, const struct server_limits *lim)
+{
+    memset(srv, 0, sizeof(*srv));
+    srv->loop = loop;
+    srv->router = router;
+    srv->lim = *lim;
+    srv->tl[T_HEADER].timeout = lim->header_timeout;
+    srv->tl[T_BODY].timeout = lim->body_timeout;
+    srv->tl[T_IDLE].timeout = lim->idle_timeout;
+    srv->tl[T_WS_IDLE].timeout = lim->ws_idle_timeout;
+    map_init(&srv->conns, false);
+    uv_tcp_init(loop, &srv->listener);
+    srv->listener.data = srv;
+    uv_timer_init(loop, &srv->sweep);
+    srv->sweep.data = srv;
+    return 0;
+}
+
+int server_listen(struct server *srv, const char *hostport, char *err, size_t errlen)
+{
+    const char *colon = strrchr(hostport, ':');
+    if (!colon || colon == hostport) {
+        snprintf(err, errlen, "listen address '%s' must be HOST:PORT", hostport);
+        return ERR_INVAL;
+    }
+    size_t hl = (size_t)(colon - hostport);
+    if (hostport[0] == '[' && hl >= 2 && hostport[hl - 1] == ']')
+        hostport++, hl -= 2;
+    if (hl >= sizeof(srv->host)) {
+        snprintf(err, errlen, "listen host too long");
+        return ERR_INVAL;
+    }
+    memcpy(srv->host, hostport, hl);
+    srv->host[hl] = '\0';
+    int64_t port;
+    if (!span_to_i64(span_of(colon + 1), &port) || port < 0 || port > 65535) {
+        snprintf(err, errlen, "listen port '%s' must be 0..65535", colon + 1);
+        return ERR_INVAL;
+    }
+    struct sockaddr_storage ss;
+    if (uv_ip4_addr(srv->host, (int)port, (struct sockaddr_in *)&ss) != 0 &&
+        uv_ip6_addr(srv->host, (int)port, (struct sockaddr_in6 *)&ss) != 0) {
+        snprintf(err, errlen, "listen host '%s' is not an IP address", srv->host);
+        return ERR_INVAL;
+    }
+    int rc = uv_tcp_bind(&srv->listener, (struct sockaddr *)&ss, 0);
+    if (rc == 0)
+        rc = uv_listen((uv_stream_t *)&srv->listener, 4096, on_connection);
+    if (rc < 0) {
+        snprintf(err, errlen, "cannot listen on %s: %s", hostport, uv_strerror(rc));
+        return ERR_IO;
+    }
+    int sl = sizeof(ss);
+    uv_tcp_getsockname(&srv->listener, (struct sockaddr *)&ss, &sl);
+    srv->port = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
+                                              : ((struct sockaddr_in6 *)&ss)->sin6_port);
+    srv->listening = true;
+    uint64_t tick = srv->lim.ws_ping_interval;
+    for (int i = 0; i < T_COUNT; i++)
+        tick = MIN(tick, srv->tl[i].timeout);
+    tick = MAX(MIN(tick / 4, 250), 10);
+    uv_timer_start(&srv->sweep, on_sweep, tick, tick);
+    return 0;
+}
+
+struct conn *server_conn(struct server *srv, uint64_t id)
+{
+    struct conn *c = map_get(&srv->conns, id);
+    return c && !c->closing ? c : NULL;
+}
+
+void server_shutdown(struct server *srv, server_idle_fn on_drained)
+{
+    srv->shutting_down = true;
+    srv->on_drained = on_drained;
+    if (srv->listening) {
+        uv_close((uv_handle_t *)&srv->listener, NULL);
+        srv->listening = false;
+    }
+    struct map_entry *e;
+    struct conn **list = xcalloc(srv->conns.len + 1, sizeof(*list));
+    size_t n = 0;
+    for (size_t it = 0; map_next(&srv->conns, &it, &e);)
+        list[n++] = e->val;
+    for (size_t i = 0; i < n; i++) {
+        struct conn *c = list[i];
+        if (c->kind == CONN_WS)
+            ws__close(c, 1001, "server shutting down");
+        else if (!c->req || !c->req->dispatched)
+            conn__close(c);
+        /* else: it closes after answering (finish_request sees shutting_down) */
+    }
+    free(list);
+    if (srv->inflight == 0 && srv->on_drained) {
+        srv->on_drained = NULL;
+        on_drained(srv);
+    }
+}
+
+void server_close(struct server *srv)
+{
+    struct map_entry *e;
+    for (size_t it = 0; map_next(&srv->conns, &it, &e);)
+        conn__close(e->val);
+    if (srv->listening) {
+        uv_close((uv_handle_t *)&srv->listener, NULL);
+        srv->listening = false;
+    }
+    if (!uv_is_closing((uv_handle_t *)&srv->sweep))
+        uv_close((uv_handle_t *)&srv->sweep, NULL);
+}
+
+void server_release(struct server *srv)
+{
+    map_release(&srv->conns);
+}
