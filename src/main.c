@@ -11,6 +11,7 @@
 #include <sodium.h>
 #include <sys/stat.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 static uv_signal_t sig_term, sig_int;
 static uv_timer_t shutdown_timer;
@@ -143,14 +144,25 @@ int main(int argc, char **argv)
         fprintf(stderr, "parleyd: %s\n", err);
         return 1;
     }
+    char login_file[4200];
+    snprintf(login_file, sizeof(login_file), "%s/initial-admin.txt", cfg.data_dir);
     if (created) {
         printf("Created the first account \"Default\" and its admin.\n");
-        if (generated[0])
-            printf("  admin e-mail:    %s\n  admin password:  %s\n"
-                   "  (the password is shown only this once; change it after signing in)\n",
-                   err, generated);
-        else
+        if (generated[0]) {
+            printf("  admin e-mail:    %s\n  admin password:  %s\n", err, generated);
+            /* Like Jenkins' initialAdminPassword: kept (0600) until the admin deletes it. */
+            FILE *f = fopen(login_file, "w");
+            if (f) {
+                fchmod(fileno(f), 0600);
+                fprintf(f, "e-mail:   %s\npassword: %s\n", err, generated);
+                fclose(f);
+                printf("  (also saved in %s; delete that file once you have signed in)\n", login_file);
+            }
+        } else {
             printf("  admin e-mail:    %s (password from PARLEY_ADMIN_PASSWORD)\n", err);
+        }
+    } else if (access(login_file, R_OK) == 0) {
+        printf("The first admin's login is in %s\n", login_file);
     }
     /* A random password's hash, so unknown e-mails cost as much to reject as wrong passwords. */
     {
@@ -179,6 +191,7 @@ int main(int argc, char **argv)
         .idle_timeout = (uint64_t)cfg.idle_timeout,
         .ws_idle_timeout = (uint64_t)cfg.ws_idle_timeout,
         .ws_ping_interval = (uint64_t)cfg.ws_ping_interval,
+        .trust_proxy = cfg.trust_proxy,
     };
     server_init(&app.srv, app.loop, &app.router, &lim);
     app.srv.app = &app;
@@ -195,7 +208,10 @@ int main(int argc, char **argv)
 
     const char *host = app.srv.host;
     bool v6 = strchr(host, ':') != NULL;
-    printf("listening on http://%s%s%s:%d\n", v6 ? "[" : "", host, v6 ? "]" : "", app.srv.port);
+    char base[128];
+    snprintf(base, sizeof(base), "http://%s%s%s:%d", v6 ? "[" : "", host, v6 ? "]" : "", app.srv.port);
+    printf("listening on %s\n", base);
+    printf("  console  %s/\n  API      %s/api/v1/openapi.yaml\n  health   %s/healthz\n", base, base, base);
     log_info("main", "listening host=%s port=%d data_dir=%s db=%s web_dir=%s", host, app.srv.port, cfg.data_dir,
              cfg.db, cfg.web_dir);
 

@@ -1,6 +1,7 @@
 /* api_ops.c: /healthz (the process answers), /readyz (a store round trip works) and /metrics
  * (Prometheus text format 0.0.4). */
 #include "base/sys.h"
+#include "base/embed.h"
 #include "base/buf.h"
 #include "api/app.h"
 
@@ -125,8 +126,16 @@ static void h_metrics(struct http_req *r)
     buf_release(&b);
 }
 
+
+static void h_openapi(struct http_req *r)
+{
+    http_add_header(r, "Cache-Control: no-cache");
+    http_respond(r, 200, "application/yaml; charset=utf-8", docs_embed[0].data, docs_embed[0].len);
+}
+
 void api_ops_routes(struct router *rt)
 {
+    router_add(rt, HTTP_GET, "/api/v1/openapi.yaml", h_openapi, R_PUBLIC);
     router_add(rt, HTTP_GET, "/healthz", h_healthz, R_PUBLIC);
     router_add(rt, HTTP_GET, "/readyz", h_readyz, R_PUBLIC);
     router_add(rt, HTTP_GET, "/metrics", h_metrics, R_PUBLIC);

@@ -38,6 +38,8 @@
     X(ws_max_queue, "ws-max-queue", INT, "1048576", 1024, 1073741824, 0,                           \
       "bytes queued to a slow WebSocket client before it is closed")                              \
     X(session_ttl, "session-ttl", INT, "604800", 1, 315360000, 0, "seconds a login token lives")   \
+    X(trust_proxy, "trust-proxy", BOOL, "false", 0, 0, 0,                                          \
+      "take the client address from X-Forwarded-For (set behind nginx)")                           \
     X(cookie_secure, "cookie-secure", BOOL, "false", 0, 0, 0, "mark the session cookie Secure (behind HTTPS)") \
     X(login_max_per_ip, "login-max-per-ip", INT, "10", 1, 1000000, 0,                              \
       "failed logins per address per window before 429")                                           \

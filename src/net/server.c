@@ -384,6 +384,19 @@ static int on_headers_complete(http_parser *p)
         c->early_err = ERR_TOOBIG;
         return -1;
     }
+    if (srv->lim.trust_proxy) {
+        struct span xff = http_header(r, "X-Forwarded-For");
+        if (xff.len) {
+            /* The last hop is the one our proxy added: the address it saw. */
+            const char *comma = memrchr(xff.p, ',', xff.len);
+            struct span last = comma ? (struct span){comma + 1, xff.len - (size_t)(comma + 1 - xff.p)} : xff;
+            last = span_trim(last);
+            if (last.len && last.len < sizeof(r->ip)) {
+                memcpy(r->ip, last.p, last.len);
+                r->ip[last.len] = '\0';
+            }
+        }
+    }
     struct span expect = http_header(r, "Expect");
     if (expect.len && span_case_eq(expect, "100-continue"))
         r->expect_continue = true;

@@ -3,6 +3,7 @@
  * by SQL text. Parameters are written $1..$N in SQL (the PostgreSQL form); SQLite reads "$1" as a named
  * parameter, so they are bound by name, which keeps the two back ends' SQL identical. */
 #include "base/sys.h"
+#include "base/embed.h"
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/map.h"
@@ -10,12 +11,6 @@
 
 #include <sqlite3.h>
 
-struct embedded_file {
-    const char *name;
-    const char *data;
-    size_t len;
-};
-extern const struct embedded_file schema_sqlite[];
 
 struct store_conn {
     sqlite3 *db;

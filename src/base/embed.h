@@ -1,0 +1,18 @@
+/* embed.h: files compiled into the binary by tools/embed.c (schema migrations, the OpenAPI document).
+ * Each table ends with an entry whose name is NULL; data is NUL-terminated. */
+#ifndef PARLEY_EMBED_H
+#define PARLEY_EMBED_H
+
+#include <stddef.h>
+
+struct embedded_file {
+    const char *name;
+    const char *data;
+    size_t len;
+};
+
+extern const struct embedded_file schema_sqlite[];
+extern const struct embedded_file schema_pg[];
+extern const struct embedded_file docs_embed[];
+
+#endif
