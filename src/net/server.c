@@ -328,6 +328,9 @@ static int on_header_field(http_parser *p, const char *at, size_t n)
     if (count_head(c, n) < 0)
         return -1;
     if (c->in_value || r->nheaders == 0 || c->hname.p == NULL) {
+        /* ": " and CRLF of each header line count toward max-header too. */
+        if (count_head(c, 4) < 0)
+            return -1;
         if (r->nheaders == HTTP_MAX_HEADERS) {
             c->early_err = ERR_HEADERS;
             return -1;
@@ -357,6 +360,10 @@ static int on_headers_complete(http_parser *p)
     struct conn *c = pconn(p);
     struct http_req *r = c->req;
     struct server *srv = c->srv;
+    if (p->http_major != 1) { /* HTTP/0.9 request lines and anything but 1.x */
+        c->early_err = ERR_INVAL;
+        return -1;
+    }
     r->method = p->method;
     r->method_name = http_method_str((enum http_method)p->method);
     r->keep_alive = http_should_keep_alive(p);
@@ -457,12 +464,15 @@ void conn__feed(struct conn *c, const char *p, size_t len)
     enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
     if (e == HPE_PAUSED) {
         http_parser_pause(&c->parser, 0);
-        /* http-parser stops after the byte that completed the message. */
-        if (done < len && buf_append(&c->stash, p + done, len - done) < 0) {
-            conn__close(c);
-            return;
+        /* http-parser stops after the byte that completed the message. Only when more bytes came with
+         * it do we stop reading (no epoll churn for the usual one request per read). */
+        if (done < len) {
+            if (buf_append(&c->stash, p + done, len - done) < 0) {
+                conn__close(c);
+                return;
+            }
+            pause_reading(c);
         }
-        pause_reading(c);
         dispatch(c);
         return;
     }

@@ -168,6 +168,22 @@ static void work_cb(uv_work_t *w)
     j->status = 404;
 }
 
+/* etag_matches: If-None-Match is "*" or a comma list of entity tags, each maybe weak (W/"..."); weak
+ * comparison applies to GET (RFC 9110 13.1.2). */
+static bool etag_matches(struct span inm, const char *etag)
+{
+    while (inm.len) {
+        struct span t = span_trim(span_split(&inm, ','));
+        if (span_eq_cstr(t, "*"))
+            return true;
+        if (t.len > 2 && t.p[0] == 'W' && t.p[1] == '/')
+            t.p += 2, t.len -= 2;
+        if (span_eq_cstr(t, etag))
+            return true;
+    }
+    return false;
+}
+
 static void after_cb(uv_work_t *w, int status)
 {
     struct static_job *j = containerof(w, struct static_job, work);
@@ -182,7 +198,7 @@ static void after_cb(uv_work_t *w, int status)
             http_add_header(r, "Cache-Control: no-cache");
         http_add_header(r, "Vary: Accept-Encoding");
         http_add_header(r, "X-Content-Type-Options: nosniff");
-        if (inm.len && span_eq_cstr(inm, j->etag)) {
+        if (inm.len && etag_matches(inm, j->etag)) {
             http_respond(r, 304, NULL, NULL, 0);
         } else {
             if (j->gzipped)
