@@ -143,6 +143,7 @@ void app_routes(struct app *a)
     api_ops_routes(&a->router);
     api_auth_routes(&a->router);
     api_users_routes(&a->router);
+    api_tokens_routes(&a->router);
     ws_proto_routes(&a->router);
     server_on_response = api_metrics_observe;
 }

@@ -92,6 +92,7 @@ int audit_add(struct store_tx *tx, int64_t account_id, int64_t actor_id, const c
 void api_ops_routes(struct router *rt);
 void api_auth_routes(struct router *rt);
 void api_users_routes(struct router *rt);
+void api_tokens_routes(struct router *rt);
 void ws_proto_routes(struct router *rt);
 void api_metrics_observe(struct http_req *r, int status, uint64_t ns);
 
