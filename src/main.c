@@ -5,6 +5,8 @@
 #include "base/cfg.h"
 #include "base/log.h"
 #include "api/app.h"
+#include "event/event.h"
+#include "event/on_push.h"
 #include "net/static.h"
 
 #include <signal.h>
@@ -195,6 +197,8 @@ int main(int argc, char **argv)
     };
     server_init(&app.srv, app.loop, &app.router, &lim);
     app.srv.app = &app;
+    push_init(&app.srv);
+    event_listen(on_push);
     if ((rc = server_listen(&app.srv, cfg.listen, err, sizeof(err))) < 0) {
         fprintf(stderr, "parleyd: %s\n", err);
         return 1;
@@ -222,6 +226,8 @@ int main(int argc, char **argv)
     uv_run(app.loop, UV_RUN_DEFAULT);
     uv_loop_close(app.loop);
     server_release(&app.srv);
+    ws_proto_release();
+    push_release();
     app_release(&app);
     static_release();
     cfg_release(&cfg);

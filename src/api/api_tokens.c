@@ -49,7 +49,6 @@ static int create_fn(struct store_tx *tx, void *arg)
         return rc;
     json_t *audit = json_pack("{s:s}", "name", j->name);
     rc = audit_add(tx, j->account_id, j->user_id, "api_token.created", "api_token", id, j->r->ip, audit);
-    json_decref(audit);
     if (rc < 0)
         return rc;
     json_decref(j->body);

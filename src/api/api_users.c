@@ -108,7 +108,6 @@ static int create_user_fn(struct store_tx *tx, void *arg)
                              "role", role_name(j->role), "created_at", json_time(now));
     json_t *audit = json_pack("{s:s, s:s}", "email", j->email, "role", role_name(j->role));
     rc = audit_add(tx, j->account_id, j->actor_id, "user.created", "user", uid, j->r->ip, audit);
-    json_decref(audit);
     if (rc < 0) {
         json_decref(user);
         return rc;

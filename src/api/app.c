@@ -144,6 +144,7 @@ void app_routes(struct app *a)
     api_auth_routes(&a->router);
     api_users_routes(&a->router);
     api_tokens_routes(&a->router);
+    api_inboxes_routes(&a->router);
     ws_proto_routes(&a->router);
     server_on_response = api_metrics_observe;
 }

@@ -84,7 +84,7 @@ struct span auth_request_token(struct http_req *r);
 typedef void (*auth_done_fn)(struct http_req *r, struct principal *p, int rc);
 void auth_lookup(struct http_req *r, struct span token, auth_done_fn done);
 
-/* audit (in the current write transaction) */
+/* audit (in the current write transaction); takes `data` (may be NULL). */
 int audit_add(struct store_tx *tx, int64_t account_id, int64_t actor_id, const char *action,
               const char *target_type, int64_t target_id, const char *ip, json_t *data);
 
@@ -93,7 +93,9 @@ void api_ops_routes(struct router *rt);
 void api_auth_routes(struct router *rt);
 void api_users_routes(struct router *rt);
 void api_tokens_routes(struct router *rt);
+void api_inboxes_routes(struct router *rt);
 void ws_proto_routes(struct router *rt);
+void ws_proto_release(void);
 void api_metrics_observe(struct http_req *r, int status, uint64_t ns);
 
 /* first start: create the default account and its admin if there is no account yet. */

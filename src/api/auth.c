@@ -49,6 +49,7 @@ int audit_add(struct store_tx *tx, int64_t account_id, int64_t actor_id, const c
                      "inttntti", account_id, actor_id, action, target_type, target_id, ip, d,
                      clock_wall_ms());
     free(d);
+    json_decref(data);
     return rc < 0 ? rc : 0;
 }
 

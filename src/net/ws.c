@@ -67,6 +67,21 @@ static void on_msg(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_
      * wslay queues the reply and stops reading. */
 }
 
+/* RFC 6455 5.5.1: a close body starts with a 2-byte code, so a 1-byte body is a protocol error. wslay
+ * would echo it without a code; answer 1002 before it does. (Frame-level violations, such as a ping over
+ * 125 bytes or a fragmented control frame, are rejected inside wslay's frame parser, which sends a close
+ * frame without a status code: allowed, since RFC 6455 7.1.7 says SHOULD, not MUST.) */
+static void on_frame_start(wslay_event_context_ptr ctx, const struct wslay_event_on_frame_recv_start_arg *arg, void *ud)
+{
+    struct conn *c = ud;
+    if (arg->opcode == WSLAY_CONNECTION_CLOSE && arg->payload_length == 1) {
+        wslay_event_queue_close(ctx, 1002, NULL, 0);
+        wslay_event_shutdown_read(ctx);
+        if (c->ws)
+            c->ws->close_queued = true;
+    }
+}
+
 void ws__flush(struct conn *c)
 {
     struct ws *ws = c->ws;
@@ -101,7 +116,15 @@ void ws__on_read(struct conn *c, const char *p, size_t len)
     c->rd = NULL;
     c->rdlen = 0;
     if (rc < 0) {
-        conn__close(c);
+        /* A protocol error: wslay has queued a close frame (1002, 1007, 1009 ...). Send it, then close. */
+        ws->close_queued = true;
+        if (wslay_event_want_write(ws->ctx))
+            wslay_event_send(ws->ctx);
+        if (!c->closing) {
+            c->close_after_write = true;
+            if (!c->writing)
+                conn__close(c);
+        }
         return;
     }
     ws__flush(c);
@@ -192,6 +215,7 @@ int ws_accept(struct http_req *r, const struct ws_handler *h, void *user, uint64
     static const struct wslay_event_callbacks cbs = {
         .recv_callback = recv_cb,
         .send_callback = send_cb,
+        .on_frame_recv_start_callback = on_frame_start,
         .on_msg_recv_callback = on_msg,
     };
     if (wslay_event_context_server_init(&ws->ctx, &cbs, c) != 0) {

@@ -1,0 +1,413 @@
+/* api_inboxes.c: inboxes (the channels conversations arrive through) and their members.
+ *
+ * Admins create, change and delete inboxes and choose their members; supervisors see every inbox,
+ * agents only the inboxes they are members of (another inbox is a 404 to them). Each change emits an
+ * event in the same transaction (inbox.created, inbox.updated, inbox.deleted, inbox.members_changed)
+ * and is audited. */
+#include "base/sys.h"
+#include "base/clock.h"
+#include "api/app.h"
+#include "event/event.h"
+#include "model/inbox.h"
+
+#include <sodium.h>
+
+#define INBOX_COLS                                                                                                     \
+    "id, name, channel, widget_token, greeting, offline_message, widget_color, widget_title, prechat_fields,"        \
+    " created_at, updated_at"
+
+struct inbox_job {
+    struct http_req *r;
+    int64_t account_id, user_id, inbox_id, limit, offset;
+    enum role role;
+    struct inbox_input in;
+    char token[41];
+    int64_t *user_ids;
+    size_t nuser_ids;
+    json_t *body;
+    struct event_batch events;
+    int status;
+};
+
+static json_t *inbox_json(struct store_rows *rows)
+{
+    json_t *pf = json_loads(rows_text(rows, 8), 0, NULL);
+    return json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o}", "id", (json_int_t)rows_i64(rows, 0),
+                     "name", rows_text(rows, 1), "channel", rows_text(rows, 2), "widget_token", rows_text(rows, 3),
+                     "greeting", rows_text(rows, 4), "offline_message", rows_text(rows, 5), "widget_color",
+                     rows_text(rows, 6), "widget_title", rows_text(rows, 7), "prechat_fields", pf ? pf : json_array(),
+                     "created_at", json_time(rows_i64(rows, 9)), "updated_at", json_time(rows_i64(rows, 10)));
+}
+
+/* load_inbox: the inbox as JSON, or ERR_NOTFOUND if it is not in the account, deleted, or (for an
+ * agent) not one of theirs. */
+static int load_inbox(struct store_tx *tx, struct inbox_job *j, json_t **out)
+{
+    struct store_rows rows;
+    int rc = tx_query(tx, &rows,
+                      "SELECT " INBOX_COLS " FROM inboxes i WHERE id = $1 AND account_id = $2 AND deleted_at IS NULL"
+                      " AND ($3 > 0 OR EXISTS (SELECT 1 FROM inbox_members m WHERE m.inbox_id = i.id AND m.user_id = $4))",
+                      "iiii", j->inbox_id, j->account_id, (int64_t)j->role, j->user_id);
+    if (rc < 0)
+        return rc;
+    rc = rows_next(&rows);
+    if (rc == 1)
+        *out = inbox_json(&rows);
+    rows_close(&rows);
+    return rc == 1 ? 0 : rc == 0 ? ERR_NOTFOUND : rc;
+}
+
+static void job_done(void *arg, int rc)
+{
+    struct inbox_job *j = arg;
+    inbox_input_release(&j->in);
+    free(j->user_ids);
+    if (rc < 0) {
+        event_batch_reset(&j->events);
+        json_decref(j->body);
+        j->body = NULL;
+        http_respond_error(j->r, rc, rc == ERR_VALIDATION ? "user_ids" : NULL,
+                           rc == ERR_VALIDATION ? "Every user in user_ids must be a member of this account." : NULL);
+        return;
+    }
+    event_publish(&j->events);
+    if (j->body)
+        http_respond_json(j->r, j->status ? j->status : 200, j->body);
+    else
+        http_respond(j->r, 204, NULL, NULL, 0);
+}
+
+static struct inbox_job *new_job(struct http_req *r, bool with_id)
+{
+    struct principal *p = req_principal(r);
+    struct inbox_job *j = arena_calloc(&r->arena, sizeof(*j));
+    j->r = r;
+    j->account_id = p->account_id;
+    j->user_id = p->user_id;
+    j->role = p->role;
+    if (with_id && app_id_param(r, "id", &j->inbox_id) < 0)
+        return NULL;
+    return j;
+}
+
+/* ---- list / get ---- */
+
+static int list_fn(struct store_tx *tx, void *arg)
+{
+    struct inbox_job *j = arg;
+    int64_t total;
+    int rc = tx_query_i64(tx, &total,
+                          "SELECT COUNT(*) FROM inboxes i WHERE account_id = $1 AND deleted_at IS NULL AND ($2 > 0 OR"
+                          " EXISTS (SELECT 1 FROM inbox_members m WHERE m.inbox_id = i.id AND m.user_id = $3))",
+                          "iii", j->account_id, (int64_t)j->role, j->user_id);
+    if (rc < 0)
+        return rc;
+    struct store_rows rows;
+    rc = tx_query(tx, &rows,
+                  "SELECT " INBOX_COLS " FROM inboxes i WHERE account_id = $1 AND deleted_at IS NULL AND ($2 > 0 OR"
+                  " EXISTS (SELECT 1 FROM inbox_members m WHERE m.inbox_id = i.id AND m.user_id = $3))"
+                  " ORDER BY id LIMIT $4 OFFSET $5",
+                  "iiiii", j->account_id, (int64_t)j->role, j->user_id, j->limit, j->offset);
+    if (rc < 0)
+        return rc;
+    json_t *data = json_array();
+    while ((rc = rows_next(&rows)) == 1)
+        json_array_append_new(data, inbox_json(&rows));
+    rows_close(&rows);
+    if (rc < 0) {
+        json_decref(data);
+        return rc;
+    }
+    j->body = app_list_json(data, total, j->limit, j->offset);
+    return 0;
+}
+
+static void h_list(struct http_req *r)
+{
+    struct inbox_job *j = new_job(r, false);
+    if (app_page(r, &j->limit, &j->offset) < 0)
+        return;
+    app_store_read(r, list_fn, job_done, j);
+}
+
+static int get_fn(struct store_tx *tx, void *arg)
+{
+    struct inbox_job *j = arg;
+    return load_inbox(tx, j, &j->body);
+}
+
+static void h_get(struct http_req *r)
+{
+    struct inbox_job *j = new_job(r, true);
+    if (j)
+        app_store_read(r, get_fn, job_done, j);
+}
+
+/* ---- create / update / delete ---- */
+
+static int create_fn(struct store_tx *tx, void *arg)
+{
+    struct inbox_job *j = arg;
+    event_batch_reset(&j->events);
+    int64_t now = clock_wall_ms();
+    char *pf = j->in.prechat_fields ? json_dump_compact(j->in.prechat_fields, NULL) : xstrdup("[]");
+    int rc = tx_query_i64(tx, &j->inbox_id,
+                          "INSERT INTO inboxes (account_id, name, channel, widget_token, greeting, offline_message,"
+                          " widget_color, widget_title, prechat_fields, created_at, updated_at)"
+                          " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING id",
+                          "itttttttti", j->account_id, j->in.name, j->in.channel, j->token,
+                          j->in.greeting ? j->in.greeting : "", j->in.offline_message ? j->in.offline_message : "",
+                          j->in.widget_color ? j->in.widget_color : "#1f6feb",
+                          j->in.widget_title ? j->in.widget_title : j->in.name, pf, now);
+    free(pf);
+    if (rc < 0)
+        return rc;
+    json_decref(j->body);
+    j->body = NULL;
+    if ((rc = load_inbox(tx, j, &j->body)) < 0)
+        return rc;
+    if ((rc = event_emit(tx, &j->events, j->account_id, "inbox.created", j->inbox_id, 0, true, json_incref(j->body))) < 0)
+        return rc;
+    return audit_add(tx, j->account_id, j->user_id, "inbox.created", "inbox", j->inbox_id, j->r->ip,
+                     json_object_get(j->body, "name") ? json_pack("{s:O}", "name", json_object_get(j->body, "name"))
+                                                      : NULL);
+}
+
+static void h_create(struct http_req *r)
+{
+    json_t *body;
+    if (http_body_json(r, &body) < 0)
+        return;
+    struct inbox_job *j = new_job(r, false);
+    struct jfail f = {0};
+    int rc = inbox_parse(body, true, &j->in, &f);
+    if (rc < 0) {
+        json_decref(body);
+        http_respond_jfail(r, rc, &f);
+        return;
+    }
+    /* The strings point into body: keep it alive with the request by copying into the arena. */
+    struct inbox_input *in = &j->in;
+    const char **strs[] = {&in->name, &in->channel, &in->greeting, &in->offline_message, &in->widget_color,
+                           &in->widget_title};
+    for (size_t i = 0; i < ARRAY_SIZE(strs); i++)
+        if (*strs[i])
+            *strs[i] = arena_strndup(&r->arena, *strs[i], strlen(*strs[i]));
+    json_decref(body);
+    unsigned char raw[20];
+    randombytes_buf(raw, sizeof(raw));
+    hex_encode(raw, sizeof(raw), j->token);
+    j->status = 201;
+    app_store_write(r, create_fn, job_done, j);
+}
+
+static int update_fn(struct store_tx *tx, void *arg)
+{
+    struct inbox_job *j = arg;
+    event_batch_reset(&j->events);
+    char *pf = j->in.prechat_fields ? json_dump_compact(j->in.prechat_fields, NULL) : NULL;
+    int rc = tx_exec(tx,
+                     "UPDATE inboxes SET name = COALESCE($1, name), greeting = COALESCE($2, greeting),"
+                     " offline_message = COALESCE($3, offline_message), widget_color = COALESCE($4, widget_color),"
+                     " widget_title = COALESCE($5, widget_title), prechat_fields = COALESCE($6, prechat_fields),"
+                     " updated_at = $7 WHERE id = $8 AND account_id = $9 AND deleted_at IS NULL",
+                     "ttttttiii", j->in.name, j->in.greeting, j->in.offline_message, j->in.widget_color,
+                     j->in.widget_title, pf, clock_wall_ms(), j->inbox_id, j->account_id);
+    free(pf);
+    if (rc < 0)
+        return rc;
+    if (rc == 0)
+        return ERR_NOTFOUND;
+    json_decref(j->body);
+    j->body = NULL;
+    if ((rc = load_inbox(tx, j, &j->body)) < 0)
+        return rc;
+    if ((rc = event_emit(tx, &j->events, j->account_id, "inbox.updated", j->inbox_id, 0, true, json_incref(j->body))) < 0)
+        return rc;
+    return audit_add(tx, j->account_id, j->user_id, "inbox.updated", "inbox", j->inbox_id, j->r->ip, NULL);
+}
+
+static void h_update(struct http_req *r)
+{
+    struct inbox_job *j = new_job(r, true);
+    if (!j)
+        return;
+    json_t *body;
+    if (http_body_json(r, &body) < 0)
+        return;
+    struct jfail f = {0};
+    int rc = inbox_parse(body, false, &j->in, &f);
+    if (rc < 0) {
+        json_decref(body);
+        http_respond_jfail(r, rc, &f);
+        return;
+    }
+    struct inbox_input *in = &j->in;
+    const char **strs[] = {&in->name, &in->greeting, &in->offline_message, &in->widget_color, &in->widget_title};
+    for (size_t i = 0; i < ARRAY_SIZE(strs); i++)
+        if (*strs[i])
+            *strs[i] = arena_strndup(&r->arena, *strs[i], strlen(*strs[i]));
+    json_decref(body);
+    app_store_write(r, update_fn, job_done, j);
+}
+
+static int delete_fn(struct store_tx *tx, void *arg)
+{
+    struct inbox_job *j = arg;
+    event_batch_reset(&j->events);
+    int rc = tx_exec(tx, "UPDATE inboxes SET deleted_at = $1 WHERE id = $2 AND account_id = $3 AND deleted_at IS NULL",
+                     "iii", clock_wall_ms(), j->inbox_id, j->account_id);
+    if (rc < 0)
+        return rc;
+    if (rc == 0)
+        return ERR_NOTFOUND;
+    if ((rc = event_emit(tx, &j->events, j->account_id, "inbox.deleted", j->inbox_id, 0, true,
+                         json_pack("{s:I}", "id", (json_int_t)j->inbox_id))) < 0)
+        return rc;
+    return audit_add(tx, j->account_id, j->user_id, "inbox.deleted", "inbox", j->inbox_id, j->r->ip, NULL);
+}
+
+static void h_delete(struct http_req *r)
+{
+    struct inbox_job *j = new_job(r, true);
+    if (j)
+        app_store_write(r, delete_fn, job_done, j);
+}
+
+/* ---- members ---- */
+
+static int members_json(struct store_tx *tx, struct inbox_job *j, json_t **out)
+{
+    struct store_rows rows;
+    int rc = tx_query(tx, &rows,
+                      "SELECT u.id, u.email, u.name, au.role FROM inbox_members m JOIN users u ON u.id = m.user_id"
+                      " JOIN account_users au ON au.user_id = u.id AND au.account_id = m.account_id"
+                      " WHERE m.inbox_id = $1 AND m.account_id = $2 ORDER BY u.id",
+                      "ii", j->inbox_id, j->account_id);
+    if (rc < 0)
+        return rc;
+    json_t *data = json_array(), *ids = json_array();
+    while ((rc = rows_next(&rows)) == 1) {
+        json_array_append_new(data, json_pack("{s:I, s:s, s:s, s:s}", "id", (json_int_t)rows_i64(&rows, 0), "email",
+                                              rows_text(&rows, 1), "name", rows_text(&rows, 2), "role",
+                                              rows_text(&rows, 3)));
+        json_array_append_new(ids, json_integer(rows_i64(&rows, 0)));
+    }
+    rows_close(&rows);
+    if (rc < 0) {
+        json_decref(data);
+        json_decref(ids);
+        return rc;
+    }
+    *out = json_pack("{s:o, s:o}", "data", data, "user_ids", ids);
+    return 0;
+}
+
+static int get_members_fn(struct store_tx *tx, void *arg)
+{
+    struct inbox_job *j = arg;
+    json_t *inbox;
+    int rc = load_inbox(tx, j, &inbox);
+    if (rc < 0)
+        return rc;
+    json_decref(inbox);
+    return members_json(tx, j, &j->body);
+}
+
+static void h_get_members(struct http_req *r)
+{
+    struct inbox_job *j = new_job(r, true);
+    if (j)
+        app_store_read(r, get_members_fn, job_done, j);
+}
+
+static int set_members_fn(struct store_tx *tx, void *arg)
+{
+    struct inbox_job *j = arg;
+    event_batch_reset(&j->events);
+    json_t *inbox;
+    int rc = load_inbox(tx, j, &inbox);
+    if (rc < 0)
+        return rc;
+    json_decref(inbox);
+    int64_t now = clock_wall_ms();
+    if ((rc = tx_exec(tx, "DELETE FROM inbox_members WHERE inbox_id = $1 AND account_id = $2", "ii", j->inbox_id,
+                      j->account_id)) < 0)
+        return rc;
+    for (size_t i = 0; i < j->nuser_ids; i++) {
+        int64_t one;
+        rc = tx_query_i64(tx, &one, "SELECT 1 FROM account_users WHERE account_id = $1 AND user_id = $2", "ii",
+                          j->account_id, j->user_ids[i]);
+        if (rc == ERR_NOTFOUND)
+            return ERR_VALIDATION; /* not a member of this account (or no such user) */
+        if (rc < 0)
+            return rc;
+        rc = tx_exec(tx, "INSERT INTO inbox_members (account_id, inbox_id, user_id, created_at) VALUES ($1, $2, $3, $4)",
+                     "iiii", j->account_id, j->inbox_id, j->user_ids[i], now);
+        if (rc < 0)
+            return rc;
+    }
+    json_decref(j->body);
+    j->body = NULL;
+    if ((rc = members_json(tx, j, &j->body)) < 0)
+        return rc;
+    json_t *data = json_pack("{s:I, s:O}", "inbox_id", (json_int_t)j->inbox_id, "user_ids",
+                             json_object_get(j->body, "user_ids"));
+    if ((rc = event_emit(tx, &j->events, j->account_id, "inbox.members_changed", j->inbox_id, 0, true, data)) < 0)
+        return rc;
+    return audit_add(tx, j->account_id, j->user_id, "inbox.members_changed", "inbox", j->inbox_id, j->r->ip,
+                     json_pack("{s:O}", "user_ids", json_object_get(j->body, "user_ids")));
+}
+
+static void h_set_members(struct http_req *r)
+{
+    struct inbox_job *j = new_job(r, true);
+    if (!j)
+        return;
+    json_t *body;
+    if (http_body_json(r, &body) < 0)
+        return;
+    json_t *ids = json_object_get(body, "user_ids");
+    struct jfail f = {0};
+    int rc = 0;
+    if (!json_is_array(ids))
+        rc = json_fail(&f, "user_ids", "user_ids must be an array of user ids.");
+    else if (json_array_size(ids) > 1000)
+        rc = json_fail(&f, "user_ids", "user_ids may list at most 1000 users.");
+    size_t i;
+    json_t *v;
+    if (rc == 0) {
+        j->user_ids = xcalloc(json_array_size(ids) + 1, sizeof(int64_t));
+        json_array_foreach(ids, i, v)
+        {
+            if (!json_is_integer(v) || json_integer_value(v) <= 0) {
+                rc = json_fail(&f, "user_ids", "user_ids must be an array of user ids.");
+                break;
+            }
+            bool dup = false;
+            for (size_t k = 0; k < j->nuser_ids; k++)
+                dup |= j->user_ids[k] == json_integer_value(v);
+            if (!dup)
+                j->user_ids[j->nuser_ids++] = json_integer_value(v);
+        }
+    }
+    json_decref(body);
+    if (rc < 0) {
+        free(j->user_ids);
+        http_respond_jfail(r, rc, &f);
+        return;
+    }
+    if (app_store_write(r, set_members_fn, job_done, j) < 0)
+        free(j->user_ids);
+}
+
+void api_inboxes_routes(struct router *rt)
+{
+    router_add(rt, HTTP_GET, "/api/v1/accounts/{aid}/inboxes", h_list, R_ACCOUNT);
+    router_add(rt, HTTP_POST, "/api/v1/accounts/{aid}/inboxes", h_create, R_ACCOUNT | R_ADMIN);
+    router_add(rt, HTTP_GET, "/api/v1/accounts/{aid}/inboxes/{id}", h_get, R_ACCOUNT);
+    router_add(rt, HTTP_PATCH, "/api/v1/accounts/{aid}/inboxes/{id}", h_update, R_ACCOUNT | R_ADMIN);
+    router_add(rt, HTTP_DELETE, "/api/v1/accounts/{aid}/inboxes/{id}", h_delete, R_ACCOUNT | R_ADMIN);
+    router_add(rt, HTTP_GET, "/api/v1/accounts/{aid}/inboxes/{id}/members", h_get_members, R_ACCOUNT);
+    router_add(rt, HTTP_PUT, "/api/v1/accounts/{aid}/inboxes/{id}/members", h_set_members, R_ACCOUNT | R_ADMIN);
+}

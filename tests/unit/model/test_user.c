@@ -1,0 +1,226 @@
+/* test_user.c: e-mail, name and password rules (model/user.c). */
+#include "base/sys.h"
+#include "model/user.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+static void expect_email(const char *in, const char *want)
+{
+    char out[USER_EMAIL_MAX + 1];
+    memset(out, 'Q', sizeof(out));
+    if (!user_email_normalize(in, out))
+        fail_msg("'%s' was rejected, expected '%s'", in, want);
+    assert_string_equal(out, want);
+}
+
+static void expect_bad_email(const char *in)
+{
+    char out[USER_EMAIL_MAX + 1];
+    if (user_email_normalize(in, out))
+        fail_msg("'%s' was accepted as an e-mail address (normalized '%s')", in, out);
+}
+
+static void test_email_normalize(void **state)
+{
+    (void)state;
+    expect_email("ann@example.com", "ann@example.com");
+    expect_email("Ann.Lee@Example.COM", "ann.lee@example.com");
+    expect_email("  ann@example.com \t", "ann@example.com");
+    expect_email("\tBOB+tag@Mail.Example.org  ", "bob+tag@mail.example.org");
+    expect_email("a@b.co", "a@b.co");
+    expect_email("x_y-z@sub-domain.example.io", "x_y-z@sub-domain.example.io");
+    /* Non-ASCII is kept as is (only ASCII is lower-cased). */
+    expect_email("J\xC3\xBCrgen@Example.de", "j\xC3\xBCrgen@example.de");
+    expect_email("\xE7\x8E\x8B@\xE4\xBE\x8B\xE5\xAD\x90.\xE4\xB8\xAD\xE5\x9B\xBD",
+                 "\xE7\x8E\x8B@\xE4\xBE\x8B\xE5\xAD\x90.\xE4\xB8\xAD\xE5\x9B\xBD");
+}
+
+static void test_email_rejects(void **state)
+{
+    (void)state;
+    static const char *bad[] = {
+        "",
+        "   ",
+        "a",
+        "annexample.com",   /* no @ */
+        "ann@@example.com", /* two @ */
+        "ann@ex@ample.com",
+        "@example.com",     /* empty local part */
+        "ann@",             /* empty domain */
+        "ann@localhost",    /* no dot in the domain */
+        "ann@.example.com", /* domain starts with a dot */
+        "ann@example.",     /* ends with a dot */
+        "a@b.",
+        "ann@example..com",      /* empty label */
+        "ann smith@example.com", /* space inside */
+        "ann@exa mple.com",
+        "ann@example.com x",
+        "ann\t@example.com",
+        "ann\n@example.com", /* control characters */
+        "ann\x01@example.com",
+        "ann\x7f@example.com",
+        "ann@example.com\n",
+        "\"ann\"@example.com",
+        "<ann@example.com>",
+        "ann@example.com,bob@example.com",
+        "ann@example.com;",
+        "ann@exa\xffmple.com", /* invalid UTF-8 */
+        "\xC0\xC1@example.com",
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
+        expect_bad_email(bad[i]);
+}
+
+/* A leading dot is rejected in the local part too, not only in the domain: RFC 5322's dot-atom (the
+ * unquoted local part) cannot start or end with a dot or hold two in a row, and such addresses
+ * bounce. */
+static void test_email_local_part_dots(void **state)
+{
+    (void)state;
+    expect_bad_email(".ann@example.com");
+    expect_bad_email("ann.@example.com");
+    expect_bad_email("ann..lee@example.com");
+    expect_email("ann.lee@example.com", "ann.lee@example.com");
+}
+
+static void test_email_length(void **state)
+{
+    (void)state;
+    /* 254 bytes is the most: local part of 64, domain filled to the limit. */
+    char in[400], out[USER_EMAIL_MAX + 1];
+    size_t n = 0;
+    memset(in, 'a', 64);
+    n = 64;
+    in[n++] = '@';
+    while (n < 254 - 4)
+        in[n++] = 'b';
+    memcpy(in + n, ".com", 4);
+    n += 4;
+    in[n] = '\0';
+    assert_int_equal(strlen(in), 254);
+    assert_true(user_email_normalize(in, out));
+    assert_int_equal(strlen(out), 254);
+    /* 255 bytes: too long. */
+    memmove(in + 1, in, n + 1);
+    in[0] = 'a';
+    assert_int_equal(strlen(in), 255);
+    assert_false(user_email_normalize(in, out));
+    /* Surrounding spaces do not count against the limit. */
+    memmove(in, in + 1, strlen(in));
+    char padded[300];
+    snprintf(padded, sizeof(padded), "  %s  ", in);
+    assert_true(user_email_normalize(padded, out));
+    assert_int_equal(strlen(out), 254);
+    /* A very long input does not overflow out. */
+    char huge[2000];
+    memset(huge, 'a', sizeof(huge));
+    memcpy(huge + 1000, "@example.com", 12);
+    huge[sizeof(huge) - 1] = '\0';
+    assert_false(user_email_normalize(huge, out));
+}
+
+static void test_name_valid(void **state)
+{
+    (void)state;
+    assert_true(user_name_valid("Ann"));
+    assert_true(user_name_valid("A"));
+    assert_true(user_name_valid("  Ann Lee  "));
+    assert_true(user_name_valid("\xE7\x8E\x8B\xE5\xB0\x8F\xE6\x98\x8E")); /* 王小明 */
+    assert_true(user_name_valid("Zo\xC3\xAB \xF0\x9F\x98\x80"));
+    assert_false(user_name_valid(""));
+    assert_false(user_name_valid("   "));
+    assert_false(user_name_valid("\t"));
+    assert_false(user_name_valid("Ann\nLee"));
+    assert_false(user_name_valid("Ann\rLee"));
+    assert_false(user_name_valid("Ann\x01"));
+    assert_false(user_name_valid("Ann\x7f"));
+    assert_false(user_name_valid("Ann\x1b[31m"));
+
+    /* 100 characters is the most; counted in characters, not bytes. */
+    char name[1024];
+    memset(name, 'x', 100);
+    name[100] = '\0';
+    assert_true(user_name_valid(name));
+    name[100] = 'x';
+    name[101] = '\0';
+    assert_false(user_name_valid(name));
+    size_t o = 0;
+    for (int i = 0; i < 100; i++) {
+        memcpy(name + o, "\xE5\xA5\xBD", 3); /* 好: 3 bytes, one character */
+        o += 3;
+    }
+    name[o] = '\0';
+    assert_true(user_name_valid(name)); /* 100 characters, 300 bytes */
+    memcpy(name + o, "\xE5\xA5\xBD", 4);
+    assert_false(user_name_valid(name)); /* 101 characters */
+    /* Trailing spaces beyond 100 do not count. */
+    memset(name, 'y', 100);
+    memcpy(name + 100, "    ", 5);
+    assert_true(user_name_valid(name));
+}
+
+/* "No control characters" includes the C1 controls U+0080..U+009F (e.g. U+0085 NEXT LINE, U+009B
+ * CSI, the 8-bit form of the terminal escape). In UTF-8 they are C2 80..C2 9F. */
+static void test_name_rejects_c1_controls(void **state)
+{
+    (void)state;
+    assert_false(user_name_valid("Ann\xC2\x85Lee"));
+    assert_false(user_name_valid("Ann\xC2\x9B"
+                                 "31m"));
+    assert_true(user_name_valid("Ann\xC2\xA0Lee")); /* U+00A0 is not a control */
+}
+
+static void test_password_valid(void **state)
+{
+    (void)state;
+    assert_false(user_password_valid(""));
+    assert_false(user_password_valid("1234567"));
+    assert_true(user_password_valid("12345678"));
+    assert_true(user_password_valid("correct horse battery staple"));
+    /* Counted in characters: 7 CJK characters are 21 bytes but too short; 8 are enough. */
+    assert_false(user_password_valid(
+        "\xE5\xAF\x86\xE7\xA0\x81\xE5\xAF\x86\xE7\xA0\x81\xE5\xAF\x86\xE7\xA0\x81"
+        "\xE5\xAF\x86"));
+    assert_true(user_password_valid(
+        "\xE5\xAF\x86\xE7\xA0\x81\xE5\xAF\x86\xE7\xA0\x81\xE5\xAF\x86\xE7\xA0\x81"
+        "\xE5\xAF\x86\xE7\xA0\x81"));
+    /* 2 emoji + 5 ASCII = 7 characters (13 bytes): too short. */
+    assert_false(user_password_valid("\xF0\x9F\x98\x80\xF0\x9F\x98\x80"
+                                     "abcde"));
+    /* Spaces count and are not trimmed. */
+    assert_true(user_password_valid("        "));
+
+    char pw[1024];
+    memset(pw, 'p', 200);
+    pw[200] = '\0';
+    assert_true(user_password_valid(pw));
+    pw[200] = 'p';
+    pw[201] = '\0';
+    assert_false(user_password_valid(pw));
+    /* 200 CJK characters (600 bytes) are fine; 201 are not. */
+    size_t o = 0;
+    for (int i = 0; i < 200; i++, o += 3)
+        memcpy(pw + o, "\xE5\xAF\x86", 3);
+    pw[o] = '\0';
+    assert_true(user_password_valid(pw));
+    memcpy(pw + o, "\xE5\xAF\x86", 4);
+    assert_false(user_password_valid(pw));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_email_normalize),
+        cmocka_unit_test(test_email_rejects),
+        cmocka_unit_test(test_email_length),
+        cmocka_unit_test(test_name_valid),
+        cmocka_unit_test(test_password_valid),
+        cmocka_unit_test(test_name_rejects_c1_controls),
+        cmocka_unit_test(test_email_local_part_dots),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

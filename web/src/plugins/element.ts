@@ -1,0 +1,109 @@
+// The Element Plus components the console uses, registered globally with their styles. Importing only
+// these keeps the bundle small; add a component here (and its style line) when a page needs it.
+import type { App, Component } from 'vue';
+import {
+  ElAlert,
+  ElAside,
+  ElAvatar,
+  ElButton,
+  ElCard,
+  ElConfigProvider,
+  ElContainer,
+  ElDescriptions,
+  ElDescriptionsItem,
+  ElDialog,
+  ElDropdown,
+  ElDropdownItem,
+  ElDropdownMenu,
+  ElEmpty,
+  ElForm,
+  ElFormItem,
+  ElHeader,
+  ElIcon,
+  ElInput,
+  ElLoading,
+  ElMain,
+  ElMenu,
+  ElMenuItem,
+  ElOption,
+  ElPagination,
+  ElResult,
+  ElSelect,
+  ElTable,
+  ElTableColumn,
+  ElTag,
+  ElText,
+} from 'element-plus';
+
+import 'element-plus/es/components/base/style/css';
+import 'element-plus/es/components/alert/style/css';
+import 'element-plus/es/components/aside/style/css';
+import 'element-plus/es/components/avatar/style/css';
+import 'element-plus/es/components/button/style/css';
+import 'element-plus/es/components/card/style/css';
+import 'element-plus/es/components/container/style/css';
+import 'element-plus/es/components/descriptions/style/css';
+import 'element-plus/es/components/descriptions-item/style/css';
+import 'element-plus/es/components/dialog/style/css';
+import 'element-plus/es/components/dropdown/style/css';
+import 'element-plus/es/components/dropdown-item/style/css';
+import 'element-plus/es/components/dropdown-menu/style/css';
+import 'element-plus/es/components/empty/style/css';
+import 'element-plus/es/components/form/style/css';
+import 'element-plus/es/components/form-item/style/css';
+import 'element-plus/es/components/header/style/css';
+import 'element-plus/es/components/icon/style/css';
+import 'element-plus/es/components/input/style/css';
+import 'element-plus/es/components/loading/style/css';
+import 'element-plus/es/components/main/style/css';
+import 'element-plus/es/components/menu/style/css';
+import 'element-plus/es/components/menu-item/style/css';
+import 'element-plus/es/components/message/style/css';
+import 'element-plus/es/components/option/style/css';
+import 'element-plus/es/components/pagination/style/css';
+import 'element-plus/es/components/result/style/css';
+import 'element-plus/es/components/select/style/css';
+import 'element-plus/es/components/table/style/css';
+import 'element-plus/es/components/table-column/style/css';
+import 'element-plus/es/components/tag/style/css';
+import 'element-plus/es/components/text/style/css';
+
+const components: Component[] = [
+  ElAlert,
+  ElAside,
+  ElAvatar,
+  ElButton,
+  ElCard,
+  ElConfigProvider,
+  ElContainer,
+  ElDescriptions,
+  ElDescriptionsItem,
+  ElDialog,
+  ElDropdown,
+  ElDropdownItem,
+  ElDropdownMenu,
+  ElEmpty,
+  ElForm,
+  ElFormItem,
+  ElHeader,
+  ElIcon,
+  ElInput,
+  ElMain,
+  ElMenu,
+  ElMenuItem,
+  ElOption,
+  ElPagination,
+  ElResult,
+  ElSelect,
+  ElTable,
+  ElTableColumn,
+  ElTag,
+  ElText,
+];
+
+export default {
+  install(app: App): void {
+    for (const c of components) app.use(c as Component & { install: (a: App) => void });
+    app.use(ElLoading);
+  },
+};

@@ -1,0 +1,109 @@
+// Routes. Hash history (#/login, #/accounts/1/users) so parleyd serves index.html at / and needs no SPA
+// fallback. Pages are loaded on demand. The guard asks the server who is signed in once (GET /me) and
+// sends anyone without a session to the login page.
+import { createRouter, createWebHashHistory, type RouteLocationRaw } from 'vue-router';
+import { setUnauthorizedHandler } from '@/api';
+import { clearSession, loadSession, roleIn, selectAccount, useSession } from '@/stores/session';
+import { describeError } from '@/utils/errors';
+
+declare module 'vue-router' {
+  interface RouteMeta {
+    /** i18n key of the page title. */
+    title?: string;
+    /** Reachable without a session. */
+    public?: boolean;
+    /** Only for admins of the account in the path. */
+    adminOnly?: boolean;
+  }
+}
+
+export const router = createRouter({
+  history: createWebHashHistory(),
+  routes: [
+    {
+      path: '/login',
+      name: 'login',
+      component: () => import('@/views/LoginView.vue'),
+      meta: { public: true, title: 'login.title' },
+    },
+    {
+      path: '/',
+      component: () => import('@/components/AppLayout.vue'),
+      children: [
+        { path: '', name: 'home', component: () => import('@/views/NoAccountView.vue'), meta: { title: 'noAccount.title' } },
+        {
+          path: 'accounts/:aid(\\d+)/users',
+          name: 'users',
+          component: () => import('@/views/UsersView.vue'),
+          meta: { title: 'users.title' },
+        },
+        {
+          path: 'accounts/:aid(\\d+)/audit',
+          name: 'audit',
+          component: () => import('@/views/AuditLogView.vue'),
+          meta: { title: 'audit.title', adminOnly: true },
+        },
+        {
+          path: 'profile',
+          name: 'profile',
+          component: () => import('@/views/ProfileView.vue'),
+          meta: { title: 'profile.title' },
+        },
+        {
+          path: ':pathMatch(.*)*',
+          name: 'not-found',
+          component: () => import('@/views/NotFoundView.vue'),
+          meta: { title: 'notFound.title' },
+        },
+      ],
+    },
+  ],
+});
+
+/** Set when the start-up session check could not reach the server; the login page shows it. */
+export let startupError: string | null = null;
+
+/** Where a signed-in user lands: the users page of the current account. */
+export function homeRoute(): RouteLocationRaw {
+  const { state } = useSession();
+  return state.accountId !== null ? { name: 'users', params: { aid: state.accountId } } : { name: 'home' };
+}
+
+router.beforeEach(async (to) => {
+  const { state } = useSession();
+  if (!state.checked) {
+    try {
+      await loadSession();
+      startupError = null;
+    } catch (e) {
+      startupError = describeError(e);
+    }
+  }
+
+  if (to.meta.public) {
+    if (to.name === 'login' && state.me) return homeRoute();
+    return true;
+  }
+  if (!state.me) {
+    const redirect = to.fullPath !== '/' ? to.fullPath : undefined;
+    return { name: 'login', query: redirect ? { redirect } : {} };
+  }
+  if (to.name === 'home' && state.accountId !== null) return homeRoute();
+
+  if (to.params.aid !== undefined) {
+    const aid = Number(to.params.aid);
+    if (!selectAccount(aid)) {
+      return { name: 'not-found', params: { pathMatch: to.path.slice(1).split('/') } };
+    }
+    if (to.meta.adminOnly && roleIn(aid) !== 'admin') return { name: 'users', params: { aid } };
+  }
+  return true;
+});
+
+// A request that comes back 401 means the session ended (expired, revoked, logged out elsewhere).
+setUnauthorizedHandler(() => {
+  clearSession();
+  const current = router.currentRoute.value;
+  if (current.name === 'login') return;
+  router.replace({ name: 'login', query: { expired: '1', redirect: current.fullPath } });
+});
