@@ -57,21 +57,21 @@ static struct map_entry *find(const struct map *m, uint64_t h, const char *key, 
         struct map_entry *e = &m->e[i];
         if (!e->used)
             return NULL;
-        if (e->key == h && (!m->strings || (strlen(e->skey) == len && memcmp(e->skey, key, len) == 0)))
+        if (e->key == h && (!m->strings || (e->klen == len && memcmp(e->skey, key, len) == 0)))
             return e;
     }
 }
 
 static void grow(struct map *m);
 
-static void insert(struct map *m, uint64_t h, char *skey, void *val)
+static void insert(struct map *m, uint64_t h, char *skey, size_t klen, void *val)
 {
     if ((m->len + 1) * 10 > m->cap * 7)
         grow(m);
     size_t i = slot_of(m, h);
     while (m->e[i].used)
         i = (i + 1) & (m->cap - 1);
-    m->e[i] = (struct map_entry){h, skey, val, true};
+    m->e[i] = (struct map_entry){h, skey, klen, val, true};
     m->len++;
 }
 
@@ -84,7 +84,7 @@ static void grow(struct map *m)
     m->len = 0;
     for (size_t i = 0; i < oldcap; i++)
         if (old[i].used)
-            insert(m, old[i].key, old[i].skey, old[i].val);
+            insert(m, old[i].key, old[i].skey, old[i].klen, old[i].val);
     free(old);
 }
 
@@ -126,7 +126,7 @@ void map_put(struct map *m, uint64_t key, void *val)
     if (e)
         e->val = val;
     else
-        insert(m, key, NULL, val);
+        insert(m, key, NULL, 0, val);
 }
 
 void *map_del(struct map *m, uint64_t key)
@@ -148,7 +148,7 @@ void map_sput(struct map *m, const char *key, size_t len, void *val)
     if (e)
         e->val = val;
     else
-        insert(m, h, xstrndup(key, len), val);
+        insert(m, h, xmemdup(key, len), len, val);
 }
 
 void *map_sdel(struct map *m, const char *key, size_t len)

@@ -10,6 +10,7 @@
 struct map_entry {
     uint64_t key;   /* u64 key, or the hash of the string key */
     char *skey;     /* owned copy of the string key (string maps only) */
+    size_t klen;    /* its length (keys may hold NUL bytes) */
     void *val;
     bool used;
 };

@@ -18,13 +18,13 @@ bool span_eq_cstr(struct span a, const char *s)
 bool span_case_eq(struct span a, const char *s)
 {
     size_t n = strlen(s);
-    return a.len == n && strncasecmp(a.p, s, n) == 0;
+    return a.len == n && (n == 0 || strncasecmp(a.p, s, n) == 0);
 }
 
 bool span_starts_with(struct span a, const char *prefix)
 {
     size_t n = strlen(prefix);
-    return a.len >= n && memcmp(a.p, prefix, n) == 0;
+    return a.len >= n && (n == 0 || memcmp(a.p, prefix, n) == 0);
 }
 
 bool span_to_i64(struct span s, int64_t *out)

@@ -23,6 +23,12 @@ bool user_email_normalize(const char *in, char *out)
     out[s.len] = '\0';
     if (at == SIZE_MAX || at == 0 || at == s.len - 1)
         return false;
+    /* The local part: no leading or trailing dot, no two dots in a row (RFC 5322 dot-atom). */
+    if (out[0] == '.' || out[at - 1] == '.')
+        return false;
+    for (size_t i = 1; i < at; i++)
+        if (out[i] == '.' && out[i - 1] == '.')
+            return false;
     const char *domain = out + at + 1;
     const char *dot = strrchr(domain, '.');
     if (!dot || dot == domain || dot[1] == '\0' || domain[0] == '.' || strstr(domain, ".."))
@@ -33,11 +39,16 @@ bool user_email_normalize(const char *in, char *out)
 bool user_name_valid(const char *name)
 {
     struct span s = span_trim(span_of(name));
-    if (s.len == 0)
+    if (s.len == 0 || !utf8_valid(s.p, s.len))
         return false;
-    for (size_t i = 0; i < s.len; i++)
-        if ((unsigned char)s.p[i] < ' ' || s.p[i] == 0x7f)
+    for (size_t i = 0; i < s.len; i++) {
+        unsigned char c = (unsigned char)s.p[i];
+        if (c < ' ' || c == 0x7f)
             return false;
+        /* C1 controls U+0080..U+009F are encoded C2 80..C2 9F. */
+        if (c == 0xC2 && i + 1 < s.len && (unsigned char)s.p[i + 1] <= 0x9F)
+            return false;
+    }
     size_t n = utf8_chars(s.p, s.len);
     return n >= 1 && n <= USER_NAME_MAX;
 }

@@ -33,6 +33,9 @@ struct conn {
     struct span hname;        /* header name being accumulated (arena) */
     bool in_value;            /* last callback was a header value */
     bool paused, reading, closing, close_after_write, got_bytes;
+    bool linger;              /* after an early error: drain the peer's bytes, then close */
+    size_t lingered;          /* bytes discarded so far */
+    uv_shutdown_t *shut;
     int early_err;            /* an error found while parsing, answered at message end */
     /* writes */
     struct buf wq;            /* queued, not yet handed to uv_write */

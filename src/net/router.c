@@ -91,9 +91,10 @@ enum router_result router_match(const struct router *rt, struct http_req *r, cha
         if (route->method != method) {
             path_known = true;
             const char *m = http_method_str((enum http_method)route->method);
-            if (!strstr(allow, m)) {
+            if (allowlen && !strstr(allow, m)) {
                 size_t used = strlen(allow);
-                snprintf(allow + used, allowlen - used, "%s%s", used ? ", " : "", m);
+                if (used < allowlen)
+                    snprintf(allow + used, allowlen - used, "%s%s", used ? ", " : "", m);
             }
             continue;
         }

@@ -81,6 +81,10 @@ void conn__tp_set(struct conn *c, bool in)
         tl_append(&srv->ws_ping, c, &c->tp, offsetof(struct conn, tp));
 }
 
+static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *b);
+static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b);
+static void conn__end(struct conn *c);
+
 static void send_simple_error(struct conn *c, int err)
 {
     char body[256];
@@ -95,8 +99,44 @@ static void send_simple_error(struct conn *c, int err)
     conn__write(c, head, (size_t)h);
     conn__write(c, body, (size_t)n);
     c->close_after_write = true;
+    /* The peer may still be sending (a body over max-body): closing with unread data makes the kernel
+     * send RST, and the client may never see our answer. Linger instead (RFC 9112 9.6). */
+    c->linger = c->got_bytes;
     if (!c->writing)
+        conn__end(c);
+}
+
+static void on_shutdown(uv_shutdown_t *req, int status)
+{
+    struct conn *c = req->data;
+    free(req);
+    c->shut = NULL;
+    if (status < 0 || c->closing) {
         conn__close(c);
+        return;
+    }
+    conn__tl_set(c, T_LINGER); /* refreshed on every read; closes after a quiet period */
+}
+
+/* conn__end: close now, or (lingering) shut our side down and drain the peer first. */
+static void conn__end(struct conn *c)
+{
+    if (!c->linger || c->closing || c->shut) {
+        conn__close(c);
+        return;
+    }
+    c->shut = xcalloc(1, sizeof(*c->shut));
+    c->shut->data = c;
+    if (uv_shutdown(c->shut, (uv_stream_t *)&c->tcp, on_shutdown) < 0) {
+        free(c->shut);
+        c->shut = NULL;
+        conn__close(c);
+        return;
+    }
+    if (!c->reading && !c->closing) {
+        uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, on_read);
+        c->reading = true;
+    }
 }
 
 static void on_sweep(uv_timer_t *t)
@@ -161,7 +201,7 @@ static void on_write(uv_write_t *w, int status)
     }
     buf_release(&c->wq);
     if (c->close_after_write)
-        conn__close(c);
+        conn__end(c);
 }
 
 void conn__write(struct conn *c, const void *p, size_t len)
@@ -254,6 +294,15 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
         return;
     }
     c->last_rx = conn__now(c);
+    if (c->close_after_write) {
+        /* Answered and closing: discard what the peer still sends (bounded). */
+        c->lingered += (size_t)n;
+        if (c->tl.list == T_LINGER)
+            conn__tl_set(c, T_LINGER);
+        if (c->lingered > 64u * 1024 * 1024)
+            conn__close(c);
+        return;
+    }
     if (c->kind == CONN_WS)
         ws__on_read(c, b->base, (size_t)n);
     else
@@ -672,6 +721,7 @@ int server_init(struct server *srv, uv_loop_t *loop, struct router *router, cons
     srv->tl[T_BODY].timeout = lim->body_timeout;
     srv->tl[T_IDLE].timeout = lim->idle_timeout;
     srv->tl[T_WS_IDLE].timeout = lim->ws_idle_timeout;
+    srv->tl[T_LINGER].timeout = 2000;
     map_init(&srv->conns, false);
     uv_tcp_init(loop, &srv->listener);
     srv->listener.data = srv;

@@ -27,7 +27,7 @@ struct tlist {
     uint64_t timeout; /* ms */
 };
 
-enum tclass { T_NONE = -1, T_HEADER, T_BODY, T_IDLE, T_WS_IDLE, T_COUNT };
+enum tclass { T_NONE = -1, T_HEADER, T_BODY, T_IDLE, T_WS_IDLE, T_LINGER, T_COUNT };
 
 struct server_stats {
     uint64_t accepted, requests, ws_opened, ws_closed_slow;

@@ -206,9 +206,11 @@ static int sq_exec(struct store_conn *c, const char *sql, const char *types, va_
     int rc = prepare_bind(c, &st, sql, types, ap);
     if (rc < 0)
         return rc;
+    /* Rows changed by this statement only (sqlite3_changes keeps the last INSERT/UPDATE/DELETE's count). */
+    sqlite3_int64 before = sqlite3_total_changes64(c->db);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW)
         ;
-    int out = rc == SQLITE_DONE ? sqlite3_changes(c->db) : map_rc(c->db, rc, sql);
+    int out = rc == SQLITE_DONE ? (int)(sqlite3_total_changes64(c->db) - before) : map_rc(c->db, rc, sql);
     sqlite3_reset(st);
     return out;
 }

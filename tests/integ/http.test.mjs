@@ -53,6 +53,14 @@ describe('default limits', () => {
     } finally { c.destroy(); }
   });
 
+  it('header names are case-insensitive', T, async () => {
+    const r = await rawExchange(srv.port, Buffer.from(
+      `POST /api/v1/auth/login HTTP/1.1\r\nHOST: x\r\nCONTENT-TYPE: application/json\r\ncOnTeNt-LeNgTh: ${LOGIN.length}\r\n\r\n${LOGIN}`));
+    assert.ok(r.res, 'no response');
+    assert.equal(r.res.status, 200, r.res.text);
+    assert.equal(typeof r.res.body.token, 'string');
+  });
+
   it('answers pipelined requests in order', T, async () => {
     const c = await RawConn.connect(srv.port);
     try {

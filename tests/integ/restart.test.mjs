@@ -4,6 +4,7 @@ import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, ADMIN_EMAIL, ADMIN_PASSWORD } from '../lib/server.mjs';
 import { RawConn, buildRequest } from './lib/raw.mjs';
+import { connectWs } from './lib/ws.mjs';
 import { T, sleep, stopServer } from './lib/util.mjs';
 
 const AGENT = { email: 'restart-agent@example.com', name: 'Restart Agent', password: 'restart-pass-1', role: 'agent' };
@@ -161,5 +162,31 @@ it('sessions survive a graceful restart, and a logged-out token stays revoked', 
   } finally {
     if (b) b.cleanup();
     a.cleanup();
+  }
+});
+
+it('SIGTERM with an open WebSocket and an idle keep-alive connection: close 1001, exit 0 promptly', T, async () => {
+  const s = await startServer();
+  let c;
+  let ws;
+  try {
+    const { token } = await s.login();
+    ws = await connectWs(s.port, token);
+    c = await RawConn.connect(s.port);
+    await c.write(buildRequest('GET', '/healthz'));
+    assert.equal((await c.readResponse()).status, 200);
+    const t0 = Date.now();
+    s.proc.kill('SIGTERM');
+    const close = await ws.waitClose(5000);
+    assert.ok(!close.timedOut, 'the WebSocket was not closed within 5 s of SIGTERM');
+    assert.equal(close.code, 1001, `close code on shutdown${close.noCloseFrame ? ' (TCP closed without a close frame)' : ''}`);
+    assert.equal(await c.waitClose(5000), true, 'the idle keep-alive connection was not closed on shutdown');
+    const e = await s.stop();
+    assert.deepEqual(e, { code: 0, signal: null }, s.stderr);
+    assert.ok(Date.now() - t0 < 3000, `shutdown took ${Date.now() - t0} ms with only idle connections`);
+  } finally {
+    ws?.destroy();
+    c?.destroy();
+    s.cleanup();
   }
 });

@@ -189,6 +189,24 @@ it('an account the caller does not belong to, or that does not exist → 404 not
   }
 });
 
+it('with cookie auth, a cross-site style form post (non-JSON Content-Type) creates nothing → 415', T, async () => {
+  const login = await srv.request('POST', '/api/v1/auth/login', { body: { email: ADMIN_EMAIL, password: 'admin-password-123' } });
+  const cookie = login.headers.getSetCookie().find((c) => c.startsWith('parley_session=')).split(';')[0];
+  const n = await total();
+  for (const ct of ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=zz']) {
+    const r = await srv.request('POST', `/api/v1/accounts/${aid}/users`, {
+      raw: JSON.stringify({ email: 'csrf@example.com', name: 'Csrf', password: 'password-123', role: 'admin' }),
+      headers: { cookie, 'content-type': ct },
+    });
+    assertError(r, 415, 'unsupported_media_type');
+  }
+  assert.equal(await total(), n, 'a form post created a user');
+  const ok = await srv.request('POST', `/api/v1/accounts/${aid}/users`, {
+    body: { email: 'cookie-made@example.com', name: 'Cookie', password: 'password-123', role: 'agent' }, headers: { cookie },
+  });
+  assert.equal(ok.status, 201, `a JSON request with the cookie should work: ${ok.text}`);
+});
+
 it('without a token the users list → 401', T, async () => {
   assertError(await srv.request('GET', `/api/v1/accounts/${aid}/users`), 401, 'unauthorized');
   assertError(await srv.request('POST', `/api/v1/accounts/${aid}/users`, { body: AGENT }), 401, 'unauthorized');

@@ -815,6 +815,46 @@ static void test_exec_counts_and_errors(void **state)
     assert_int_equal(read_i64(f, "SELECT count(*) FROM accounts WHERE name = $1", "X", 0, NULL), 1);
 }
 
+/* tx_exec returns the rows *this* statement changed: a statement that changes none (DDL, a SELECT)
+ * returns 0, not the count left over from an earlier INSERT/UPDATE/DELETE on the connection. */
+struct non_dml {
+    int insert, create, select;
+    int done;
+};
+
+static int non_dml_fn(struct store_tx *tx, void *arg)
+{
+    struct non_dml *d = arg;
+    d->insert =
+        tx_exec(tx,
+                "INSERT INTO accounts (name, slug, created_at) VALUES ('a', 'a', 1), ('b', 'b', 1),"
+                " ('c', 'c', 1)",
+                NULL);
+    d->create = tx_exec(tx, "CREATE TABLE t_nothing (x INTEGER)", NULL);
+    d->select = tx_exec(tx, "SELECT id FROM accounts", NULL);
+    return 0;
+}
+
+static void non_dml_done(void *arg, int rc)
+{
+    struct non_dml *d = arg;
+    (void)rc;
+    d->done++;
+}
+
+static void test_exec_non_dml_changes_nothing(void **state)
+{
+    struct fx *f = *state;
+    struct store_opts o = default_opts(f);
+    open_store(f, &o);
+    struct non_dml *d = fx_alloc(f, sizeof(*d));
+    assert_int_equal(store_write(f->s, non_dml_fn, non_dml_done, d), 0);
+    run_until(f, &d->done, 1, WAIT_MS);
+    assert_int_equal(d->insert, 3);
+    assert_int_equal(d->create, 0);
+    assert_int_equal(d->select, 0);
+}
+
 /* A read job runs on a read-only connection: it cannot write. */
 static int write_in_read_fn(struct store_tx *tx, void *arg)
 {
@@ -1090,6 +1130,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_failed_commit_reruns_alone, setup, teardown),
         cmocka_unit_test_setup_teardown(test_param_types, setup, teardown),
         cmocka_unit_test_setup_teardown(test_exec_counts_and_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_exec_non_dml_changes_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_read_jobs_cannot_write, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reopen_keeps_rows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_close_runs_queued_completions, setup, teardown),
