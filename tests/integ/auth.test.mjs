@@ -262,6 +262,20 @@ describe('rate limiting', () => {
     } finally { await stopServer(srv); }
   });
 
+  it('X-Forwarded-For does not reset the per-address count (no proxy is trusted by default)', T, async () => {
+    const srv = await startServer();
+    try {
+      for (let i = 0; i < 10; i++) {
+        const r = await srv.request('POST', LOGIN, { body: { email: `spoof${i}@example.com`, password: 'wrong-password' },
+          headers: { 'x-forwarded-for': `203.0.113.${i + 1}`, 'x-real-ip': `198.51.100.${i + 1}` } });
+        assertError(r, 401, 'invalid_credentials');
+      }
+      const r = await srv.request('POST', LOGIN, { body: { email: ADMIN_EMAIL, password: ADMIN_PASSWORD },
+        headers: { 'x-forwarded-for': '203.0.113.200' } });
+      assertError(r, 429, 'rate_limited');
+    } finally { await stopServer(srv); }
+  });
+
   it('successful logins are not limited', T, async () => {
     const srv = await startServer();
     try {
@@ -269,6 +283,29 @@ describe('rate limiting', () => {
         const r = await srv.request('POST', LOGIN, { body: { email: ADMIN_EMAIL, password: ADMIN_PASSWORD } });
         assert.equal(r.status, 200, `login ${i + 1}: ${r.status} ${r.text}`);
       }
+    } finally { await stopServer(srv); }
+  });
+});
+
+describe('no user enumeration by timing', () => {
+  it('an unknown e-mail takes about as long as a wrong password (both pay for a hash)', T, async () => {
+    const srv = await startServer();
+    try {
+      const time = async (email) => {
+        const t0 = process.hrtime.bigint();
+        const r = await srv.request('POST', LOGIN, { body: { email, password: 'wrong-password-x' } });
+        assert.equal(r.status, 401);
+        return Number(process.hrtime.bigint() - t0) / 1e6;
+      };
+      const wrong = [];
+      const unknown = [];
+      for (let i = 0; i < 3; i++) {
+        wrong.push(await time(ADMIN_EMAIL));
+        unknown.push(await time(`ghost${i}@example.com`));
+      }
+      const med = (a) => [...a].sort((x, y) => x - y)[1];
+      assert.ok(med(unknown) >= 0.5 * med(wrong),
+        `unknown e-mail answered in ${med(unknown).toFixed(1)} ms vs ${med(wrong).toFixed(1)} ms for a wrong password`);
     } finally { await stopServer(srv); }
   });
 });

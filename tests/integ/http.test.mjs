@@ -198,6 +198,14 @@ describe('default limits', () => {
     } finally { c.destroy(); }
   });
 
+  it('more than 100 header lines → 431 headers_too_large', T, async () => {
+    const headers = {};
+    for (let i = 0; i < 120; i++) headers[`x-${i}`] = '1';
+    const r = await rawExchange(srv.port, buildRequest('GET', '/healthz', { headers }));
+    assert.ok(r.res, `no response (${r.closed ? 'closed' : 'timed out'})`);
+    assertError(r.res, 431, 'headers_too_large');
+  });
+
   it('headers over the default max-header → 431 headers_too_large', T, async () => {
     const r = await rawExchange(srv.port, buildRequest('GET', '/healthz', { headers: { 'x-pad': 'a'.repeat(100 * 1024) } }));
     assert.ok(r.res, `no 431 response (${r.closed ? 'closed' : 'timed out'})`);

@@ -1,6 +1,8 @@
 // Lifecycle: graceful stop (SIGTERM/SIGINT exit 0, in-flight requests finish), data survives a restart
 // and a kill -9, and the first-start generated admin password.
 import { it } from 'node:test';
+import { existsSync, statSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { startServer, ADMIN_EMAIL, ADMIN_PASSWORD } from '../lib/server.mjs';
 import { RawConn, buildRequest } from './lib/raw.mjs';
@@ -112,6 +114,11 @@ it('first start without PARLEY_ADMIN_* prints a generated password that works; t
     const pw = generatedPassword(a.stdout);
     assert.ok(pw, `no password found in:\n${a.stdout}`);
     assert.ok(pw.length >= 12, `generated password "${pw}" is short`);
+    const kept = join(a.dataDir, 'initial-admin.txt'); // docs/architecture.md: kept there, mode 0600
+    if (existsSync(kept)) {
+      assert.equal(statSync(kept).mode & 0o077, 0, `${kept} is readable by group/others`);
+      assert.ok(readFileSync(kept, 'utf8').includes(pw), 'initial-admin.txt does not hold the printed password');
+    }
     const s = await a.login(GENERATED_EMAIL, pw);
     assert.equal(s.user.accounts[0].role, 'admin');
     assert.equal(s.user.accounts[0].slug, 'default');

@@ -217,6 +217,12 @@ describe('default settings', () => {
     }
   });
 
+  it('a binary frame is refused with close 1003 (text JSON only)', T, async () => {
+    const ws = await connect();
+    await ws.sendFrame({ opcode: OP.BINARY, payload: Buffer.from('{"type":"ping"}') });
+    await expectClose(ws, 1003);
+  });
+
   it('the client close handshake is echoed with the same code, then the server closes TCP', T, async () => {
     const ws = await connect();
     await ws.sendFrame({ opcode: OP.CLOSE, payload: closePayload(1000, 'bye') });

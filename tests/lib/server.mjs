@@ -49,7 +49,14 @@ export class Server {
     const args = ['--listen', this.opts.listen || '127.0.0.1:0', '--data-dir', this.dataDir,
       ...(this.opts.args || [])];
     this.proc = spawn(binaryPath(), args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    this.exited = new Promise((resolve) => this.proc.on('exit', (code, signal) => resolve({ code, signal })));
+    this.exited = new Promise((resolve) => this.proc.on('exit', (code, signal) => {
+      // An exit nobody asked for is a crash (or something killed it): say so, with the server's last words.
+      if (!this.stopping) {
+        console.error(`parleyd exited unexpectedly (code ${code}, signal ${signal}); stderr tail:\n` +
+          this.stderr.slice(-4000));
+      }
+      resolve({ code, signal });
+    }));
     this.proc.stderr.on('data', (d) => { this.stderr += d; });
     const rl = createInterface({ input: this.proc.stdout });
     this.url = await new Promise((resolve, reject) => {
@@ -71,6 +78,7 @@ export class Server {
   /** SIGTERM and wait; resolves to {code, signal}. Throws on sanitizer reports. */
   async stop(signal = 'SIGTERM') {
     if (!this.proc || this.proc.exitCode !== null || this.proc.signalCode !== null) return this.exited;
+    this.stopping = true;
     this.proc.kill(signal);
     const res = await this.exited;
     this.checkSanitizers();
@@ -78,6 +86,7 @@ export class Server {
   }
 
   async kill9() {
+    this.stopping = true;
     this.proc.kill('SIGKILL');
     return this.exited;
   }
@@ -87,6 +96,7 @@ export class Server {
   }
 
   cleanup() {
+    this.stopping = true;
     if (this.proc && this.proc.exitCode === null && this.proc.signalCode === null) this.proc.kill('SIGKILL');
     if (this.ownsDir) rmSync(this.dataDir, { recursive: true, force: true });
   }
