@@ -1,6 +1,6 @@
-/* main.c: start-up only. Load the configuration, open the store (applying migrations), create the first
- * account and admin on an empty data directory, listen, and run the loop until SIGTERM/SIGINT; then
- * stop accepting, let in-flight requests and commits finish, and exit 0. */
+/* main.c: start-up only. Load the configuration, open the store (applying migrations), create the
+ * first account and admin on an empty data directory, listen, and run the loop until
+ * SIGTERM/SIGINT; then stop accepting, let in-flight requests and commits finish, and exit 0. */
 #include "base/sys.h"
 #include "base/cfg.h"
 #include "base/log.h"
@@ -65,7 +65,8 @@ static void on_drained(struct server *srv)
 static void on_shutdown_timeout(uv_timer_t *t)
 {
     UNUSED(t);
-    log_warn("main", "shutdown-timeout reached with %zu requests in flight; closing anyway", the_app->srv.inflight);
+    log_warn("main", "shutdown-timeout reached with %zu requests in flight; closing anyway",
+             the_app->srv.inflight);
     the_app->srv.on_drained = NULL;
     finish();
 }
@@ -141,8 +142,8 @@ int main(int argc, char **argv)
 
     bool created;
     char generated[64];
-    if ((rc = app_bootstrap(app.store, cfg.admin_email, cfg.admin_password, &created, generated, sizeof(generated),
-                            err, sizeof(err))) < 0) {
+    if ((rc = app_bootstrap(app.store, cfg.admin_email, cfg.admin_password, &created, generated,
+                            sizeof(generated), err, sizeof(err))) < 0) {
         fprintf(stderr, "parleyd: %s\n", err);
         return 1;
     }
@@ -158,7 +159,8 @@ int main(int argc, char **argv)
                 fchmod(fileno(f), 0600);
                 fprintf(f, "e-mail:   %s\npassword: %s\n", err, generated);
                 fclose(f);
-                printf("  (also saved in %s; delete that file once you have signed in)\n", login_file);
+                printf("  (also saved in %s; delete that file once you have signed in)\n",
+                       login_file);
             }
         } else {
             printf("  admin e-mail:    %s (password from PARLEY_ADMIN_PASSWORD)\n", err);
@@ -213,11 +215,13 @@ int main(int argc, char **argv)
     const char *host = app.srv.host;
     bool v6 = strchr(host, ':') != NULL;
     char base[128];
-    snprintf(base, sizeof(base), "http://%s%s%s:%d", v6 ? "[" : "", host, v6 ? "]" : "", app.srv.port);
+    snprintf(base, sizeof(base), "http://%s%s%s:%d", v6 ? "[" : "", host, v6 ? "]" : "",
+             app.srv.port);
     printf("listening on %s\n", base);
-    printf("  console  %s/\n  API      %s/api/v1/openapi.yaml\n  health   %s/healthz\n", base, base, base);
-    log_info("main", "listening host=%s port=%d data_dir=%s db=%s web_dir=%s", host, app.srv.port, cfg.data_dir,
-             cfg.db, cfg.web_dir);
+    printf("  console  %s/\n  API      %s/api/v1/openapi.yaml\n  health   %s/healthz\n", base, base,
+           base);
+    log_info("main", "listening host=%s port=%d data_dir=%s db=%s web_dir=%s", host, app.srv.port,
+             cfg.data_dir, cfg.db, cfg.web_dir);
 
     uv_run(app.loop, UV_RUN_DEFAULT);
 

@@ -1,8 +1,8 @@
 /* embed.c: build-time generator that turns files into C arrays (schema migrations).
  *
  * usage: embed OUT.c NAME FILE... [-- NAME FILE...]...
- * For each group it emits `const struct embedded_file NAME[]` terminated by a {NULL} entry, holding each
- * file's base name and its bytes (NUL-terminated, so SQL text can be used as a C string). */
+ * For each group it emits `const struct embedded_file NAME[]` terminated by a {NULL} entry, holding
+ * each file's base name and its bytes (NUL-terminated, so SQL text can be used as a C string). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,10 +53,12 @@ int main(int argc, char **argv)
                 return 1;
             n++, i++;
         }
-        fprintf(out, "extern const struct embedded_file %s[];\nconst struct embedded_file %s[] = {\n",
+        fprintf(out,
+                "extern const struct embedded_file %s[];\nconst struct embedded_file %s[] = {\n",
                 group, group);
         for (int k = 0; k < n; k++)
-            fprintf(out, "  {\"%s\", %s_%d, %d},\n", base_name(argv[first + k]), group, k, sizes[k]);
+            fprintf(out, "  {\"%s\", %s_%d, %d},\n", base_name(argv[first + k]), group, k,
+                    sizes[k]);
         fprintf(out, "  {NULL, NULL, 0}\n};\n");
         if (i < argc)
             i++; /* skip "--" */

@@ -1,9 +1,9 @@
 /* api_inboxes.c: inboxes (the channels conversations arrive through) and their members.
  *
  * Admins create, change and delete inboxes and choose their members; supervisors see every inbox,
- * agents only the inboxes they are members of (another inbox is a 404 to them). Each change emits an
- * event in the same transaction (inbox.created, inbox.updated, inbox.deleted, inbox.members_changed)
- * and is audited. */
+ * agents only the inboxes they are members of (another inbox is a 404 to them). Each change emits
+ * an event in the same transaction (inbox.created, inbox.updated, inbox.deleted,
+ * inbox.members_changed) and is audited. */
 #include "base/sys.h"
 #include "base/clock.h"
 #include "api/app.h"
@@ -12,8 +12,9 @@
 
 #include <sodium.h>
 
-#define INBOX_COLS                                                                                                     \
-    "id, name, channel, widget_token, greeting, offline_message, widget_color, widget_title, prechat_fields,"        \
+#define INBOX_COLS                                                                                 \
+    "id, name, channel, widget_token, greeting, offline_message, widget_color, widget_title, "     \
+    "prechat_fields,"                                                                              \
     " created_at, updated_at"
 
 struct inbox_job {
@@ -32,11 +33,13 @@ struct inbox_job {
 static json_t *inbox_json(struct store_rows *rows)
 {
     json_t *pf = json_loads(rows_text(rows, 8), 0, NULL);
-    return json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o}", "id", (json_int_t)rows_i64(rows, 0),
-                     "name", rows_text(rows, 1), "channel", rows_text(rows, 2), "widget_token", rows_text(rows, 3),
-                     "greeting", rows_text(rows, 4), "offline_message", rows_text(rows, 5), "widget_color",
-                     rows_text(rows, 6), "widget_title", rows_text(rows, 7), "prechat_fields", pf ? pf : json_array(),
-                     "created_at", json_time(rows_i64(rows, 9)), "updated_at", json_time(rows_i64(rows, 10)));
+    return json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o}", "id",
+                     (json_int_t)rows_i64(rows, 0), "name", rows_text(rows, 1), "channel",
+                     rows_text(rows, 2), "widget_token", rows_text(rows, 3), "greeting",
+                     rows_text(rows, 4), "offline_message", rows_text(rows, 5), "widget_color",
+                     rows_text(rows, 6), "widget_title", rows_text(rows, 7), "prechat_fields",
+                     pf ? pf : json_array(), "created_at", json_time(rows_i64(rows, 9)),
+                     "updated_at", json_time(rows_i64(rows, 10)));
 }
 
 /* load_inbox: the inbox as JSON, or ERR_NOTFOUND if it is not in the account, deleted, or (for an
@@ -45,8 +48,10 @@ static int load_inbox(struct store_tx *tx, struct inbox_job *j, json_t **out)
 {
     struct store_rows rows;
     int rc = tx_query(tx, &rows,
-                      "SELECT " INBOX_COLS " FROM inboxes i WHERE id = $1 AND account_id = $2 AND deleted_at IS NULL"
-                      " AND ($3 > 0 OR EXISTS (SELECT 1 FROM inbox_members m WHERE m.inbox_id = i.id AND m.user_id = $4))",
+                      "SELECT " INBOX_COLS
+                      " FROM inboxes i WHERE id = $1 AND account_id = $2 AND deleted_at IS NULL"
+                      " AND ($3 > 0 OR EXISTS (SELECT 1 FROM inbox_members m WHERE m.inbox_id = "
+                      "i.id AND m.user_id = $4))",
                       "iiii", j->inbox_id, j->account_id, (int64_t)j->role, j->user_id);
     if (rc < 0)
         return rc;
@@ -67,7 +72,9 @@ static void job_done(void *arg, int rc)
         json_decref(j->body);
         j->body = NULL;
         http_respond_error(j->r, rc, rc == ERR_VALIDATION ? "user_ids" : NULL,
-                           rc == ERR_VALIDATION ? "Every user in user_ids must be a member of this account." : NULL);
+                           rc == ERR_VALIDATION
+                               ? "Every user in user_ids must be a member of this account."
+                               : NULL);
         return;
     }
     event_publish(&j->events);
@@ -96,18 +103,21 @@ static int list_fn(struct store_tx *tx, void *arg)
 {
     struct inbox_job *j = arg;
     int64_t total;
-    int rc = tx_query_i64(tx, &total,
-                          "SELECT COUNT(*) FROM inboxes i WHERE account_id = $1 AND deleted_at IS NULL AND ($2 > 0 OR"
-                          " EXISTS (SELECT 1 FROM inbox_members m WHERE m.inbox_id = i.id AND m.user_id = $3))",
-                          "iii", j->account_id, (int64_t)j->role, j->user_id);
+    int rc = tx_query_i64(
+        tx, &total,
+        "SELECT COUNT(*) FROM inboxes i WHERE account_id = $1 AND deleted_at IS NULL AND ($2 > 0 OR"
+        " EXISTS (SELECT 1 FROM inbox_members m WHERE m.inbox_id = i.id AND m.user_id = $3))",
+        "iii", j->account_id, (int64_t)j->role, j->user_id);
     if (rc < 0)
         return rc;
     struct store_rows rows;
-    rc = tx_query(tx, &rows,
-                  "SELECT " INBOX_COLS " FROM inboxes i WHERE account_id = $1 AND deleted_at IS NULL AND ($2 > 0 OR"
-                  " EXISTS (SELECT 1 FROM inbox_members m WHERE m.inbox_id = i.id AND m.user_id = $3))"
-                  " ORDER BY id LIMIT $4 OFFSET $5",
-                  "iiiii", j->account_id, (int64_t)j->role, j->user_id, j->limit, j->offset);
+    rc = tx_query(
+        tx, &rows,
+        "SELECT " INBOX_COLS
+        " FROM inboxes i WHERE account_id = $1 AND deleted_at IS NULL AND ($2 > 0 OR"
+        " EXISTS (SELECT 1 FROM inbox_members m WHERE m.inbox_id = i.id AND m.user_id = $3))"
+        " ORDER BY id LIMIT $4 OFFSET $5",
+        "iiiii", j->account_id, (int64_t)j->role, j->user_id, j->limit, j->offset);
     if (rc < 0)
         return rc;
     json_t *data = json_array();
@@ -151,14 +161,15 @@ static int create_fn(struct store_tx *tx, void *arg)
     event_batch_reset(&j->events);
     int64_t now = clock_wall_ms();
     char *pf = j->in.prechat_fields ? json_dump_compact(j->in.prechat_fields, NULL) : xstrdup("[]");
-    int rc = tx_query_i64(tx, &j->inbox_id,
-                          "INSERT INTO inboxes (account_id, name, channel, widget_token, greeting, offline_message,"
-                          " widget_color, widget_title, prechat_fields, created_at, updated_at)"
-                          " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING id",
-                          "itttttttti", j->account_id, j->in.name, j->in.channel, j->token,
-                          j->in.greeting ? j->in.greeting : "", j->in.offline_message ? j->in.offline_message : "",
-                          j->in.widget_color ? j->in.widget_color : "#1f6feb",
-                          j->in.widget_title ? j->in.widget_title : j->in.name, pf, now);
+    int rc = tx_query_i64(
+        tx, &j->inbox_id,
+        "INSERT INTO inboxes (account_id, name, channel, widget_token, greeting, offline_message,"
+        " widget_color, widget_title, prechat_fields, created_at, updated_at)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING id",
+        "itttttttti", j->account_id, j->in.name, j->in.channel, j->token,
+        j->in.greeting ? j->in.greeting : "", j->in.offline_message ? j->in.offline_message : "",
+        j->in.widget_color ? j->in.widget_color : "#1f6feb",
+        j->in.widget_title ? j->in.widget_title : j->in.name, pf, now);
     free(pf);
     if (rc < 0)
         return rc;
@@ -166,11 +177,13 @@ static int create_fn(struct store_tx *tx, void *arg)
     j->body = NULL;
     if ((rc = load_inbox(tx, j, &j->body)) < 0)
         return rc;
-    if ((rc = event_emit(tx, &j->events, j->account_id, "inbox.created", j->inbox_id, 0, true, json_incref(j->body))) < 0)
+    if ((rc = event_emit(tx, &j->events, j->account_id, "inbox.created", j->inbox_id, 0, true,
+                         json_incref(j->body))) < 0)
         return rc;
     return audit_add(tx, j->account_id, j->user_id, "inbox.created", "inbox", j->inbox_id, j->r->ip,
-                     json_object_get(j->body, "name") ? json_pack("{s:O}", "name", json_object_get(j->body, "name"))
-                                                      : NULL);
+                     json_object_get(j->body, "name")
+                         ? json_pack("{s:O}", "name", json_object_get(j->body, "name"))
+                         : NULL);
 }
 
 static void h_create(struct http_req *r)
@@ -188,8 +201,8 @@ static void h_create(struct http_req *r)
     }
     /* The strings point into body: keep it alive with the request by copying into the arena. */
     struct inbox_input *in = &j->in;
-    const char **strs[] = {&in->name, &in->channel, &in->greeting, &in->offline_message, &in->widget_color,
-                           &in->widget_title};
+    const char **strs[] = {&in->name,         &in->channel,     &in->greeting, &in->offline_message,
+                           &in->widget_color, &in->widget_title};
     for (size_t i = 0; i < ARRAY_SIZE(strs); i++)
         if (*strs[i])
             *strs[i] = arena_strndup(&r->arena, *strs[i], strlen(*strs[i]));
@@ -206,13 +219,15 @@ static int update_fn(struct store_tx *tx, void *arg)
     struct inbox_job *j = arg;
     event_batch_reset(&j->events);
     char *pf = j->in.prechat_fields ? json_dump_compact(j->in.prechat_fields, NULL) : NULL;
-    int rc = tx_exec(tx,
-                     "UPDATE inboxes SET name = COALESCE($1, name), greeting = COALESCE($2, greeting),"
-                     " offline_message = COALESCE($3, offline_message), widget_color = COALESCE($4, widget_color),"
-                     " widget_title = COALESCE($5, widget_title), prechat_fields = COALESCE($6, prechat_fields),"
-                     " updated_at = $7 WHERE id = $8 AND account_id = $9 AND deleted_at IS NULL",
-                     "ttttttiii", j->in.name, j->in.greeting, j->in.offline_message, j->in.widget_color,
-                     j->in.widget_title, pf, clock_wall_ms(), j->inbox_id, j->account_id);
+    int rc = tx_exec(
+        tx,
+        "UPDATE inboxes SET name = COALESCE($1, name), greeting = COALESCE($2, greeting),"
+        " offline_message = COALESCE($3, offline_message), widget_color = COALESCE($4, "
+        "widget_color),"
+        " widget_title = COALESCE($5, widget_title), prechat_fields = COALESCE($6, prechat_fields),"
+        " updated_at = $7 WHERE id = $8 AND account_id = $9 AND deleted_at IS NULL",
+        "ttttttiii", j->in.name, j->in.greeting, j->in.offline_message, j->in.widget_color,
+        j->in.widget_title, pf, clock_wall_ms(), j->inbox_id, j->account_id);
     free(pf);
     if (rc < 0)
         return rc;
@@ -222,9 +237,11 @@ static int update_fn(struct store_tx *tx, void *arg)
     j->body = NULL;
     if ((rc = load_inbox(tx, j, &j->body)) < 0)
         return rc;
-    if ((rc = event_emit(tx, &j->events, j->account_id, "inbox.updated", j->inbox_id, 0, true, json_incref(j->body))) < 0)
+    if ((rc = event_emit(tx, &j->events, j->account_id, "inbox.updated", j->inbox_id, 0, true,
+                         json_incref(j->body))) < 0)
         return rc;
-    return audit_add(tx, j->account_id, j->user_id, "inbox.updated", "inbox", j->inbox_id, j->r->ip, NULL);
+    return audit_add(tx, j->account_id, j->user_id, "inbox.updated", "inbox", j->inbox_id, j->r->ip,
+                     NULL);
 }
 
 static void h_update(struct http_req *r)
@@ -243,7 +260,8 @@ static void h_update(struct http_req *r)
         return;
     }
     struct inbox_input *in = &j->in;
-    const char **strs[] = {&in->name, &in->greeting, &in->offline_message, &in->widget_color, &in->widget_title};
+    const char **strs[] = {&in->name, &in->greeting, &in->offline_message, &in->widget_color,
+                           &in->widget_title};
     for (size_t i = 0; i < ARRAY_SIZE(strs); i++)
         if (*strs[i])
             *strs[i] = arena_strndup(&r->arena, *strs[i], strlen(*strs[i]));
@@ -255,7 +273,9 @@ static int delete_fn(struct store_tx *tx, void *arg)
 {
     struct inbox_job *j = arg;
     event_batch_reset(&j->events);
-    int rc = tx_exec(tx, "UPDATE inboxes SET deleted_at = $1 WHERE id = $2 AND account_id = $3 AND deleted_at IS NULL",
+    int rc = tx_exec(tx,
+                     "UPDATE inboxes SET deleted_at = $1 WHERE id = $2 AND account_id = $3 AND "
+                     "deleted_at IS NULL",
                      "iii", clock_wall_ms(), j->inbox_id, j->account_id);
     if (rc < 0)
         return rc;
@@ -264,7 +284,8 @@ static int delete_fn(struct store_tx *tx, void *arg)
     if ((rc = event_emit(tx, &j->events, j->account_id, "inbox.deleted", j->inbox_id, 0, true,
                          json_pack("{s:I}", "id", (json_int_t)j->inbox_id))) < 0)
         return rc;
-    return audit_add(tx, j->account_id, j->user_id, "inbox.deleted", "inbox", j->inbox_id, j->r->ip, NULL);
+    return audit_add(tx, j->account_id, j->user_id, "inbox.deleted", "inbox", j->inbox_id, j->r->ip,
+                     NULL);
 }
 
 static void h_delete(struct http_req *r)
@@ -280,7 +301,8 @@ static int members_json(struct store_tx *tx, struct inbox_job *j, json_t **out)
 {
     struct store_rows rows;
     int rc = tx_query(tx, &rows,
-                      "SELECT u.id, u.email, u.name, au.role FROM inbox_members m JOIN users u ON u.id = m.user_id"
+                      "SELECT u.id, u.email, u.name, au.role FROM inbox_members m JOIN users u ON "
+                      "u.id = m.user_id"
                       " JOIN account_users au ON au.user_id = u.id AND au.account_id = m.account_id"
                       " WHERE m.inbox_id = $1 AND m.account_id = $2 ORDER BY u.id",
                       "ii", j->inbox_id, j->account_id);
@@ -288,9 +310,10 @@ static int members_json(struct store_tx *tx, struct inbox_job *j, json_t **out)
         return rc;
     json_t *data = json_array(), *ids = json_array();
     while ((rc = rows_next(&rows)) == 1) {
-        json_array_append_new(data, json_pack("{s:I, s:s, s:s, s:s}", "id", (json_int_t)rows_i64(&rows, 0), "email",
-                                              rows_text(&rows, 1), "name", rows_text(&rows, 2), "role",
-                                              rows_text(&rows, 3)));
+        json_array_append_new(data, json_pack("{s:I, s:s, s:s, s:s}", "id",
+                                              (json_int_t)rows_i64(&rows, 0), "email",
+                                              rows_text(&rows, 1), "name", rows_text(&rows, 2),
+                                              "role", rows_text(&rows, 3)));
         json_array_append_new(ids, json_integer(rows_i64(&rows, 0)));
     }
     rows_close(&rows);
@@ -331,18 +354,21 @@ static int set_members_fn(struct store_tx *tx, void *arg)
         return rc;
     json_decref(inbox);
     int64_t now = clock_wall_ms();
-    if ((rc = tx_exec(tx, "DELETE FROM inbox_members WHERE inbox_id = $1 AND account_id = $2", "ii", j->inbox_id,
-                      j->account_id)) < 0)
+    if ((rc = tx_exec(tx, "DELETE FROM inbox_members WHERE inbox_id = $1 AND account_id = $2", "ii",
+                      j->inbox_id, j->account_id)) < 0)
         return rc;
     for (size_t i = 0; i < j->nuser_ids; i++) {
         int64_t one;
-        rc = tx_query_i64(tx, &one, "SELECT 1 FROM account_users WHERE account_id = $1 AND user_id = $2", "ii",
-                          j->account_id, j->user_ids[i]);
+        rc = tx_query_i64(tx, &one,
+                          "SELECT 1 FROM account_users WHERE account_id = $1 AND user_id = $2",
+                          "ii", j->account_id, j->user_ids[i]);
         if (rc == ERR_NOTFOUND)
             return ERR_VALIDATION; /* not a member of this account (or no such user) */
         if (rc < 0)
             return rc;
-        rc = tx_exec(tx, "INSERT INTO inbox_members (account_id, inbox_id, user_id, created_at) VALUES ($1, $2, $3, $4)",
+        rc = tx_exec(tx,
+                     "INSERT INTO inbox_members (account_id, inbox_id, user_id, created_at) VALUES "
+                     "($1, $2, $3, $4)",
                      "iiii", j->account_id, j->inbox_id, j->user_ids[i], now);
         if (rc < 0)
             return rc;
@@ -353,9 +379,11 @@ static int set_members_fn(struct store_tx *tx, void *arg)
         return rc;
     json_t *data = json_pack("{s:I, s:O}", "inbox_id", (json_int_t)j->inbox_id, "user_ids",
                              json_object_get(j->body, "user_ids"));
-    if ((rc = event_emit(tx, &j->events, j->account_id, "inbox.members_changed", j->inbox_id, 0, true, data)) < 0)
+    if ((rc = event_emit(tx, &j->events, j->account_id, "inbox.members_changed", j->inbox_id, 0,
+                         true, data)) < 0)
         return rc;
-    return audit_add(tx, j->account_id, j->user_id, "inbox.members_changed", "inbox", j->inbox_id, j->r->ip,
+    return audit_add(tx, j->account_id, j->user_id, "inbox.members_changed", "inbox", j->inbox_id,
+                     j->r->ip,
                      json_pack("{s:O}", "user_ids", json_object_get(j->body, "user_ids")));
 }
 
@@ -406,8 +434,12 @@ void api_inboxes_routes(struct router *rt)
     router_add(rt, HTTP_GET, "/api/v1/accounts/{aid}/inboxes", h_list, R_ACCOUNT);
     router_add(rt, HTTP_POST, "/api/v1/accounts/{aid}/inboxes", h_create, R_ACCOUNT | R_ADMIN);
     router_add(rt, HTTP_GET, "/api/v1/accounts/{aid}/inboxes/{id}", h_get, R_ACCOUNT);
-    router_add(rt, HTTP_PATCH, "/api/v1/accounts/{aid}/inboxes/{id}", h_update, R_ACCOUNT | R_ADMIN);
-    router_add(rt, HTTP_DELETE, "/api/v1/accounts/{aid}/inboxes/{id}", h_delete, R_ACCOUNT | R_ADMIN);
-    router_add(rt, HTTP_GET, "/api/v1/accounts/{aid}/inboxes/{id}/members", h_get_members, R_ACCOUNT);
-    router_add(rt, HTTP_PUT, "/api/v1/accounts/{aid}/inboxes/{id}/members", h_set_members, R_ACCOUNT | R_ADMIN);
+    router_add(rt, HTTP_PATCH, "/api/v1/accounts/{aid}/inboxes/{id}", h_update,
+               R_ACCOUNT | R_ADMIN);
+    router_add(rt, HTTP_DELETE, "/api/v1/accounts/{aid}/inboxes/{id}", h_delete,
+               R_ACCOUNT | R_ADMIN);
+    router_add(rt, HTTP_GET, "/api/v1/accounts/{aid}/inboxes/{id}/members", h_get_members,
+               R_ACCOUNT);
+    router_add(rt, HTTP_PUT, "/api/v1/accounts/{aid}/inboxes/{id}/members", h_set_members,
+               R_ACCOUNT | R_ADMIN);
 }

@@ -15,11 +15,12 @@ struct req_counter {
 
 void api_metrics_observe(struct http_req *r, int status, uint64_t ns)
 {
-    const char *route = r->route ? r->route->pattern : (r->path.len && !span_starts_with(r->path, "/api/") &&
-                                                        (r->method == HTTP_GET || r->method == HTTP_HEAD) &&
-                                                        status != 405
-                                                            ? "static"
-                                                            : "unmatched");
+    const char *route =
+        r->route ? r->route->pattern
+                 : (r->path.len && !span_starts_with(r->path, "/api/") &&
+                            (r->method == HTTP_GET || r->method == HTTP_HEAD) && status != 405
+                        ? "static"
+                        : "unmatched");
     const char *method = r->method_name ? r->method_name : "UNKNOWN";
     char key[256];
     int n = snprintf(key, sizeof(key), "%p %s %d", (const void *)route, method, status);
@@ -62,8 +63,8 @@ static void h_readyz(struct http_req *r)
         http_respond_error(r, ERR_NOTREADY, NULL, NULL);
 }
 
-static void histogram(struct buf *b, const char *name, const char *help, const double *bounds, int nb,
-                      const atomic_uint_fast64_t *buckets, uint64_t count, double sum)
+static void histogram(struct buf *b, const char *name, const char *help, const double *bounds,
+                      int nb, const atomic_uint_fast64_t *buckets, uint64_t count, double sum)
 {
     buf_printf(b, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
     uint64_t cum = 0;
@@ -72,8 +73,8 @@ static void histogram(struct buf *b, const char *name, const char *help, const d
         buf_printf(b, "%s_bucket{le=\"%g\"} %" PRIu64 "\n", name, bounds[i], cum);
     }
     cum += atomic_load(&buckets[nb]);
-    buf_printf(b, "%s_bucket{le=\"+Inf\"} %" PRIu64 "\n%s_sum %.6f\n%s_count %" PRIu64 "\n", name, cum, name, sum,
-               name, count);
+    buf_printf(b, "%s_bucket{le=\"+Inf\"} %" PRIu64 "\n%s_sum %.6f\n%s_count %" PRIu64 "\n", name,
+               cum, name, sum, name, count);
 }
 
 static void h_metrics(struct http_req *r)
@@ -81,51 +82,69 @@ static void h_metrics(struct http_req *r)
     struct app *a = the_app;
     struct buf b;
     buf_init(&b, 64 * 1024 * 1024);
-    buf_printf(&b, "# HELP parley_connections_open Open client connections (HTTP and WebSocket).\n"
-                   "# TYPE parley_connections_open gauge\nparley_connections_open %zu\n",
+    buf_printf(&b,
+               "# HELP parley_connections_open Open client connections (HTTP and WebSocket).\n"
+               "# TYPE parley_connections_open gauge\nparley_connections_open %zu\n",
                a->srv.nconns);
-    buf_printf(&b, "# HELP parley_ws_connections_open Open WebSocket connections.\n"
-                   "# TYPE parley_ws_connections_open gauge\nparley_ws_connections_open %zu\n",
+    buf_printf(&b,
+               "# HELP parley_ws_connections_open Open WebSocket connections.\n"
+               "# TYPE parley_ws_connections_open gauge\nparley_ws_connections_open %zu\n",
                a->srv.nws);
-    buf_printf(&b, "# HELP parley_connections_accepted_total Connections accepted.\n"
-                   "# TYPE parley_connections_accepted_total counter\nparley_connections_accepted_total %" PRIu64 "\n",
+    buf_printf(&b,
+               "# HELP parley_connections_accepted_total Connections accepted.\n"
+               "# TYPE parley_connections_accepted_total "
+               "counter\nparley_connections_accepted_total %" PRIu64 "\n",
                a->srv.stats.accepted);
-    buf_printf(&b, "# HELP parley_slow_clients_closed_total Clients closed because their write queue was full.\n"
-                   "# TYPE parley_slow_clients_closed_total counter\nparley_slow_clients_closed_total %" PRIu64 "\n",
-               a->srv.stats.ws_closed_slow);
-    buf_printf(&b, "# HELP parley_http_requests_total HTTP requests answered, by route pattern, method and status.\n"
+    buf_printf(
+        &b,
+        "# HELP parley_slow_clients_closed_total Clients closed because their write queue was "
+        "full.\n"
+        "# TYPE parley_slow_clients_closed_total counter\nparley_slow_clients_closed_total %" PRIu64
+        "\n",
+        a->srv.stats.ws_closed_slow);
+    buf_printf(&b, "# HELP parley_http_requests_total HTTP requests answered, by route pattern, "
+                   "method and status.\n"
                    "# TYPE parley_http_requests_total counter\n");
     struct map_entry *e;
     for (size_t it = 0; map_next(&a->metrics, &it, &e);) {
         struct req_counter *c = e->val;
-        buf_printf(&b, "parley_http_requests_total{route=\"%s\",method=\"%s\",status=\"%d\"} %" PRIu64 "\n", c->route,
-                   c->method, c->status, c->count);
+        buf_printf(&b,
+                   "parley_http_requests_total{route=\"%s\",method=\"%s\",status=\"%d\"} %" PRIu64
+                   "\n",
+                   c->route, c->method, c->status, c->count);
     }
-    buf_printf(&b, "# HELP parley_http_request_seconds_total Time spent answering, by route pattern, method and status.\n"
+    buf_printf(&b, "# HELP parley_http_request_seconds_total Time spent answering, by route "
+                   "pattern, method and status.\n"
                    "# TYPE parley_http_request_seconds_total counter\n");
     for (size_t it = 0; map_next(&a->metrics, &it, &e);) {
         struct req_counter *c = e->val;
-        buf_printf(&b, "parley_http_request_seconds_total{route=\"%s\",method=\"%s\",status=\"%d\"} %.6f\n",
-                   c->route, c->method, c->status, c->seconds);
+        buf_printf(
+            &b,
+            "parley_http_request_seconds_total{route=\"%s\",method=\"%s\",status=\"%d\"} %.6f\n",
+            c->route, c->method, c->status, c->seconds);
     }
     const struct store_metrics *m = store_metrics(a->store);
-    buf_printf(&b, "# HELP parley_store_queue_depth Store jobs waiting (writes and reads).\n"
-                   "# TYPE parley_store_queue_depth gauge\nparley_store_queue_depth %zu\n",
+    buf_printf(&b,
+               "# HELP parley_store_queue_depth Store jobs waiting (writes and reads).\n"
+               "# TYPE parley_store_queue_depth gauge\nparley_store_queue_depth %zu\n",
                store_queue_depth(a->store));
-    buf_printf(&b, "# HELP parley_store_jobs_total Store jobs run, by kind.\n# TYPE parley_store_jobs_total counter\n"
-                   "parley_store_jobs_total{kind=\"write\"} %" PRIu64 "\nparley_store_jobs_total{kind=\"read\"} %" PRIu64
-                   "\nparley_store_jobs_total{kind=\"failed\"} %" PRIu64 "\n",
+    buf_printf(&b,
+               "# HELP parley_store_jobs_total Store jobs run, by kind.\n# TYPE "
+               "parley_store_jobs_total counter\n"
+               "parley_store_jobs_total{kind=\"write\"} %" PRIu64
+               "\nparley_store_jobs_total{kind=\"read\"} %" PRIu64
+               "\nparley_store_jobs_total{kind=\"failed\"} %" PRIu64 "\n",
                (uint64_t)atomic_load(&m->jobs_write), (uint64_t)atomic_load(&m->jobs_read),
                (uint64_t)atomic_load(&m->jobs_failed));
-    histogram(&b, "parley_store_commit_seconds", "Time of one group commit, BEGIN to COMMIT.", store_commit_bounds,
-              STORE_COMMIT_BUCKETS, m->commit_buckets, atomic_load(&m->commit_count),
-              (double)atomic_load(&m->commit_sum_us) / 1e6);
-    histogram(&b, "parley_store_group_size", "Jobs committed together in one transaction.", store_group_bounds,
-              STORE_GROUP_BUCKETS, m->group_buckets, atomic_load(&m->group_count), (double)atomic_load(&m->group_sum));
+    histogram(&b, "parley_store_commit_seconds", "Time of one group commit, BEGIN to COMMIT.",
+              store_commit_bounds, STORE_COMMIT_BUCKETS, m->commit_buckets,
+              atomic_load(&m->commit_count), (double)atomic_load(&m->commit_sum_us) / 1e6);
+    histogram(&b, "parley_store_group_size", "Jobs committed together in one transaction.",
+              store_group_bounds, STORE_GROUP_BUCKETS, m->group_buckets,
+              atomic_load(&m->group_count), (double)atomic_load(&m->group_sum));
     http_respond(r, 200, "text/plain; version=0.0.4; charset=utf-8", b.p, b.len);
     buf_release(&b);
 }
-
 
 static void h_openapi(struct http_req *r)
 {

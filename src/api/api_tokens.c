@@ -1,6 +1,6 @@
-/* api_tokens.c: long-lived tokens for integrations, one account each (admins). The token is shown once
- * at creation; only its SHA-256 is stored. A token acts as the admin who created it, in that account
- * only, and stops working when revoked, expired, or when that admin leaves the account. */
+/* api_tokens.c: long-lived tokens for integrations, one account each (admins). The token is shown
+ * once at creation; only its SHA-256 is stored. A token acts as the admin who created it, in that
+ * account only, and stops working when revoked, expired, or when that admin leaves the account. */
 #include "base/sys.h"
 #include "base/clock.h"
 #include "api/app.h"
@@ -17,10 +17,11 @@ struct token_job {
 
 static json_t *token_json(struct store_rows *rows)
 {
-    return json_pack("{s:I, s:s, s:I, s:o, s:o, s:o, s:o}", "id", (json_int_t)rows_i64(rows, 0), "name",
-                     rows_text(rows, 1), "user_id", (json_int_t)rows_i64(rows, 2), "created_at",
-                     json_time(rows_i64(rows, 3)), "expires_at", json_time(rows_i64(rows, 4)), "last_used_at",
-                     json_time(rows_i64(rows, 5)), "revoked_at", json_time(rows_i64(rows, 6)));
+    return json_pack("{s:I, s:s, s:I, s:o, s:o, s:o, s:o}", "id", (json_int_t)rows_i64(rows, 0),
+                     "name", rows_text(rows, 1), "user_id", (json_int_t)rows_i64(rows, 2),
+                     "created_at", json_time(rows_i64(rows, 3)), "expires_at",
+                     json_time(rows_i64(rows, 4)), "last_used_at", json_time(rows_i64(rows, 5)),
+                     "revoked_at", json_time(rows_i64(rows, 6)));
 }
 
 static void job_done(void *arg, int rc)
@@ -41,20 +42,22 @@ static int create_fn(struct store_tx *tx, void *arg)
 {
     struct token_job *j = arg;
     int64_t now = clock_wall_ms(), id;
-    int rc = tx_query_i64(tx, &id,
-                          "INSERT INTO api_tokens (account_id, user_id, name, token_hash, created_at, expires_at)"
-                          " VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-                          "iittin", j->account_id, j->user_id, j->name, j->hash, now, j->expires_at);
+    int rc = tx_query_i64(
+        tx, &id,
+        "INSERT INTO api_tokens (account_id, user_id, name, token_hash, created_at, expires_at)"
+        " VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        "iittin", j->account_id, j->user_id, j->name, j->hash, now, j->expires_at);
     if (rc < 0)
         return rc;
     json_t *audit = json_pack("{s:s}", "name", j->name);
-    rc = audit_add(tx, j->account_id, j->user_id, "api_token.created", "api_token", id, j->r->ip, audit);
+    rc = audit_add(tx, j->account_id, j->user_id, "api_token.created", "api_token", id, j->r->ip,
+                   audit);
     if (rc < 0)
         return rc;
     json_decref(j->body);
-    j->body = json_pack("{s:I, s:s, s:s, s:I, s:o, s:o}", "id", (json_int_t)id, "name", j->name, "token", j->token,
-                        "user_id", (json_int_t)j->user_id, "created_at", json_time(now), "expires_at",
-                        json_time(j->expires_at));
+    j->body = json_pack("{s:I, s:s, s:s, s:I, s:o, s:o}", "id", (json_int_t)id, "name", j->name,
+                        "token", j->token, "user_id", (json_int_t)j->user_id, "created_at",
+                        json_time(now), "expires_at", json_time(j->expires_at));
     return 0;
 }
 
@@ -94,14 +97,17 @@ static int list_fn(struct store_tx *tx, void *arg)
 {
     struct token_job *j = arg;
     int64_t total;
-    int rc = tx_query_i64(tx, &total, "SELECT COUNT(*) FROM api_tokens WHERE account_id = $1", "i", j->account_id);
+    int rc = tx_query_i64(tx, &total, "SELECT COUNT(*) FROM api_tokens WHERE account_id = $1", "i",
+                          j->account_id);
     if (rc < 0)
         return rc;
     struct store_rows rows;
-    rc = tx_query(tx, &rows,
-                  "SELECT id, name, user_id, created_at, COALESCE(expires_at, 0), COALESCE(last_used_at, 0),"
-                  " COALESCE(revoked_at, 0) FROM api_tokens WHERE account_id = $1 ORDER BY id DESC LIMIT $2 OFFSET $3",
-                  "iii", j->account_id, j->limit, j->offset);
+    rc = tx_query(
+        tx, &rows,
+        "SELECT id, name, user_id, created_at, COALESCE(expires_at, 0), COALESCE(last_used_at, 0),"
+        " COALESCE(revoked_at, 0) FROM api_tokens WHERE account_id = $1 ORDER BY id DESC LIMIT $2 "
+        "OFFSET $3",
+        "iii", j->account_id, j->limit, j->offset);
     if (rc < 0)
         return rc;
     json_t *data = json_array();
@@ -129,17 +135,20 @@ static void h_list(struct http_req *r)
 static int revoke_fn(struct store_tx *tx, void *arg)
 {
     struct token_job *j = arg;
-    int rc = tx_exec(tx, "UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND account_id = $3 AND revoked_at IS NULL",
+    int rc = tx_exec(tx,
+                     "UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND account_id = $3 AND "
+                     "revoked_at IS NULL",
                      "iii", clock_wall_ms(), j->token_id, j->account_id);
     if (rc < 0)
         return rc;
     if (rc == 0) {
         int64_t one;
-        rc = tx_query_i64(tx, &one, "SELECT 1 FROM api_tokens WHERE id = $1 AND account_id = $2", "ii", j->token_id,
-                          j->account_id);
+        rc = tx_query_i64(tx, &one, "SELECT 1 FROM api_tokens WHERE id = $1 AND account_id = $2",
+                          "ii", j->token_id, j->account_id);
         return rc < 0 ? rc : 0; /* already revoked: nothing to do */
     }
-    return audit_add(tx, j->account_id, j->user_id, "api_token.revoked", "api_token", j->token_id, j->r->ip, NULL);
+    return audit_add(tx, j->account_id, j->user_id, "api_token.revoked", "api_token", j->token_id,
+                     j->r->ip, NULL);
 }
 
 static void h_revoke(struct http_req *r)
@@ -157,5 +166,6 @@ void api_tokens_routes(struct router *rt)
 {
     router_add(rt, HTTP_GET, "/api/v1/accounts/{aid}/api_tokens", h_list, R_ACCOUNT | R_ADMIN);
     router_add(rt, HTTP_POST, "/api/v1/accounts/{aid}/api_tokens", h_create, R_ACCOUNT | R_ADMIN);
-    router_add(rt, HTTP_DELETE, "/api/v1/accounts/{aid}/api_tokens/{id}", h_revoke, R_ACCOUNT | R_ADMIN);
+    router_add(rt, HTTP_DELETE, "/api/v1/accounts/{aid}/api_tokens/{id}", h_revoke,
+               R_ACCOUNT | R_ADMIN);
 }

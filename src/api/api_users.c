@@ -19,7 +19,8 @@ static int list_users_fn(struct store_tx *tx, void *arg)
 {
     struct list_job *j = arg;
     int64_t total;
-    int rc = tx_query_i64(tx, &total, "SELECT COUNT(*) FROM account_users WHERE account_id = $1", "i", j->account_id);
+    int rc = tx_query_i64(tx, &total, "SELECT COUNT(*) FROM account_users WHERE account_id = $1",
+                          "i", j->account_id);
     if (rc < 0)
         return rc;
     struct store_rows rows;
@@ -32,10 +33,10 @@ static int list_users_fn(struct store_tx *tx, void *arg)
         return rc;
     json_t *data = json_array();
     while ((rc = rows_next(&rows)) == 1)
-        json_array_append_new(data, json_pack("{s:I, s:s, s:s, s:s, s:o}", "id", (json_int_t)rows_i64(&rows, 0),
-                                              "email", rows_text(&rows, 1), "name", rows_text(&rows, 2),
-                                              "role", rows_text(&rows, 3), "created_at",
-                                              json_time(rows_i64(&rows, 4))));
+        json_array_append_new(
+            data, json_pack("{s:I, s:s, s:s, s:s, s:o}", "id", (json_int_t)rows_i64(&rows, 0),
+                            "email", rows_text(&rows, 1), "name", rows_text(&rows, 2), "role",
+                            rows_text(&rows, 3), "created_at", json_time(rows_i64(&rows, 4))));
     rows_close(&rows);
     if (rc < 0) {
         json_decref(data);
@@ -94,18 +95,22 @@ static int create_user_fn(struct store_tx *tx, void *arg)
     struct create_job *j = arg;
     int64_t now = clock_wall_ms(), uid;
     int rc = tx_query_i64(tx, &uid,
-                          "INSERT INTO users (email, name, password_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+                          "INSERT INTO users (email, name, password_hash, created_at) VALUES ($1, "
+                          "$2, $3, $4) RETURNING id",
                           "ttti", j->email, j->name, j->hash, now);
     if (rc == ERR_CONFLICT)
         return ERR_EMAIL_TAKEN;
     if (rc < 0)
         return rc;
-    rc = tx_exec(tx, "INSERT INTO account_users (account_id, user_id, role, created_at) VALUES ($1, $2, $3, $4)",
-                 "iiti", j->account_id, uid, role_name(j->role), now);
+    rc = tx_exec(
+        tx,
+        "INSERT INTO account_users (account_id, user_id, role, created_at) VALUES ($1, $2, $3, $4)",
+        "iiti", j->account_id, uid, role_name(j->role), now);
     if (rc < 0)
         return rc;
-    json_t *user = json_pack("{s:I, s:s, s:s, s:s, s:o}", "id", (json_int_t)uid, "email", j->email, "name", j->name,
-                             "role", role_name(j->role), "created_at", json_time(now));
+    json_t *user =
+        json_pack("{s:I, s:s, s:s, s:s, s:o}", "id", (json_int_t)uid, "email", j->email, "name",
+                  j->name, "role", role_name(j->role), "created_at", json_time(now));
     json_t *audit = json_pack("{s:s, s:s}", "email", j->email, "role", role_name(j->role));
     rc = audit_add(tx, j->account_id, j->actor_id, "user.created", "user", uid, j->r->ip, audit);
     if (rc < 0) {
@@ -127,15 +132,17 @@ static void create_done(void *arg, int rc)
         http_respond_error(r, rc, rc == ERR_EMAIL_TAKEN ? "email" : NULL, NULL);
         return;
     }
-    log_info("users", "req=%" PRIu64 " account=%" PRId64 " created user email=%s", r->id, j->account_id, j->email);
+    log_info("users", "req=%" PRIu64 " account=%" PRId64 " created user email=%s", r->id,
+             j->account_id, j->email);
     http_respond_json(r, 201, j->body);
 }
 
 static void hash_work(uv_work_t *w)
 {
     struct create_job *j = containerof(w, struct create_job, work);
-    j->hash_rc = crypto_pwhash_str(j->hash, j->password, strlen(j->password), crypto_pwhash_OPSLIMIT_INTERACTIVE,
-                                   crypto_pwhash_MEMLIMIT_INTERACTIVE);
+    j->hash_rc =
+        crypto_pwhash_str(j->hash, j->password, strlen(j->password),
+                          crypto_pwhash_OPSLIMIT_INTERACTIVE, crypto_pwhash_MEMLIMIT_INTERACTIVE);
 }
 
 static void hash_done(uv_work_t *w, int status)
@@ -171,9 +178,11 @@ static void h_create_user(struct http_req *r)
     if (rc == 0)
         rc = json_get_str(body, "name", true, 1, USER_NAME_MAX, &name, &f);
     if (rc == 0 && !user_name_valid(name))
-        rc = json_fail(&f, "name", "name must be 1 to %d characters without control characters.", USER_NAME_MAX);
+        rc = json_fail(&f, "name", "name must be 1 to %d characters without control characters.",
+                       USER_NAME_MAX);
     if (rc == 0)
-        rc = json_get_str(body, "password", true, USER_PASSWORD_MIN, USER_PASSWORD_MAX, &password, &f);
+        rc = json_get_str(body, "password", true, USER_PASSWORD_MIN, USER_PASSWORD_MAX, &password,
+                          &f);
     if (rc == 0)
         rc = json_get_enum(body, "role", true, roles, &role, &f);
     if (rc < 0) {
@@ -198,14 +207,16 @@ static int list_audit_fn(struct store_tx *tx, void *arg)
 {
     struct list_job *j = arg;
     int64_t total;
-    int rc = tx_query_i64(tx, &total, "SELECT COUNT(*) FROM audit_log WHERE account_id = $1", "i", j->account_id);
+    int rc = tx_query_i64(tx, &total, "SELECT COUNT(*) FROM audit_log WHERE account_id = $1", "i",
+                          j->account_id);
     if (rc < 0)
         return rc;
     struct store_rows rows;
-    rc = tx_query(tx, &rows,
-                  "SELECT id, action, actor_id, target_type, target_id, ip, data, created_at FROM audit_log"
-                  " WHERE account_id = $1 ORDER BY id DESC LIMIT $2 OFFSET $3",
-                  "iii", j->account_id, j->limit, j->offset);
+    rc = tx_query(
+        tx, &rows,
+        "SELECT id, action, actor_id, target_type, target_id, ip, data, created_at FROM audit_log"
+        " WHERE account_id = $1 ORDER BY id DESC LIMIT $2 OFFSET $3",
+        "iii", j->account_id, j->limit, j->offset);
     if (rc < 0)
         return rc;
     json_t *data = json_array();
@@ -213,13 +224,14 @@ static int list_audit_fn(struct store_tx *tx, void *arg)
         json_t *d = NULL;
         if (!rows_null(&rows, 6))
             d = json_loads(rows_text(&rows, 6), 0, NULL);
-        json_t *row = json_pack("{s:I, s:s, s:o, s:o, s:o, s:o, s:o, s:o}", "id", (json_int_t)rows_i64(&rows, 0),
-                                "action", rows_text(&rows, 1),
-                                "actor_id", rows_null(&rows, 2) ? json_null() : json_integer(rows_i64(&rows, 2)),
-                                "target_type", rows_null(&rows, 3) ? json_null() : json_string(rows_text(&rows, 3)),
-                                "target_id", rows_null(&rows, 4) ? json_null() : json_integer(rows_i64(&rows, 4)),
-                                "ip", rows_null(&rows, 5) ? json_null() : json_string(rows_text(&rows, 5)),
-                                "data", d ? d : json_null(), "created_at", json_time(rows_i64(&rows, 7)));
+        json_t *row = json_pack(
+            "{s:I, s:s, s:o, s:o, s:o, s:o, s:o, s:o}", "id", (json_int_t)rows_i64(&rows, 0),
+            "action", rows_text(&rows, 1), "actor_id",
+            rows_null(&rows, 2) ? json_null() : json_integer(rows_i64(&rows, 2)), "target_type",
+            rows_null(&rows, 3) ? json_null() : json_string(rows_text(&rows, 3)), "target_id",
+            rows_null(&rows, 4) ? json_null() : json_integer(rows_i64(&rows, 4)), "ip",
+            rows_null(&rows, 5) ? json_null() : json_string(rows_text(&rows, 5)), "data",
+            d ? d : json_null(), "created_at", json_time(rows_i64(&rows, 7)));
         json_array_append_new(data, row);
     }
     rows_close(&rows);

@@ -42,7 +42,8 @@ int app_store_read(struct http_req *r, store_job_fn fn, store_done_fn done, void
     return rc;
 }
 
-static int query_int(struct http_req *r, const char *name, int64_t min, int64_t max, int64_t def, int64_t *out)
+static int query_int(struct http_req *r, const char *name, int64_t min, int64_t max, int64_t def,
+                     int64_t *out)
 {
     const char *v = http_query(r, name);
     *out = def;
@@ -50,7 +51,8 @@ static int query_int(struct http_req *r, const char *name, int64_t min, int64_t 
         return 0;
     if (!span_to_i64(span_of(v), out) || *out < min || *out > max) {
         char msg[128];
-        snprintf(msg, sizeof(msg), "%s must be an integer between %" PRId64 " and %" PRId64 ".", name, min, max);
+        snprintf(msg, sizeof(msg), "%s must be an integer between %" PRId64 " and %" PRId64 ".",
+                 name, min, max);
         http_respond_error(r, ERR_VALIDATION, name, msg);
         return ERR_VALIDATION;
     }
@@ -109,7 +111,9 @@ static void authed(struct http_req *r, struct principal *p, int rc)
         }
         p->account_id = aid;
         p->role = m->role;
-        enum role need = (flags & R_ADMIN) ? ROLE_ADMIN : (flags & R_SUPERVISOR) ? ROLE_SUPERVISOR : ROLE_AGENT;
+        enum role need = (flags & R_ADMIN)        ? ROLE_ADMIN
+                         : (flags & R_SUPERVISOR) ? ROLE_SUPERVISOR
+                                                  : ROLE_AGENT;
         if (p->role < need) {
             char msg[128];
             snprintf(msg, sizeof(msg), "Only %ss can do this; your role in this account is %s.",

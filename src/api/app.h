@@ -15,8 +15,9 @@
 #include "net/server.h"
 #include "store/store.h"
 
-/* Route flags. Without R_PUBLIC a route needs a valid token; R_ACCOUNT routes have an {aid} and need a
- * membership in that account (else 404); R_SUPERVISOR/R_ADMIN raise the role needed (else 403). */
+/* Route flags. Without R_PUBLIC a route needs a valid token; R_ACCOUNT routes have an {aid} and
+ * need a membership in that account (else 404); R_SUPERVISOR/R_ADMIN raise the role needed (else
+ * 403). */
 enum {
     R_PUBLIC = 1u << 0,
     R_AUTH = 1u << 1,
@@ -51,7 +52,7 @@ struct app {
     struct store *store;
     struct map login_failures; /* "ip:..." / "email:..." -> struct login_window */
     struct map metrics;        /* request counters */
-    char *dummy_hash;          /* argon2id of a random password: verify against it for unknown e-mails */
+    char *dummy_hash; /* argon2id of a random password: verify against it for unknown e-mails */
     bool ready;
 };
 

@@ -1,5 +1,5 @@
-/* auth.c: login, logout and /me; token lookup for the middleware; the login-failure limiter; the audit
- * helper; and the first start's account and admin.
+/* auth.c: login, logout and /me; token lookup for the middleware; the login-failure limiter; the
+ * audit helper; and the first start's account and admin.
  *
  * Passwords are argon2id (libsodium crypto_pwhash_str, INTERACTIVE limits: ~60 ms and 64 MiB each),
  * hashed and verified on the libuv thread pool, never on the loop. An unknown e-mail is verified
@@ -43,11 +43,11 @@ int audit_add(struct store_tx *tx, int64_t account_id, int64_t actor_id, const c
               const char *target_type, int64_t target_id, const char *ip, json_t *data)
 {
     char *d = data ? json_dump_compact(data, NULL) : NULL;
-    int rc = tx_exec(tx,
-                     "INSERT INTO audit_log (account_id, actor_id, action, target_type, target_id, ip, data, "
-                     "created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                     "inttntti", account_id, actor_id, action, target_type, target_id, ip, d,
-                     clock_wall_ms());
+    int rc = tx_exec(
+        tx,
+        "INSERT INTO audit_log (account_id, actor_id, action, target_type, target_id, ip, data, "
+        "created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "inttntti", account_id, actor_id, action, target_type, target_id, ip, d, clock_wall_ms());
     free(d);
     json_decref(data);
     return rc < 0 ? rc : 0;
@@ -62,14 +62,16 @@ struct auth_job {
     struct principal *p;
 };
 
-static int load_memberships(struct store_tx *tx, struct http_req *r, struct principal *p, int64_t only_account)
+static int load_memberships(struct store_tx *tx, struct http_req *r, struct principal *p,
+                            int64_t only_account)
 {
     struct store_rows rows;
-    int rc = tx_query(tx, &rows,
-                      "SELECT au.account_id, au.role, a.name, a.slug FROM account_users au"
-                      " JOIN accounts a ON a.id = au.account_id"
-                      " WHERE au.user_id = $1 AND ($2 = 0 OR au.account_id = $2) ORDER BY au.account_id",
-                      "ii", p->user_id, only_account);
+    int rc =
+        tx_query(tx, &rows,
+                 "SELECT au.account_id, au.role, a.name, a.slug FROM account_users au"
+                 " JOIN accounts a ON a.id = au.account_id"
+                 " WHERE au.user_id = $1 AND ($2 = 0 OR au.account_id = $2) ORDER BY au.account_id",
+                 "ii", p->user_id, only_account);
     if (rc < 0)
         return rc;
     int cap = 4;
@@ -92,18 +94,19 @@ static int load_memberships(struct store_tx *tx, struct http_req *r, struct prin
     return rc < 0 ? rc : 0;
 }
 
-/* Runs on a reader thread. Only this job touches the request's arena while it runs: the handler that
- * queued it is waiting for its completion. */
+/* Runs on a reader thread. Only this job touches the request's arena while it runs: the handler
+ * that queued it is waiting for its completion. */
 static int auth_job_fn(struct store_tx *tx, void *arg)
 {
     struct auth_job *j = arg;
     struct http_req *r = j->r;
     int64_t now = clock_wall_ms();
     struct store_rows rows;
-    int rc = tx_query(tx, &rows,
-                      "SELECT s.id, s.user_id, s.expires_at, u.email, u.name FROM sessions s"
-                      " JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1 AND s.revoked_at IS NULL",
-                      "t", j->hash);
+    int rc = tx_query(
+        tx, &rows,
+        "SELECT s.id, s.user_id, s.expires_at, u.email, u.name FROM sessions s"
+        " JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1 AND s.revoked_at IS NULL",
+        "t", j->hash);
     if (rc < 0)
         return rc;
     struct principal *p = NULL;
@@ -120,11 +123,12 @@ static int auth_job_fn(struct store_tx *tx, void *arg)
         return rc;
     if (!p) {
         /* An API token: scoped to one account. */
-        rc = tx_query(tx, &rows,
-                      "SELECT t.id, t.user_id, t.account_id, u.email, u.name FROM api_tokens t"
-                      " JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1 AND t.revoked_at IS NULL"
-                      " AND (t.expires_at IS NULL OR t.expires_at > $2)",
-                      "ti", j->hash, now);
+        rc = tx_query(
+            tx, &rows,
+            "SELECT t.id, t.user_id, t.account_id, u.email, u.name FROM api_tokens t"
+            " JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1 AND t.revoked_at IS NULL"
+            " AND (t.expires_at IS NULL OR t.expires_at > $2)",
+            "ti", j->hash, now);
         if (rc < 0)
             return rc;
         if ((rc = rows_next(&rows)) == 1) {
@@ -169,11 +173,12 @@ static json_t *principal_json(const struct principal *p)
 {
     json_t *accs = json_array();
     for (int i = 0; i < p->nmemberships; i++)
-        json_array_append_new(accs, json_pack("{s:I, s:s, s:s, s:s}", "id", (json_int_t)p->memberships[i].account_id,
-                                              "name", p->memberships[i].name, "slug", p->memberships[i].slug,
-                                              "role", role_name(p->memberships[i].role)));
-    return json_pack("{s:I, s:s, s:s, s:o}", "id", (json_int_t)p->user_id, "email", p->email, "name",
-                     p->name, "accounts", accs);
+        json_array_append_new(
+            accs, json_pack("{s:I, s:s, s:s, s:s}", "id", (json_int_t)p->memberships[i].account_id,
+                            "name", p->memberships[i].name, "slug", p->memberships[i].slug, "role",
+                            role_name(p->memberships[i].role)));
+    return json_pack("{s:I, s:s, s:s, s:o}", "id", (json_int_t)p->user_id, "email", p->email,
+                     "name", p->name, "accounts", accs);
 }
 
 /* ---- login failure limiter (loop thread) ---- */
@@ -250,7 +255,8 @@ static void respond_rate_limited(struct http_req *r, int64_t wait)
 {
     char msg[160];
     http_add_header(r, "Retry-After: %" PRId64, wait);
-    snprintf(msg, sizeof(msg), "Too many failed sign-ins. Wait %" PRId64 " seconds and try again.", wait);
+    snprintf(msg, sizeof(msg), "Too many failed sign-ins. Wait %" PRId64 " seconds and try again.",
+             wait);
     http_respond_error(r, ERR_RATE, NULL, msg);
 }
 
@@ -287,7 +293,8 @@ static int login_find_fn(struct store_tx *tx, void *arg)
 {
     struct login *l = arg;
     struct store_rows rows;
-    int rc = tx_query(tx, &rows, "SELECT id, password_hash FROM users WHERE email = $1", "t", l->email);
+    int rc =
+        tx_query(tx, &rows, "SELECT id, password_hash FROM users WHERE email = $1", "t", l->email);
     if (rc < 0)
         return rc;
     if ((rc = rows_next(&rows)) == 1) {
@@ -323,7 +330,8 @@ static int login_session_fn(struct store_tx *tx, void *arg)
     struct principal *p = arena_calloc(&r->arena, sizeof(*p));
     p->user_id = l->user_id;
     struct store_rows rows;
-    if ((rc = tx_query(tx, &rows, "SELECT email, name FROM users WHERE id = $1", "i", l->user_id)) < 0)
+    if ((rc = tx_query(tx, &rows, "SELECT email, name FROM users WHERE id = $1", "i", l->user_id)) <
+        0)
         return rc;
     if ((rc = rows_next(&rows)) == 1) {
         p->email = arena_strndup(&r->arena, rows_text(&rows, 0), rows_len(&rows, 0));
@@ -335,8 +343,8 @@ static int login_session_fn(struct store_tx *tx, void *arg)
     if ((rc = load_memberships(tx, r, p, 0)) < 0)
         return rc;
     for (int i = 0; i < p->nmemberships; i++)
-        if ((rc = audit_add(tx, p->memberships[i].account_id, p->user_id, "auth.login", "user", p->user_id,
-                            r->ip, NULL)) < 0)
+        if ((rc = audit_add(tx, p->memberships[i].account_id, p->user_id, "auth.login", "user",
+                            p->user_id, r->ip, NULL)) < 0)
             return rc;
     l->p = p;
     return 0;
@@ -344,8 +352,9 @@ static int login_session_fn(struct store_tx *tx, void *arg)
 
 static void set_session_cookie(struct http_req *r, const char *token, int64_t max_age)
 {
-    http_add_header(r, "Set-Cookie: parley_session=%s; Path=/; HttpOnly; SameSite=Lax; Max-Age=%" PRId64 "%s",
-                    token, max_age, cfg.cookie_secure ? "; Secure" : "");
+    http_add_header(
+        r, "Set-Cookie: parley_session=%s; Path=/; HttpOnly; SameSite=Lax; Max-Age=%" PRId64 "%s",
+        token, max_age, cfg.cookie_secure ? "; Secure" : "");
 }
 
 static void login_session_done(void *arg, int rc)
@@ -359,8 +368,8 @@ static void login_session_done(void *arg, int rc)
     }
     set_session_cookie(r, l->token, cfg.session_ttl);
     http_add_header(r, "Cache-Control: no-store");
-    json_t *body = json_pack("{s:s, s:o, s:o}", "token", l->token, "expires_at", json_time(l->expires_at),
-                             "user", principal_json(l->p));
+    json_t *body = json_pack("{s:s, s:o, s:o}", "token", l->token, "expires_at",
+                             json_time(l->expires_at), "user", principal_json(l->p));
     login_free(l);
     http_respond_json(r, 200, body);
 }
@@ -442,13 +451,17 @@ static int logout_fn(struct store_tx *tx, void *arg)
     struct span tok = auth_request_token(r);
     auth_token_hash(tok.p, tok.len, hash);
     int64_t now = clock_wall_ms();
-    int rc = tx_exec(tx, "UPDATE sessions SET revoked_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL",
-                     "it", now, hash);
+    int rc = tx_exec(
+        tx, "UPDATE sessions SET revoked_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL",
+        "it", now, hash);
     if (rc >= 0)
-        rc = tx_exec(tx, "UPDATE api_tokens SET revoked_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL",
-                     "it", now, hash);
+        rc = tx_exec(
+            tx,
+            "UPDATE api_tokens SET revoked_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL",
+            "it", now, hash);
     for (int i = 0; rc >= 0 && i < p->nmemberships; i++)
-        rc = audit_add(tx, p->memberships[i].account_id, p->user_id, "auth.logout", "user", p->user_id, r->ip, NULL);
+        rc = audit_add(tx, p->memberships[i].account_id, p->user_id, "auth.logout", "user",
+                       p->user_id, r->ip, NULL);
     return rc < 0 ? rc : 0;
 }
 
@@ -498,17 +511,21 @@ static int bootstrap_fn(struct store_tx *tx, void *arg)
 {
     struct bootstrap *b = arg;
     int64_t now = clock_wall_ms(), aid, uid;
-    int rc = tx_query_i64(tx, &aid, "INSERT INTO accounts (name, slug, created_at) VALUES ($1, $2, $3) RETURNING id",
-                          "tti", "Default", "default", now);
+    int rc = tx_query_i64(
+        tx, &aid, "INSERT INTO accounts (name, slug, created_at) VALUES ($1, $2, $3) RETURNING id",
+        "tti", "Default", "default", now);
     if (rc < 0)
         return rc;
     rc = tx_query_i64(tx, &uid,
-                      "INSERT INTO users (email, name, password_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+                      "INSERT INTO users (email, name, password_hash, created_at) VALUES ($1, $2, "
+                      "$3, $4) RETURNING id",
                       "ttti", b->email, b->name, b->hash, now);
     if (rc < 0)
         return rc;
-    rc = tx_exec(tx, "INSERT INTO account_users (account_id, user_id, role, created_at) VALUES ($1, $2, $3, $4)",
-                 "iiti", aid, uid, "admin", now);
+    rc = tx_exec(
+        tx,
+        "INSERT INTO account_users (account_id, user_id, role, created_at) VALUES ($1, $2, $3, $4)",
+        "iiti", aid, uid, "admin", now);
     if (rc >= 0)
         rc = tx_exec(tx, "INSERT INTO account_seq (account_id, seq) VALUES ($1, 0)", "i", aid);
     if (rc >= 0)

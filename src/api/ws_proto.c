@@ -1,11 +1,13 @@
-/* ws_proto.c: the /ws endpoint for agents. The token comes as ?token= (browsers cannot set headers on a
- * WebSocket) or the session cookie; `account_id` picks the account (default: the first membership) and
- * `since` the last event seq the client saw. Bad ones are refused before the upgrade (401, 404, 422).
+/* ws_proto.c: the /ws endpoint for agents. The token comes as ?token= (browsers cannot set headers
+ * on a WebSocket) or the session cookie; `account_id` picks the account (default: the first
+ * membership) and `since` the last event seq the client saw. Bad ones are refused before the
+ * upgrade (401, 404, 422).
  *
- * After the upgrade the connection is subscribed at once (live events are held), then a read job loads
- * the agent's inboxes and the missed events; the server sends `hello`, the replay, the held events, and
- * then everything live: each event once, in seq order (event/on_push.c). Commands are JSON text frames
- * with a "type": ping now; message.send, typing and read come with conversations. */
+ * After the upgrade the connection is subscribed at once (live events are held), then a read job
+ * loads the agent's inboxes and the missed events; the server sends `hello`, the replay, the held
+ * events, and then everything live: each event once, in seq order (event/on_push.c). Commands are
+ * JSON text frames with a "type": ping now; message.send, typing and read come with conversations.
+ */
 #include "base/sys.h"
 #include "base/log.h"
 #include "api/app.h"
@@ -123,8 +125,9 @@ static void start_done(void *arg, int rc)
     } else if (s) {
         int64_t since = j->since >= 0 ? j->since : j->last_seq;
         send_json(&the_app->srv, j->conn_id,
-                  json_pack("{s:s, s:I, s:I, s:I}", "type", "hello", "user_id", (json_int_t)s->user_id, "account_id",
-                            (json_int_t)s->account_id, "seq", (json_int_t)j->last_seq));
+                  json_pack("{s:s, s:I, s:I, s:I}", "type", "hello", "user_id",
+                            (json_int_t)s->user_id, "account_id", (json_int_t)s->account_id, "seq",
+                            (json_int_t)j->last_seq));
         push_set_inboxes(s->sub, j->inboxes, j->ninboxes);
         push_replayed(s->sub, since, &j->events, j->more);
     }
@@ -146,7 +149,8 @@ static void ws_authed(struct http_req *r, struct principal *p, int rc)
         return;
     }
     if (qs && (!span_to_i64(span_of(qs), &since) || since < 0)) {
-        http_respond_error(r, ERR_VALIDATION, "since", "since must be the last event seq you saw (an integer >= 0).");
+        http_respond_error(r, ERR_VALIDATION, "since",
+                           "since must be the last event seq you saw (an integer >= 0).");
         return;
     }
     const struct membership *m = NULL;
@@ -162,7 +166,9 @@ static void ws_authed(struct http_req *r, struct principal *p, int rc)
     struct ws_session *s = xcalloc(1, sizeof(*s));
     s->user_id = p->user_id;
     s->account_id = m->account_id;
-    enum push_role role = m->role == ROLE_ADMIN ? PUSH_ADMIN : m->role == ROLE_SUPERVISOR ? PUSH_SUPERVISOR : PUSH_AGENT;
+    enum push_role role = m->role == ROLE_ADMIN        ? PUSH_ADMIN
+                          : m->role == ROLE_SUPERVISOR ? PUSH_SUPERVISOR
+                                                       : PUSH_AGENT;
     if (ws_accept(r, &handler, s, &s->conn_id) < 0) {
         free(s);
         return;

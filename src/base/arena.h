@@ -1,5 +1,5 @@
-/* arena.h: a bump allocator whose memory is freed all at once (h2o req->pool, nginx r->pool). Each HTTP
- * request owns one; everything built while answering it comes from there. */
+/* arena.h: a bump allocator whose memory is freed all at once (h2o req->pool, nginx r->pool). Each
+ * HTTP request owns one; everything built while answering it comes from there. */
 #ifndef PARLEY_ARENA_H
 #define PARLEY_ARENA_H
 

@@ -1,5 +1,6 @@
-/* buf.h: a growable byte buffer with a cap (curl's dynbuf). Appends past the cap fail with ERR_TOOBIG and
- * leave the buffer as it was; sizes a peer controls always go through one of these. */
+/* buf.h: a growable byte buffer with a cap (curl's dynbuf). Appends past the cap fail with
+ * ERR_TOOBIG and leave the buffer as it was; sizes a peer controls always go through one of these.
+ */
 #ifndef PARLEY_BUF_H
 #define PARLEY_BUF_H
 

@@ -72,15 +72,17 @@ static int set_opt(struct cfg *c, const struct cfg_opt *o, const char *v, char *
             return ERR_INVAL;
         }
         if (i < o->min || i > o->max) {
-            snprintf(err, errlen, "invalid value %s for %s: must be between %" PRId64 " and %" PRId64,
-                     v, o->name, o->min, o->max);
+            snprintf(err, errlen,
+                     "invalid value %s for %s: must be between %" PRId64 " and %" PRId64, v,
+                     o->name, o->min, o->max);
             return ERR_INVAL;
         }
         *(int64_t *)field = i;
         return 0;
     }
     case CFG_BOOL:
-        if (!strcasecmp(v, "true") || !strcmp(v, "1") || !strcasecmp(v, "yes") || !strcasecmp(v, "on"))
+        if (!strcasecmp(v, "true") || !strcmp(v, "1") || !strcasecmp(v, "yes") ||
+            !strcasecmp(v, "on"))
             *(bool *)field = true;
         else if (!strcasecmp(v, "false") || !strcmp(v, "0") || !strcasecmp(v, "no") ||
                  !strcasecmp(v, "off"))
@@ -148,7 +150,8 @@ static int load_file(struct cfg *c, const char *path, char *err, size_t errlen)
             break;
         }
         if (!o) {
-            snprintf(err, errlen, "%s:%d: unknown option '%.*s'", path, lineno, (int)name.len, name.p);
+            snprintf(err, errlen, "%s:%d: unknown option '%.*s'", path, lineno, (int)name.len,
+                     name.p);
             rc = ERR_INVAL;
             break;
         }
@@ -174,17 +177,21 @@ static void env_name(const char *name, char *out, size_t len)
 
 void cfg_usage(FILE *out)
 {
-    fprintf(out, "usage: parleyd [options]\n"
-                 "       parleyd nlp-eval --train FILE --test FILE [...]\n\n"
-                 "Parley, an online customer-service server. Options (each also as PARLEY_NAME in the\n"
-                 "environment and as `name = value` in the --config file; flags win over the environment,\n"
-                 "which wins over the file):\n\n");
+    fprintf(
+        out,
+        "usage: parleyd [options]\n"
+        "       parleyd nlp-eval --train FILE --test FILE [...]\n\n"
+        "Parley, an online customer-service server. Options (each also as PARLEY_NAME in the\n"
+        "environment and as `name = value` in the --config file; flags win over the environment,\n"
+        "which wins over the file):\n\n");
     fprintf(out, "  --%-22s %s\n", "config FILE", "read options from FILE");
     for (size_t i = 0; i < ARRAY_SIZE(opts); i++) {
         char env[64];
         env_name(opts[i].name, env, sizeof(env));
         fprintf(out, "  --%-22s %s\n  %-24s [env %s; default %s]\n", opts[i].name, opts[i].help, "",
-                env, opts[i].secret && *opts[i].def ? "(hidden)" : (*opts[i].def ? opts[i].def : "none"));
+                env,
+                opts[i].secret && *opts[i].def ? "(hidden)"
+                                               : (*opts[i].def ? opts[i].def : "none"));
     }
     fprintf(out, "  --%-22s %s\n  --%-22s %s\n", "help", "print this and exit", "version",
             "print the version and exit");

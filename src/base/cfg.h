@@ -1,6 +1,7 @@
-/* cfg.h: the one configuration table (Redis config.c). Each option has a name, a type, a default, bounds
- * and a help line. Sources, later ones winning: defaults, the config file (--config or PARLEY_CONFIG;
- * `name = value` lines), PARLEY_* environment variables (PARLEY_DATA_DIR for data-dir), flags
+/* cfg.h: the one configuration table (Redis config.c). Each option has a name, a type, a default,
+ * bounds and a help line. Sources, later ones winning: defaults, the config file (--config or
+ * PARLEY_CONFIG; `name = value` lines), PARLEY_* environment variables (PARLEY_DATA_DIR for
+ * data-dir), flags
  * (--data-dir DIR or --data-dir=DIR). `parleyd --help` prints the table. */
 #ifndef PARLEY_CFG_H
 #define PARLEY_CFG_H
@@ -9,7 +10,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-/* X(field, "name", type, "default", min, max, secret, "help"); types: STR, INT, BOOL, ENUM ("a|b|c"). */
+/* X(field, "name", type, "default", min, max, secret, "help"); types: STR, INT, BOOL, ENUM
+ * ("a|b|c"). */
 #define CFG_MAP(X)                                                                                 \
     X(listen, "listen", STR, "127.0.0.1:8080", 0, 0, 0,                                            \
       "address to listen on, HOST:PORT (port 0 picks a free port)")                                \
@@ -18,7 +20,8 @@
     X(log_level, "log-level", ENUM, "info", 0, 0, 0, "error|warn|info|debug")                      \
     X(db, "db", ENUM, "sqlite", 0, 0, 0, "sqlite|postgres: the store back end")                    \
     X(db_url, "db-url", STR, "", 0, 0, 1, "PostgreSQL connection string (with --db postgres)")     \
-    X(sync, "sync", ENUM, "full", 0, 0, 0, "full|normal: SQLite durability (full fsyncs each commit)") \
+    X(sync, "sync", ENUM, "full", 0, 0, 0,                                                         \
+      "full|normal: SQLite durability (full fsyncs each commit)")                                  \
     X(store_queue, "store-queue", INT, "4096", 16, 1000000, 0,                                     \
       "jobs waiting for the store before requests get 503")                                        \
     X(store_batch, "store-batch", INT, "512", 1, 100000, 0, "most jobs in one group commit")       \
@@ -27,25 +30,30 @@
     X(max_header, "max-header", INT, "16384", 256, 1048576, 0, "largest request head, bytes")      \
     X(header_timeout, "header-timeout", INT, "10000", 50, 3600000, 0,                              \
       "ms for a request's headers to arrive")                                                      \
-    X(body_timeout, "body-timeout", INT, "30000", 50, 3600000, 0, "ms for a request's body to arrive") \
-    X(idle_timeout, "idle-timeout", INT, "60000", 50, 3600000, 0, "ms an idle keep-alive connection stays open") \
-    X(max_connections, "max-connections", INT, "100000", 1, 10000000, 0, "most open connections")   \
-    X(ws_max_message, "ws-max-message", INT, "65536", 125, 16777216, 0,                             \
+    X(body_timeout, "body-timeout", INT, "30000", 50, 3600000, 0,                                  \
+      "ms for a request's body to arrive")                                                         \
+    X(idle_timeout, "idle-timeout", INT, "60000", 50, 3600000, 0,                                  \
+      "ms an idle keep-alive connection stays open")                                               \
+    X(max_connections, "max-connections", INT, "100000", 1, 10000000, 0, "most open connections")  \
+    X(ws_max_message, "ws-max-message", INT, "65536", 125, 16777216, 0,                            \
       "largest WebSocket message, bytes (close 1009 above)")                                       \
-    X(ws_idle_timeout, "ws-idle-timeout", INT, "75000", 50, 3600000, 0,                             \
+    X(ws_idle_timeout, "ws-idle-timeout", INT, "75000", 50, 3600000, 0,                            \
       "ms of silence before a WebSocket is closed")                                                \
-    X(ws_ping_interval, "ws-ping-interval", INT, "30000", 50, 3600000, 0, "ms between server pings") \
+    X(ws_ping_interval, "ws-ping-interval", INT, "30000", 50, 3600000, 0,                          \
+      "ms between server pings")                                                                   \
     X(ws_max_queue, "ws-max-queue", INT, "1048576", 1024, 1073741824, 0,                           \
-      "bytes queued to a slow WebSocket client before it is closed")                              \
+      "bytes queued to a slow WebSocket client before it is closed")                               \
     X(session_ttl, "session-ttl", INT, "604800", 1, 315360000, 0, "seconds a login token lives")   \
     X(trust_proxy, "trust-proxy", BOOL, "false", 0, 0, 0,                                          \
       "take the client address from X-Forwarded-For (set behind nginx)")                           \
-    X(cookie_secure, "cookie-secure", BOOL, "false", 0, 0, 0, "mark the session cookie Secure (behind HTTPS)") \
+    X(cookie_secure, "cookie-secure", BOOL, "false", 0, 0, 0,                                      \
+      "mark the session cookie Secure (behind HTTPS)")                                             \
     X(login_max_per_ip, "login-max-per-ip", INT, "10", 1, 1000000, 0,                              \
       "failed logins per address per window before 429")                                           \
     X(login_max_per_email, "login-max-per-email", INT, "5", 1, 1000000, 0,                         \
       "failed logins per e-mail per window before 429")                                            \
-    X(login_window, "login-window", INT, "900", 1, 86400, 0, "seconds of the login-failure window") \
+    X(login_window, "login-window", INT, "900", 1, 86400, 0,                                       \
+      "seconds of the login-failure window")                                                       \
     X(shutdown_timeout, "shutdown-timeout", INT, "10000", 0, 600000, 0,                            \
       "ms to finish in-flight work on SIGTERM")                                                    \
     X(admin_email, "admin-email", STR, "", 0, 0, 0, "first admin's e-mail (first start only)")     \
@@ -65,8 +73,9 @@ struct cfg {
 
 extern struct cfg cfg;
 
-/* cfg_load: fills `cfg` from all sources. Returns 0, 1 when --help or --version was printed (exit 0), or
- * ERR_INVAL with a message naming the option in err (exit 2). argv[first..] are the flags. */
+/* cfg_load: fills `cfg` from all sources. Returns 0, 1 when --help or --version was printed (exit
+ * 0), or ERR_INVAL with a message naming the option in err (exit 2). argv[first..] are the flags.
+ */
 int cfg_load(struct cfg *c, int argc, char **argv, int first, char *err, size_t errlen);
 /* cfg_set: sets one option by name from a string (bounds checked). */
 int cfg_set(struct cfg *c, const char *name, const char *value, char *err, size_t errlen);

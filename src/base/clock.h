@@ -1,5 +1,5 @@
-/* clock.h: time. Monotonic milliseconds for timeouts, wall-clock milliseconds for stored times, and the
- * ISO-8601 form the API uses ("2026-11-21T04:50:00.123Z"). */
+/* clock.h: time. Monotonic milliseconds for timeouts, wall-clock milliseconds for stored times, and
+ * the ISO-8601 form the API uses ("2026-11-21T04:50:00.123Z"). */
 #ifndef PARLEY_CLOCK_H
 #define PARLEY_CLOCK_H
 

@@ -1,5 +1,5 @@
-/* embed.h: files compiled into the binary by tools/embed.c (schema migrations, the OpenAPI document).
- * Each table ends with an entry whose name is NULL; data is NUL-terminated. */
+/* embed.h: files compiled into the binary by tools/embed.c (schema migrations, the OpenAPI
+ * document). Each table ends with an entry whose name is NULL; data is NUL-terminated. */
 #ifndef PARLEY_EMBED_H
 #define PARLEY_EMBED_H
 

@@ -56,7 +56,9 @@ int json_get_str(json_t *obj, const char *key, bool required, size_t min_chars, 
         return json_fail(f, key, "%s must be a string.", key);
     size_t n = utf8_chars(json_string_value(v), json_string_length(v));
     if (n < min_chars)
-        return json_fail(f, key, min_chars == 1 ? "%s must not be empty." : "%s must be at least %zu characters.",
+        return json_fail(f, key,
+                         min_chars == 1 ? "%s must not be empty."
+                                        : "%s must be at least %zu characters.",
                          key, min_chars);
     if (n > max_chars)
         return json_fail(f, key, "%s must be at most %zu characters.", key, max_chars);
@@ -64,8 +66,8 @@ int json_get_str(json_t *obj, const char *key, bool required, size_t min_chars, 
     return 0;
 }
 
-int json_get_int(json_t *obj, const char *key, bool required, int64_t min, int64_t max, int64_t *out,
-                 struct jfail *f)
+int json_get_int(json_t *obj, const char *key, bool required, int64_t min, int64_t max,
+                 int64_t *out, struct jfail *f)
 {
     json_t *v = field(obj, key);
     if (!v)

@@ -1,6 +1,7 @@
 /* log.h: leveled key=value logging to stderr. The level is checked before anything is formatted:
  *   log_info("http", "conn=%" PRIu64 " status=%d", id, status);
- * prints `2026-11-21T04:50:00.123Z info http conn=7 status=200`. Thread-safe (one write per line). */
+ * prints `2026-11-21T04:50:00.123Z info http conn=7 status=200`. Thread-safe (one write per line).
+ */
 #ifndef PARLEY_LOG_H
 #define PARLEY_LOG_H
 

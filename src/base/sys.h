@@ -22,7 +22,7 @@
 #define PRINTF_FMT(a, b) __attribute__((format(printf, a, b)))
 #define NORETURN __attribute__((noreturn))
 /* containerof: from a pointer to a member back to its struct (libuv's container_of). */
-#define containerof(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
+#define containerof(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 
 #include "base/alloc.h"
 #include "base/err.h"

@@ -43,16 +43,18 @@ static void append(struct event_batch *b, struct event *ev)
     b->tail = ev;
 }
 
-int event_emit(struct store_tx *tx, struct event_batch *b, int64_t account_id, const char *type, int64_t inbox_id,
-               int64_t conversation_id, bool private, json_t *data)
+int event_emit(struct store_tx *tx, struct event_batch *b, int64_t account_id, const char *type,
+               int64_t inbox_id, int64_t conversation_id, bool private, json_t *data)
 {
     int64_t seq;
-    /* The row lock on account_seq orders writers (across nodes on PostgreSQL); a rollback undoes the
-     * bump, so seq has no gaps. */
-    int rc = tx_query_i64(tx, &seq, "UPDATE account_seq SET seq = seq + 1 WHERE account_id = $1 RETURNING seq", "i",
-                          account_id);
+    /* The row lock on account_seq orders writers (across nodes on PostgreSQL); a rollback undoes
+     * the bump, so seq has no gaps. */
+    int rc = tx_query_i64(
+        tx, &seq, "UPDATE account_seq SET seq = seq + 1 WHERE account_id = $1 RETURNING seq", "i",
+        account_id);
     if (rc == ERR_NOTFOUND) {
-        rc = tx_exec(tx, "INSERT INTO account_seq (account_id, seq) VALUES ($1, 1)", "i", account_id);
+        rc = tx_exec(tx, "INSERT INTO account_seq (account_id, seq) VALUES ($1, 1)", "i",
+                     account_id);
         seq = 1;
     }
     if (rc < 0) {
@@ -62,9 +64,11 @@ int event_emit(struct store_tx *tx, struct event_batch *b, int64_t account_id, c
     int64_t now = clock_wall_ms();
     char *text = json_dump_compact(data, NULL);
     rc = tx_exec(tx,
-                 "INSERT INTO events (account_id, seq, type, inbox_id, conversation_id, private, data, created_at)"
+                 "INSERT INTO events (account_id, seq, type, inbox_id, conversation_id, private, "
+                 "data, created_at)"
                  " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                 "iitnnbti", account_id, seq, type, inbox_id, conversation_id, (int)private, text, now);
+                 "iitnnbti", account_id, seq, type, inbox_id, conversation_id, (int)private, text,
+                 now);
     free(text);
     if (rc < 0) {
         json_decref(data);
@@ -87,8 +91,8 @@ void event_build_frame(struct event *ev)
 {
     if (ev->frame)
         return;
-    json_t *f = json_pack("{s:s, s:I, s:s, s:O, s:o}", "type", "event", "seq", (json_int_t)ev->seq, "event", ev->type,
-                          "data", ev->data, "at", json_time(ev->created_at));
+    json_t *f = json_pack("{s:s, s:I, s:s, s:O, s:o}", "type", "event", "seq", (json_int_t)ev->seq,
+                          "event", ev->type, "data", ev->data, "at", json_time(ev->created_at));
     ev->frame = json_dump_compact(f, &ev->frame_len);
     json_decref(f);
 }
@@ -103,11 +107,13 @@ void event_publish(struct event_batch *b)
     event_batch_reset(b);
 }
 
-int event_load(struct store_tx *tx, struct event_batch *b, int64_t account_id, int64_t since, int64_t limit)
+int event_load(struct store_tx *tx, struct event_batch *b, int64_t account_id, int64_t since,
+               int64_t limit)
 {
     struct store_rows rows;
     int rc = tx_query(tx, &rows,
-                      "SELECT seq, type, COALESCE(inbox_id, 0), COALESCE(conversation_id, 0), private, data, created_at"
+                      "SELECT seq, type, COALESCE(inbox_id, 0), COALESCE(conversation_id, 0), "
+                      "private, data, created_at"
                       " FROM events WHERE account_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
                       "iii", account_id, since, limit);
     if (rc < 0)
@@ -132,7 +138,8 @@ int event_load(struct store_tx *tx, struct event_batch *b, int64_t account_id, i
 
 int event_last_seq(struct store_tx *tx, int64_t account_id, int64_t *out)
 {
-    int rc = tx_query_i64(tx, out, "SELECT seq FROM account_seq WHERE account_id = $1", "i", account_id);
+    int rc =
+        tx_query_i64(tx, out, "SELECT seq FROM account_seq WHERE account_id = $1", "i", account_id);
     if (rc == ERR_NOTFOUND) {
         *out = 0;
         return 0;

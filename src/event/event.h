@@ -1,7 +1,7 @@
-/* event.h: the event spine. Every committed change becomes an event with a per-account, gap-free seq,
- * stored in the events table in the same transaction as the change (so an event exists if and only if
- * its change committed). After the commit the loop hands each event to the listeners (on_push.c pushes
- * to WebSocket subscribers; later: webhooks, automation, reporting).
+/* event.h: the event spine. Every committed change becomes an event with a per-account, gap-free
+ * seq, stored in the events table in the same transaction as the change (so an event exists if and
+ * only if its change committed). After the commit the loop hands each event to the listeners
+ * (on_push.c pushes to WebSocket subscribers; later: webhooks, automation, reporting).
  *
  * In a write job:   event_batch_reset(&j->events);   (first thing: a job may be re-run alone)
  *                   event_emit(tx, &j->events, aid, "inbox.created", inbox_id, 0, false, data);
@@ -34,17 +34,18 @@ typedef void (*event_listener_fn)(const struct event *ev);
 
 void event_batch_reset(struct event_batch *b);
 /* event_emit: appends to the events table (bumping account_seq) and to the batch; takes `data`. */
-int event_emit(struct store_tx *tx, struct event_batch *b, int64_t account_id, const char *type, int64_t inbox_id,
-               int64_t conversation_id, bool private, json_t *data);
+int event_emit(struct store_tx *tx, struct event_batch *b, int64_t account_id, const char *type,
+               int64_t inbox_id, int64_t conversation_id, bool private, json_t *data);
 /* event_publish: builds each frame and calls every listener in order; empties the batch. */
 void event_publish(struct event_batch *b);
 void event_listen(event_listener_fn fn);
 /* event_build_frame: {"type":"event","seq":N,"event":"...","data":{...}} into ev->frame. */
 void event_build_frame(struct event *ev);
 void event_free(struct event *ev);
-/* event_load: reads one account's events with seq > since, oldest first, at most `limit`, appending them
- * to b (reader or writer thread). */
-int event_load(struct store_tx *tx, struct event_batch *b, int64_t account_id, int64_t since, int64_t limit);
+/* event_load: reads one account's events with seq > since, oldest first, at most `limit`, appending
+ * them to b (reader or writer thread). */
+int event_load(struct store_tx *tx, struct event_batch *b, int64_t account_id, int64_t since,
+               int64_t limit);
 /* event_last_seq: the account's latest seq (0 if none). */
 int event_last_seq(struct store_tx *tx, int64_t account_id, int64_t *out);
 

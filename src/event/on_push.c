@@ -48,7 +48,8 @@ size_t push_subscriber_count(void)
     return nsubs;
 }
 
-struct push_sub *push_subscribe(uint64_t conn_id, int64_t account_id, int64_t user_id, enum push_role role)
+struct push_sub *push_subscribe(uint64_t conn_id, int64_t account_id, int64_t user_id,
+                                enum push_role role)
 {
     struct push_sub *s = xcalloc(1, sizeof(*s));
     s->conn_id = conn_id;
@@ -111,7 +112,8 @@ static bool has_inbox(const struct push_sub *s, int64_t inbox_id)
     return false;
 }
 
-static bool visible(const struct push_sub *s, int64_t inbox_id, int64_t conversation_id, bool private)
+static bool visible(const struct push_sub *s, int64_t inbox_id, int64_t conversation_id,
+                    bool private)
 {
     switch (s->role) {
     case PUSH_ADMIN:
@@ -142,7 +144,11 @@ static void track_membership(struct push_sub *s, const struct event *ev)
     bool member = false;
     size_t i;
     json_t *v;
-    json_array_foreach(ids, i, v) if (json_integer_value(v) == s->user_id) member = true;
+    json_array_foreach(ids, i, v)
+    {
+        if (json_integer_value(v) == s->user_id)
+            member = true;
+    }
     bool had = has_inbox(s, ev->inbox_id);
     if (member && !had) {
         s->inboxes = xrealloc(s->inboxes, (s->ninboxes + 1) * sizeof(*s->inboxes));
@@ -168,7 +174,8 @@ void on_push(const struct event *ev)
             if (s->live) {
                 send_frame(s, ev->seq, ev->frame, ev->frame_len);
             } else if (s->nheld == HELD_MAX) {
-                log_warn("push", "conn=%" PRIu64 " too many events held during replay: closing", s->conn_id);
+                log_warn("push", "conn=%" PRIu64 " too many events held during replay: closing",
+                         s->conn_id);
                 ws_close(srv, s->conn_id, 1013, "too many events during replay; reconnect");
             } else {
                 if (!s->held)
@@ -188,7 +195,8 @@ void push_replayed(struct push_sub *s, int64_t since, struct event_batch *replay
     if (s->last_seq < since)
         s->last_seq = since;
     if (more) {
-        /* Too far behind to replay: the client reloads its state over REST and continues from here. */
+        /* Too far behind to replay: the client reloads its state over REST and continues from here.
+         */
         char frame[96];
         int64_t last = replayed->tail ? replayed->tail->seq : since;
         int n = snprintf(frame, sizeof(frame), "{\"type\":\"resync\",\"seq\":%" PRId64 "}", last);

@@ -1,5 +1,5 @@
-/* inbox.c: validation of inbox settings: name, channel, greeting, offline message, widget colour and
- * title, and the pre-chat form (up to 10 fields, each {name, label, type, required}). */
+/* inbox.c: validation of inbox settings: name, channel, greeting, offline message, widget colour
+ * and title, and the pre-chat form (up to 10 fields, each {name, label, type, required}). */
 #include "base/sys.h"
 #include "base/str.h"
 #include "model/inbox.h"
@@ -31,7 +31,8 @@ static int parse_prechat(json_t *v, json_t **out, struct jfail *f)
     if (!json_is_array(v))
         return json_fail(f, "prechat_fields", "prechat_fields must be an array.");
     if (json_array_size(v) > INBOX_PRECHAT_MAX)
-        return json_fail(f, "prechat_fields", "prechat_fields may have at most %d fields.", INBOX_PRECHAT_MAX);
+        return json_fail(f, "prechat_fields", "prechat_fields may have at most %d fields.",
+                         INBOX_PRECHAT_MAX);
     json_t *norm = json_array();
     size_t i;
     json_t *item;
@@ -40,11 +41,15 @@ static int parse_prechat(json_t *v, json_t **out, struct jfail *f)
         const char *name = NULL, *label = NULL;
         int type = 0;
         bool required = false;
-        int rc = json_is_object(item) ? 0 : json_fail(f, "prechat_fields", "each pre-chat field must be an object.");
+        int rc = json_is_object(item)
+                     ? 0
+                     : json_fail(f, "prechat_fields", "each pre-chat field must be an object.");
         if (rc == 0)
             rc = json_get_str(item, "name", true, 1, 32, &name, f);
         if (rc == 0 && !field_name_valid(name))
-            rc = json_fail(f, "name", "a pre-chat field name is lower-case letters, digits and _ (like phone_number).");
+            rc = json_fail(
+                f, "name",
+                "a pre-chat field name is lower-case letters, digits and _ (like phone_number).");
         if (rc == 0)
             rc = json_get_str(item, "label", true, 1, 60, &label, f);
         if (rc == 0)
@@ -52,8 +57,10 @@ static int parse_prechat(json_t *v, json_t **out, struct jfail *f)
         if (rc == 0)
             rc = json_get_bool(item, "required", false, &required, f);
         for (size_t k = 0; rc == 0 && k < i; k++)
-            if (strcmp(json_string_value(json_object_get(json_array_get(norm, k), "name")), name) == 0)
-                rc = json_fail(f, "name", "pre-chat field names must be unique ('%s' repeats).", name);
+            if (strcmp(json_string_value(json_object_get(json_array_get(norm, k), "name")), name) ==
+                0)
+                rc = json_fail(f, "name", "pre-chat field names must be unique ('%s' repeats).",
+                               name);
         if (rc < 0) {
             /* Name the array, with the inner reason. */
             char msg[sizeof(f->msg)];
@@ -61,8 +68,8 @@ static int parse_prechat(json_t *v, json_t **out, struct jfail *f)
             json_decref(norm);
             return json_fail(f, "prechat_fields", "%s", msg);
         }
-        json_array_append_new(norm, json_pack("{s:s, s:s, s:s, s:b}", "name", name, "label", label, "type", types[type],
-                                              "required", required));
+        json_array_append_new(norm, json_pack("{s:s, s:s, s:s, s:b}", "name", name, "label", label,
+                                              "type", types[type], "required", required));
     }
     *out = norm;
     return 0;
@@ -81,7 +88,8 @@ int inbox_parse(json_t *body, bool create, struct inbox_input *in, struct jfail 
     if (rc == 0)
         rc = json_get_str(body, "greeting", false, 0, INBOX_TEXT_MAX, &in->greeting, f);
     if (rc == 0)
-        rc = json_get_str(body, "offline_message", false, 0, INBOX_TEXT_MAX, &in->offline_message, f);
+        rc = json_get_str(body, "offline_message", false, 0, INBOX_TEXT_MAX, &in->offline_message,
+                          f);
     if (rc == 0)
         rc = json_get_str(body, "widget_color", false, 0, 7, &in->widget_color, f);
     if (rc == 0 && in->widget_color && !inbox_color_valid(in->widget_color))

@@ -1,6 +1,7 @@
-/* conn.h: a client connection (module-internal to src/net). HTTP until a WebSocket upgrade, then WS.
- * Writes: one uv_write in flight; whatever is queued meanwhile is merged into one buffer and written
- * next (coalescing). Reads use one shared buffer per server, so an idle connection holds no buffer. */
+/* conn.h: a client connection (module-internal to src/net). HTTP until a WebSocket upgrade, then
+ * WS. Writes: one uv_write in flight; whatever is queued meanwhile is merged into one buffer and
+ * written next (coalescing). Reads use one shared buffer per server, so an idle connection holds no
+ * buffer. */
 #ifndef PARLEY_CONN_H
 #define PARLEY_CONN_H
 
@@ -27,25 +28,25 @@ struct conn {
     uint64_t id;
     enum conn_kind kind;
     http_parser parser;
-    struct http_req *req;     /* the request being read or answered */
-    struct buf stash;         /* bytes read while a request was being answered */
-    size_t head_bytes;        /* bytes of the current request head so far */
-    struct span hname;        /* header name being accumulated (arena) */
-    bool in_value;            /* last callback was a header value */
+    struct http_req *req; /* the request being read or answered */
+    struct buf stash;     /* bytes read while a request was being answered */
+    size_t head_bytes;    /* bytes of the current request head so far */
+    struct span hname;    /* header name being accumulated (arena) */
+    bool in_value;        /* last callback was a header value */
     bool paused, reading, closing, close_after_write, got_bytes;
-    bool linger;              /* after an early error: drain the peer's bytes, then close */
-    size_t lingered;          /* bytes discarded so far */
+    bool linger;     /* after an early error: drain the peer's bytes, then close */
+    size_t lingered; /* bytes discarded so far */
     uv_shutdown_t *shut;
-    int early_err;            /* an error found while parsing, answered at message end */
+    int early_err; /* an error found while parsing, answered at message end */
     /* writes */
-    struct buf wq;            /* queued, not yet handed to uv_write */
-    struct buf wfly;          /* in flight */
+    struct buf wq;   /* queued, not yet handed to uv_write */
+    struct buf wfly; /* in flight */
     uv_write_t wreq;
     bool writing;
     /* timeouts */
-    struct tlink tl;          /* header/body/idle/ws-idle list */
-    struct tlink tp;          /* ws ping list */
-    uint64_t last_rx;         /* ms */
+    struct tlink tl;  /* header/body/idle/ws-idle list */
+    struct tlink tp;  /* ws ping list */
+    uint64_t last_rx; /* ms */
     /* current read chunk, for wslay's recv callback */
     const char *rd;
     size_t rdlen;
@@ -60,8 +61,8 @@ void conn__tp_set(struct conn *c, bool in);
 uint64_t conn__now(struct conn *c);
 void conn__feed(struct conn *c, const char *p, size_t len);
 
-void http__finish(struct http_req *r);   /* server.c: the response is queued */
-void http__upgraded(struct conn *c);       /* server.c: the 101 went out; the conn is a WebSocket */
+void http__finish(struct http_req *r); /* server.c: the response is queued */
+void http__upgraded(struct conn *c);   /* server.c: the 101 went out; the conn is a WebSocket */
 
 /* ws.c */
 void ws__on_read(struct conn *c, const char *p, size_t len);

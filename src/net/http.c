@@ -74,7 +74,8 @@ void http_add_header(struct http_req *r, const char *fmt, ...)
     buf_append(&r->resp_headers, "\r\n", 2);
 }
 
-void http_respond(struct http_req *r, int status, const char *content_type, const void *body, size_t len)
+void http_respond(struct http_req *r, int status, const char *content_type, const void *body,
+                  size_t len)
 {
     if (r->responded) {
         log_err("http", "req=%" PRIu64 " answered twice (bug)", r->id);
@@ -88,8 +89,7 @@ void http_respond(struct http_req *r, int status, const char *content_type, cons
     if (c && !c->closing) {
         bool keep = r->keep_alive && !c->srv->shutting_down;
         char head[512];
-        int h = snprintf(head, sizeof(head),
-                         "HTTP/1.1 %d %s\r\nContent-Length: %zu\r\n%s%s%s%s",
+        int h = snprintf(head, sizeof(head), "HTTP/1.1 %d %s\r\nContent-Length: %zu\r\n%s%s%s%s",
                          status, http_status_str((enum http_status)status), len,
                          content_type ? "Content-Type: " : "", content_type ? content_type : "",
                          content_type ? "\r\n" : "", keep ? "" : "Connection: close\r\n");
@@ -126,7 +126,8 @@ void http_respond_json(struct http_req *r, int status, json_t *v)
 
 void http_respond_error(struct http_req *r, int err, const char *field, const char *message)
 {
-    json_t *e = json_pack("{s:s, s:s}", "code", err_name(err), "message", message ? message : err_str(err));
+    json_t *e =
+        json_pack("{s:s, s:s}", "code", err_name(err), "message", message ? message : err_str(err));
     if (field)
         json_object_set_new(e, "field", json_string(field));
     if (err == ERR_BUSY || err == ERR_SHUTDOWN)

@@ -1,4 +1,5 @@
-/* router.c: linear matching over split patterns; a few dozen routes make this cheaper than a trie. */
+/* router.c: linear matching over split patterns; a few dozen routes make this cheaper than a trie.
+ */
 #include "base/sys.h"
 #include "net/router.h"
 #include "net/http.h"
@@ -71,7 +72,8 @@ static bool match_route(const struct route *rt, const struct span *segs, int nse
     return true;
 }
 
-enum router_result router_match(const struct router *rt, struct http_req *r, char *allow, size_t allowlen)
+enum router_result router_match(const struct router *rt, struct http_req *r, char *allow,
+                                size_t allowlen)
 {
     struct span segs[ROUTE_MAX_SEGS];
     int nseg = split_path(r->path, segs, ROUTE_MAX_SEGS);

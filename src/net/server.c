@@ -1,11 +1,11 @@
-/* server.c: accepting connections, reading into one shared buffer, parsing HTTP/1.1 with http-parser,
- * coalesced writes, and the timeout lists.
+/* server.c: accepting connections, reading into one shared buffer, parsing HTTP/1.1 with
+ * http-parser, coalesced writes, and the timeout lists.
  *
  * Timeouts: each connection sits in at most one list per class (header, body, idle keep-alive,
  * WebSocket idle), and every list has one fixed duration, so appending at the tail keeps each list
- * ordered by deadline. A sweep timer only looks at list heads: O(expired), not O(connections), which
- * matters at 100k idle WebSockets. WebSockets are also in a ping list ordered by their last ping or
- * read. */
+ * ordered by deadline. A sweep timer only looks at list heads: O(expired), not O(connections),
+ * which matters at 100k idle WebSockets. WebSockets are also in a ping list ordered by their last
+ * ping or read. */
 #include "base/sys.h"
 #include "base/clock.h"
 #include "base/log.h"
@@ -94,13 +94,13 @@ static void send_simple_error(struct conn *c, int err)
     int h = snprintf(head, sizeof(head),
                      "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
                      "Connection: close\r\n%s\r\n",
-                     err_http_status(err), http_status_str((enum http_status)err_http_status(err)), n,
-                     err == ERR_BUSY || err == ERR_CONNS ? "Retry-After: 1\r\n" : "");
+                     err_http_status(err), http_status_str((enum http_status)err_http_status(err)),
+                     n, err == ERR_BUSY || err == ERR_CONNS ? "Retry-After: 1\r\n" : "");
     conn__write(c, head, (size_t)h);
     conn__write(c, body, (size_t)n);
     c->close_after_write = true;
-    /* The peer may still be sending (a body over max-body): closing with unread data makes the kernel
-     * send RST, and the client may never see our answer. Linger instead (RFC 9112 9.6). */
+    /* The peer may still be sending (a body over max-body): closing with unread data makes the
+     * kernel send RST, and the client may never see our answer. Linger instead (RFC 9112 9.6). */
     c->linger = c->got_bytes;
     if (!c->writing)
         conn__end(c);
@@ -445,7 +445,8 @@ static int on_headers_complete(http_parser *p)
         if (xff.len) {
             /* The last hop is the one our proxy added: the address it saw. */
             const char *comma = memrchr(xff.p, ',', xff.len);
-            struct span last = comma ? (struct span){comma + 1, xff.len - (size_t)(comma + 1 - xff.p)} : xff;
+            struct span last =
+                comma ? (struct span){comma + 1, xff.len - (size_t)(comma + 1 - xff.p)} : xff;
             last = span_trim(last);
             if (last.len && last.len < sizeof(r->ip)) {
                 memcpy(r->ip, last.p, last.len);
@@ -513,8 +514,8 @@ void conn__feed(struct conn *c, const char *p, size_t len)
     enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
     if (e == HPE_PAUSED) {
         http_parser_pause(&c->parser, 0);
-        /* http-parser stops after the byte that completed the message. Only when more bytes came with
-         * it do we stop reading (no epoll churn for the usual one request per read). */
+        /* http-parser stops after the byte that completed the message. Only when more bytes came
+         * with it do we stop reading (no epoll churn for the usual one request per read). */
         if (done < len) {
             if (buf_append(&c->stash, p + done, len - done) < 0) {
                 conn__close(c);
@@ -527,7 +528,8 @@ void conn__feed(struct conn *c, const char *p, size_t len)
     }
     if (e != HPE_OK) {
         int err = c->early_err ? c->early_err : ERR_INVAL;
-        log_debug("http", "conn=%" PRIu64 " parse error %s: %s", c->id, http_errno_name(e), err_name(err));
+        log_debug("http", "conn=%" PRIu64 " parse error %s: %s", c->id, http_errno_name(e),
+                  err_name(err));
         send_simple_error(c, err);
         return;
     }
@@ -608,8 +610,8 @@ static void finish_request(struct http_req *r)
     if (!c) {
         free_request(r);
     } else {
-        bool keep = r->keep_alive && !c->close_after_write && !srv->shutting_down &&
-                    c->kind == CONN_HTTP;
+        bool keep =
+            r->keep_alive && !c->close_after_write && !srv->shutting_down && c->kind == CONN_HTTP;
         c->req = NULL;
         free_request(r);
         if (c->kind == CONN_HTTP) {
@@ -622,7 +624,8 @@ static void finish_request(struct http_req *r)
                 conn__tl_set(c, c->got_bytes ? T_HEADER : T_IDLE);
                 http_parser_init(&c->parser, HTTP_REQUEST);
                 if (c->stash.len) {
-                    /* Pipelined bytes: parse them now; conn__feed re-stashes what it cannot take. */
+                    /* Pipelined bytes: parse them now; conn__feed re-stashes what it cannot take.
+                     */
                     struct buf pending = c->stash;
                     buf_init(&c->stash, srv->lim.max_body + srv->lim.max_header);
                     conn__feed(c, pending.p, pending.len);
@@ -711,7 +714,8 @@ static void on_connection(uv_stream_t *ls, int status)
     resume_reading(c);
 }
 
-int server_init(struct server *srv, uv_loop_t *loop, struct router *router, const struct server_limits *lim)
+int server_init(struct server *srv, uv_loop_t *loop, struct router *router,
+                const struct server_limits *lim)
 {
     memset(srv, 0, sizeof(*srv));
     srv->loop = loop;

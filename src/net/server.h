@@ -52,12 +52,13 @@ struct server {
     void *app; /* borrowed */
 };
 
-int server_init(struct server *srv, uv_loop_t *loop, struct router *router, const struct server_limits *lim);
+int server_init(struct server *srv, uv_loop_t *loop, struct router *router,
+                const struct server_limits *lim);
 /* server_listen: binds HOST:PORT (port 0 picks one; srv->port has it after). */
 int server_listen(struct server *srv, const char *hostport, char *err, size_t errlen);
 /* server_shutdown: stops accepting, closes idle connections, lets in-flight requests finish (their
- * connections close after answering), sends WebSockets a 1001 close. on_drained runs when nothing is
- * in flight. */
+ * connections close after answering), sends WebSockets a 1001 close. on_drained runs when nothing
+ * is in flight. */
 void server_shutdown(struct server *srv, server_idle_fn on_drained);
 /* server_close: closes every remaining handle; run the loop afterwards to let the closes finish. */
 void server_close(struct server *srv);

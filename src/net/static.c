@@ -1,8 +1,8 @@
 /* static.c: GET/HEAD of files under the web root with Content-Type, ETag/If-None-Match (304),
- * precompressed `.gz` siblings for clients that accept gzip, long caching for hashed assets, and path
- * traversal refused twice: no "." or ".." segment is accepted, and the resolved real path must lie
- * under the real root (which also stops symlinks pointing out). Files are read on the libuv thread
- * pool, never on the loop. */
+ * precompressed `.gz` siblings for clients that accept gzip, long caching for hashed assets, and
+ * path traversal refused twice: no "." or ".." segment is accepted, and the resolved real path must
+ * lie under the real root (which also stops symlinks pointing out). Files are read on the libuv
+ * thread pool, never on the loop. */
 #include "base/sys.h"
 #include "base/log.h"
 #include "net/conn.h"
@@ -20,7 +20,7 @@ static char *root_given;
 struct static_job {
     uv_work_t work;
     struct http_req *req;
-    char *rel;      /* relative path, validated */
+    char *rel; /* relative path, validated */
     bool want_gzip;
     /* results */
     int status;
@@ -40,7 +40,8 @@ void static_init(const char *root)
         root_real = xstrdup(rp);
         free(rp);
     } else {
-        log_warn("static", "web-dir=%s does not exist; the console is not served (run `make`)", root);
+        log_warn("static", "web-dir=%s does not exist; the console is not served (run `make`)",
+                 root);
     }
 }
 
@@ -56,16 +57,26 @@ static const char *mime_type(const char *path)
     static const struct {
         const char *ext, *type;
     } types[] = {
-        {".html", "text/html; charset=utf-8"},  {".js", "text/javascript; charset=utf-8"},
-        {".mjs", "text/javascript; charset=utf-8"}, {".css", "text/css; charset=utf-8"},
-        {".json", "application/json"},          {".svg", "image/svg+xml"},
-        {".png", "image/png"},                  {".jpg", "image/jpeg"},
-        {".jpeg", "image/jpeg"},                {".gif", "image/gif"},
-        {".webp", "image/webp"},                {".ico", "image/x-icon"},
-        {".woff", "font/woff"},                 {".woff2", "font/woff2"},
-        {".ttf", "font/ttf"},                   {".txt", "text/plain; charset=utf-8"},
-        {".map", "application/json"},           {".yaml", "application/yaml; charset=utf-8"},
-        {".wav", "audio/wav"},                  {".mp3", "audio/mpeg"},
+        {".html", "text/html; charset=utf-8"},
+        {".js", "text/javascript; charset=utf-8"},
+        {".mjs", "text/javascript; charset=utf-8"},
+        {".css", "text/css; charset=utf-8"},
+        {".json", "application/json"},
+        {".svg", "image/svg+xml"},
+        {".png", "image/png"},
+        {".jpg", "image/jpeg"},
+        {".jpeg", "image/jpeg"},
+        {".gif", "image/gif"},
+        {".webp", "image/webp"},
+        {".ico", "image/x-icon"},
+        {".woff", "font/woff"},
+        {".woff2", "font/woff2"},
+        {".ttf", "font/ttf"},
+        {".txt", "text/plain; charset=utf-8"},
+        {".map", "application/json"},
+        {".yaml", "application/yaml; charset=utf-8"},
+        {".wav", "audio/wav"},
+        {".mp3", "audio/mpeg"},
     };
     const char *dot = strrchr(path, '.');
     if (dot && !strchr(dot, '/'))
@@ -131,7 +142,8 @@ static int read_file(const char *path, struct static_job *j)
         return 500;
     }
     snprintf(j->etag, sizeof(j->etag), "\"%llx-%llx\"", (unsigned long long)st.st_size,
-             (unsigned long long)st.st_mtim.tv_sec * 1000000000ull + (unsigned long long)st.st_mtim.tv_nsec);
+             (unsigned long long)st.st_mtim.tv_sec * 1000000000ull +
+                 (unsigned long long)st.st_mtim.tv_nsec);
     return 200;
 }
 
@@ -168,8 +180,8 @@ static void work_cb(uv_work_t *w)
     j->status = 404;
 }
 
-/* etag_matches: If-None-Match is "*" or a comma list of entity tags, each maybe weak (W/"..."); weak
- * comparison applies to GET (RFC 9110 13.1.2). */
+/* etag_matches: If-None-Match is "*" or a comma list of entity tags, each maybe weak (W/"...");
+ * weak comparison applies to GET (RFC 9110 13.1.2). */
 static bool etag_matches(struct span inm, const char *etag)
 {
     while (inm.len) {

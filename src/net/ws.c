@@ -35,7 +35,8 @@ static ssize_t recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, in
     return (ssize_t)n;
 }
 
-static ssize_t send_cb(wslay_event_context_ptr ctx, const uint8_t *data, size_t len, int flags, void *ud)
+static ssize_t send_cb(wslay_event_context_ptr ctx, const uint8_t *data, size_t len, int flags,
+                       void *ud)
 {
     UNUSED(flags);
     struct conn *c = ud;
@@ -51,7 +52,8 @@ static ssize_t send_cb(wslay_event_context_ptr ctx, const uint8_t *data, size_t 
     return (ssize_t)len;
 }
 
-static void on_msg(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg *arg, void *ud)
+static void on_msg(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg *arg,
+                   void *ud)
 {
     UNUSED(ctx);
     struct conn *c = ud;
@@ -60,18 +62,21 @@ static void on_msg(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_
         if (ws->h->on_text)
             ws->h->on_text(c->srv, c->id, ws->user, (const char *)arg->msg, arg->msg_length);
     } else if (arg->opcode == WSLAY_BINARY_FRAME) {
-        wslay_event_queue_close(ws->ctx, 1003, (const uint8_t *)"binary frames are not supported", 31);
+        wslay_event_queue_close(ws->ctx, 1003, (const uint8_t *)"binary frames are not supported",
+                                31);
         ws->close_queued = true;
     }
     /* ping: wslay queues the pong; pong: counts as activity (read time already updated); close:
      * wslay queues the reply and stops reading. */
 }
 
-/* RFC 6455 5.5.1: a close body starts with a 2-byte code, so a 1-byte body is a protocol error. wslay
- * would echo it without a code; answer 1002 before it does. (Frame-level violations, such as a ping over
- * 125 bytes or a fragmented control frame, are rejected inside wslay's frame parser, which sends a close
- * frame without a status code: allowed, since RFC 6455 7.1.7 says SHOULD, not MUST.) */
-static void on_frame_start(wslay_event_context_ptr ctx, const struct wslay_event_on_frame_recv_start_arg *arg, void *ud)
+/* RFC 6455 5.5.1: a close body starts with a 2-byte code, so a 1-byte body is a protocol error.
+ * wslay would echo it without a code; answer 1002 before it does. (Frame-level violations, such as
+ * a ping over 125 bytes or a fragmented control frame, are rejected inside wslay's frame parser,
+ * which sends a close frame without a status code: allowed, since RFC 6455 7.1.7 says SHOULD, not
+ * MUST.) */
+static void on_frame_start(wslay_event_context_ptr ctx,
+                           const struct wslay_event_on_frame_recv_start_arg *arg, void *ud)
 {
     struct conn *c = ud;
     if (arg->opcode == WSLAY_CONNECTION_CLOSE && arg->payload_length == 1) {
@@ -116,7 +121,8 @@ void ws__on_read(struct conn *c, const char *p, size_t len)
     c->rd = NULL;
     c->rdlen = 0;
     if (rc < 0) {
-        /* A protocol error: wslay has queued a close frame (1002, 1007, 1009 ...). Send it, then close. */
+        /* A protocol error: wslay has queued a close frame (1002, 1007, 1009 ...). Send it, then
+         * close. */
         ws->close_queued = true;
         if (wslay_event_want_write(ws->ctx))
             wslay_event_send(ws->ctx);
@@ -230,7 +236,8 @@ int ws_accept(struct http_req *r, const struct ws_handler *h, void *user, uint64
     char head[256];
     int n = snprintf(head, sizeof(head),
                      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-                     "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n", accept);
+                     "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n",
+                     accept);
     conn__write(c, head, (size_t)n);
     r->responded = true;
     r->status = 101;

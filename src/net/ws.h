@@ -18,8 +18,8 @@ struct ws_handler {
     void (*on_close)(struct server *srv, uint64_t conn_id, void *user);
 };
 
-/* ws_accept: checks the upgrade headers and answers 101 (or 400/426 and returns < 0). On success the
- * request is finished, and `user` (borrowed until on_close) is attached to the connection. */
+/* ws_accept: checks the upgrade headers and answers 101 (or 400/426 and returns < 0). On success
+ * the request is finished, and `user` (borrowed until on_close) is attached to the connection. */
 int ws_accept(struct http_req *r, const struct ws_handler *h, void *user, uint64_t *conn_id);
 /* ws_send_text: queues a text message; ERR_CLOSED when the connection is gone. A client whose queue
  * passes ws-max-queue bytes is closed (slow consumer). */

@@ -2,10 +2,10 @@
  * completions go back to the loop through one uv_async_t (which coalesces wake-ups, so the callback
  * drains the whole completion list each time).
  *
- * Group commit: BEGIN; for each job: SAVEPOINT j; run; RELEASE (or ROLLBACK TO and RELEASE if the job
- * failed); COMMIT. If the COMMIT itself fails, every job of the group is run again alone in its own
- * transaction, so one bad job cannot fail its neighbours and no completion claims a commit that did
- * not happen. */
+ * Group commit: BEGIN; for each job: SAVEPOINT j; run; RELEASE (or ROLLBACK TO and RELEASE if the
+ * job failed); COMMIT. If the COMMIT itself fails, every job of the group is run again alone in its
+ * own transaction, so one bad job cannot fail its neighbours and no completion claims a commit that
+ * did not happen. */
 #include "base/sys.h"
 #include "base/clock.h"
 #include "base/log.h"
@@ -14,10 +14,10 @@
 
 #include <pthread.h>
 
-const double store_commit_bounds[STORE_COMMIT_BUCKETS] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025,
-                                                          0.005,  0.01,    0.025,  0.05,  0.1,
-                                                          0.25,   0.5,     1,      2.5};
-const double store_group_bounds[STORE_GROUP_BUCKETS] = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096};
+const double store_commit_bounds[STORE_COMMIT_BUCKETS] = {
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5};
+const double store_group_bounds[STORE_GROUP_BUCKETS] = {1,  2,   4,   8,   16,   32,
+                                                        64, 128, 256, 512, 1024, 4096};
 
 struct store_job {
     store_job_fn fn;
@@ -281,14 +281,16 @@ static void *reader_thread(void *p)
 
 /* ---- lifecycle ---- */
 
-int store_open(struct store **out, uv_loop_t *loop, const struct store_opts *o, char *err, size_t errlen)
+int store_open(struct store **out, uv_loop_t *loop, const struct store_opts *o, char *err,
+               size_t errlen)
 {
     *out = NULL;
     const struct store_ops *ops = NULL;
     if (strcmp(o->backend, "sqlite") == 0)
         ops = &store_sqlite_ops;
     if (!ops) {
-        snprintf(err, errlen, "store back end '%s' is not available in this build (use sqlite)", o->backend);
+        snprintf(err, errlen, "store back end '%s' is not available in this build (use sqlite)",
+                 o->backend);
         return ERR_INVAL;
     }
     struct store *s = xcalloc(1, sizeof(*s));

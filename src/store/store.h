@@ -1,22 +1,22 @@
-/* store.h: the one storage interface. Two back ends fit behind it: SQLite (store_sqlite.c, the default)
- * and PostgreSQL (a later issue). Domain code never sees either.
+/* store.h: the one storage interface. Two back ends fit behind it: SQLite (store_sqlite.c, the
+ * default) and PostgreSQL (a later issue). Domain code never sees either.
  *
- * Work is expressed as jobs: a function that runs on a store thread inside a transaction and talks to
- * the database with tx_exec()/tx_query(), plus a completion that runs on the loop thread afterwards.
+ * Work is expressed as jobs: a function that runs on a store thread inside a transaction and talks
+ * to the database with tx_exec()/tx_query(), plus a completion that runs on the loop thread
+ * afterwards.
  *
- *   - Writes go to one writer thread through a bounded queue. It drains up to `store-batch` jobs and
- *     commits them in one transaction (group commit); each job runs inside its own savepoint, so a job
- *     that fails is rolled back alone. Completions are posted only after the COMMIT returned, so nothing
- *     is acknowledged before it is durable.
- *   - Reads go to a small pool of reader threads, each job in its own read transaction (a consistent
- *     snapshot).
+ *   - Writes go to one writer thread through a bounded queue. It drains up to `store-batch` jobs
+ * and commits them in one transaction (group commit); each job runs inside its own savepoint, so a
+ * job that fails is rolled back alone. Completions are posted only after the COMMIT returned, so
+ * nothing is acknowledged before it is durable.
+ *   - Reads go to a small pool of reader threads, each job in its own read transaction (a
+ * consistent snapshot).
  *
- * SQL is portable: parameters are $1..$N with a type letter each, no back-end-only syntax in domain code
- * (RETURNING, ON CONFLICT and LIMIT/OFFSET are fine on both). Parameter types:
- *   'i' int64_t   'n' int64_t where 0 means NULL   't' const char * (NULL means NULL)
- *   's' struct span (p NULL means NULL)   'b' int (boolean)
- * A job function must depend only on its argument and the database: after a failed group commit each
- * job is run again alone. */
+ * SQL is portable: parameters are $1..$N with a type letter each, no back-end-only syntax in domain
+ * code (RETURNING, ON CONFLICT and LIMIT/OFFSET are fine on both). Parameter types: 'i' int64_t 'n'
+ * int64_t where 0 means NULL   't' const char * (NULL means NULL) 's' struct span (p NULL means
+ * NULL)   'b' int (boolean) A job function must depend only on its argument and the database: after
+ * a failed group commit each job is run again alone. */
 #ifndef PARLEY_STORE_H
 #define PARLEY_STORE_H
 
@@ -32,7 +32,8 @@ struct store;
 struct store_tx;
 
 typedef int (*store_job_fn)(struct store_tx *tx, void *arg);
-/* store_done_fn: on the loop thread; rc is the job's return value, or ERR_STORE if its commit failed. */
+/* store_done_fn: on the loop thread; rc is the job's return value, or ERR_STORE if its commit
+ * failed. */
 typedef void (*store_done_fn)(void *arg, int rc);
 
 struct store_opts {
@@ -43,21 +44,24 @@ struct store_opts {
     int readers;
 };
 
-/* store_open: opens, applies pending migrations (synchronously: call before serving), starts threads. */
-int store_open(struct store **out, uv_loop_t *loop, const struct store_opts *o, char *err, size_t errlen);
-/* store_close: stops taking jobs, lets queued ones run and commit, runs their completions, joins. Call
- * on the loop thread. */
+/* store_open: opens, applies pending migrations (synchronously: call before serving), starts
+ * threads. */
+int store_open(struct store **out, uv_loop_t *loop, const struct store_opts *o, char *err,
+               size_t errlen);
+/* store_close: stops taking jobs, lets queued ones run and commit, runs their completions, joins.
+ * Call on the loop thread. */
 void store_close(struct store *s);
 
 /* store_write/store_read: queue a job. ERR_BUSY when the queue is full (answer 503 + Retry-After),
  * ERR_SHUTDOWN when closing. On error `done` is not called. */
 int store_write(struct store *s, store_job_fn fn, store_done_fn done, void *arg);
 int store_read(struct store *s, store_job_fn fn, store_done_fn done, void *arg);
-/* store_run_sync: runs a write job now on the calling thread (start-up only, before threads serve). */
+/* store_run_sync: runs a write job now on the calling thread (start-up only, before threads serve).
+ */
 int store_run_sync(struct store *s, store_job_fn fn, void *arg);
 
-/* Inside a job. tx_exec returns the number of rows changed, or ERR_CONFLICT on a unique or primary-key
- * violation, or ERR_STORE (logged). */
+/* Inside a job. tx_exec returns the number of rows changed, or ERR_CONFLICT on a unique or
+ * primary-key violation, or ERR_STORE (logged). */
 int tx_exec(struct store_tx *tx, const char *sql, const char *types, ...);
 
 struct store_rows {
@@ -66,8 +70,9 @@ struct store_rows {
     int state; /* 0 not started, 1 row ready, 2 done, <0 error */
 };
 
-/* tx_query: prepares and binds; then rows_next() gives 1 per row, 0 at the end, < 0 on error. Always
- * rows_close(). Column getters index from 0; text and blobs are valid until the next rows_next. */
+/* tx_query: prepares and binds; then rows_next() gives 1 per row, 0 at the end, < 0 on error.
+ * Always rows_close(). Column getters index from 0; text and blobs are valid until the next
+ * rows_next. */
 int tx_query(struct store_tx *tx, struct store_rows *rows, const char *sql, const char *types, ...);
 int rows_next(struct store_rows *r);
 int64_t rows_i64(struct store_rows *r, int col);

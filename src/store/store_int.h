@@ -9,12 +9,14 @@ struct store_conn;
 
 struct store_ops {
     const char *name;
-    int (*connect)(const struct store_opts *o, bool writer, struct store_conn **out, char *err, size_t errlen);
+    int (*connect)(const struct store_opts *o, bool writer, struct store_conn **out, char *err,
+                   size_t errlen);
     void (*disconnect)(struct store_conn *c);
     int (*migrate)(struct store_conn *c, char *err, size_t errlen);
     /* raw statements without parameters: BEGIN, COMMIT, SAVEPOINT ... */
     int (*exec_raw)(struct store_conn *c, const char *sql);
-    int (*query)(struct store_conn *c, struct store_rows *rows, const char *sql, const char *types, va_list ap);
+    int (*query)(struct store_conn *c, struct store_rows *rows, const char *sql, const char *types,
+                 va_list ap);
     int (*exec)(struct store_conn *c, const char *sql, const char *types, va_list ap);
     int (*next)(struct store_rows *r);
     int64_t (*col_i64)(struct store_rows *r, int col);

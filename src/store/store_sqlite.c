@@ -1,7 +1,7 @@
-/* store_sqlite.c: the SQLite back end. One file in the data directory, WAL mode, synchronous=FULL by
- * default (each group commit is fsynced). Each connection keeps a cache of prepared statements keyed
- * by SQL text. Parameters are written $1..$N in SQL (the PostgreSQL form); SQLite reads "$1" as a named
- * parameter, so they are bound by name, which keeps the two back ends' SQL identical. */
+/* store_sqlite.c: the SQLite back end. One file in the data directory, WAL mode, synchronous=FULL
+ * by default (each group commit is fsynced). Each connection keeps a cache of prepared statements
+ * keyed by SQL text. Parameters are written $1..$N in SQL (the PostgreSQL form); SQLite reads "$1"
+ * as a named parameter, so they are bound by name, which keeps the two back ends' SQL identical. */
 #include "base/sys.h"
 #include "base/embed.h"
 #include "base/clock.h"
@@ -10,7 +10,6 @@
 #include "store/store_int.h"
 
 #include <sqlite3.h>
-
 
 struct store_conn {
     sqlite3 *db;
@@ -29,14 +28,16 @@ static int map_rc(sqlite3 *db, int rc, const char *what)
     return ERR_STORE;
 }
 
-static int sq_connect(const struct store_opts *o, bool writer, struct store_conn **out, char *err, size_t errlen)
+static int sq_connect(const struct store_opts *o, bool writer, struct store_conn **out, char *err,
+                      size_t errlen)
 {
     sqlite3 *db = NULL;
     int flags = (writer ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY) |
                 SQLITE_OPEN_NOMUTEX;
     int rc = sqlite3_open_v2(o->path, &db, flags, NULL);
     if (rc != SQLITE_OK) {
-        snprintf(err, errlen, "cannot open database %s: %s", o->path, db ? sqlite3_errmsg(db) : "out of memory");
+        snprintf(err, errlen, "cannot open database %s: %s", o->path,
+                 db ? sqlite3_errmsg(db) : "out of memory");
         sqlite3_close(db);
         return ERR_STORE;
     }
@@ -95,7 +96,8 @@ static int sq_migrate(struct store_conn *c, char *err, size_t errlen)
     for (const struct embedded_file *f = schema_sqlite; f->name; f++) {
         int version = atoi(f->name);
         sqlite3_stmt *st;
-        sqlite3_prepare_v2(c->db, "SELECT 1 FROM schema_migrations WHERE version = ?1", -1, &st, NULL);
+        sqlite3_prepare_v2(c->db, "SELECT 1 FROM schema_migrations WHERE version = ?1", -1, &st,
+                           NULL);
         sqlite3_bind_int(st, 1, version);
         bool applied = sqlite3_step(st) == SQLITE_ROW;
         sqlite3_finalize(st);
@@ -104,20 +106,23 @@ static int sq_migrate(struct store_conn *c, char *err, size_t errlen)
         char *msg = NULL;
         if (sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK ||
             sqlite3_exec(c->db, f->data, NULL, NULL, &msg) != SQLITE_OK) {
-            snprintf(err, errlen, "migration %s failed: %s", f->name, msg ? msg : sqlite3_errmsg(c->db));
+            snprintf(err, errlen, "migration %s failed: %s", f->name,
+                     msg ? msg : sqlite3_errmsg(c->db));
             sqlite3_free(msg);
             sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
             return ERR_STORE;
         }
-        sqlite3_prepare_v2(c->db, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
-                           -1, &st, NULL);
+        sqlite3_prepare_v2(
+            c->db, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
+            -1, &st, NULL);
         sqlite3_bind_int(st, 1, version);
         sqlite3_bind_text(st, 2, f->name, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 3, clock_wall_ms());
         int rc = sqlite3_step(st);
         sqlite3_finalize(st);
         if (rc != SQLITE_DONE || sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-            snprintf(err, errlen, "migration %s failed to commit: %s", f->name, sqlite3_errmsg(c->db));
+            snprintf(err, errlen, "migration %s failed to commit: %s", f->name,
+                     sqlite3_errmsg(c->db));
             sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
             return ERR_STORE;
         }
@@ -126,7 +131,8 @@ static int sq_migrate(struct store_conn *c, char *err, size_t errlen)
     return 0;
 }
 
-static int prepare_bind(struct store_conn *c, sqlite3_stmt **out, const char *sql, const char *types, va_list ap)
+static int prepare_bind(struct store_conn *c, sqlite3_stmt **out, const char *sql,
+                        const char *types, va_list ap)
 {
     size_t sl = strlen(sql);
     sqlite3_stmt *st = map_sget(&c->stmts, sql, sl);
@@ -166,7 +172,8 @@ static int prepare_bind(struct store_conn *c, sqlite3_stmt **out, const char *sq
         case 't': {
             const char *v = va_arg(ap, const char *);
             if (idx)
-                rc = v ? sqlite3_bind_text(st, idx, v, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(st, idx);
+                rc = v ? sqlite3_bind_text(st, idx, v, -1, SQLITE_TRANSIENT)
+                       : sqlite3_bind_null(st, idx);
             break;
         }
         case 's': {
@@ -187,7 +194,8 @@ static int prepare_bind(struct store_conn *c, sqlite3_stmt **out, const char *sq
     return 0;
 }
 
-static int sq_query(struct store_conn *c, struct store_rows *rows, const char *sql, const char *types, va_list ap)
+static int sq_query(struct store_conn *c, struct store_rows *rows, const char *sql,
+                    const char *types, va_list ap)
 {
     sqlite3_stmt *st;
     int rc = prepare_bind(c, &st, sql, types, ap);
@@ -206,11 +214,13 @@ static int sq_exec(struct store_conn *c, const char *sql, const char *types, va_
     int rc = prepare_bind(c, &st, sql, types, ap);
     if (rc < 0)
         return rc;
-    /* Rows changed by this statement only (sqlite3_changes keeps the last INSERT/UPDATE/DELETE's count). */
+    /* Rows changed by this statement only (sqlite3_changes keeps the last INSERT/UPDATE/DELETE's
+     * count). */
     sqlite3_int64 before = sqlite3_total_changes64(c->db);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW)
         ;
-    int out = rc == SQLITE_DONE ? (int)(sqlite3_total_changes64(c->db) - before) : map_rc(c->db, rc, sql);
+    int out =
+        rc == SQLITE_DONE ? (int)(sqlite3_total_changes64(c->db) - before) : map_rc(c->db, rc, sql);
     sqlite3_reset(st);
     return out;
 }

@@ -123,3 +123,13 @@ it('parley_connections_open follows open connections', T, async () => {
     for (const c of conns) c.destroy();
   }
 });
+
+it('GET /api/v1/openapi.yaml serves the machine-readable contract', T, async () => {
+  const r = await srv.request('GET', '/api/v1/openapi.yaml');
+  assert.equal(r.status, 200);
+  assert.match(r.headers.get('content-type') || '', /yaml|text\/plain/);
+  assert.match(r.text, /^openapi: ?["']?3\./m);
+  for (const p of ['/api/v1/auth/login', '/api/v1/me', '/api/v1/accounts/{account_id}/users']) {
+    assert.ok(r.text.includes(p) || r.text.includes(p.replace('{account_id}', '{aid}')), `openapi.yaml does not describe ${p}`);
+  }
+});
