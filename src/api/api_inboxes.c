@@ -155,6 +155,17 @@ static void h_get(struct http_req *r)
 
 /* ---- create / update / delete ---- */
 
+/* keep_strings: the parsed strings point into the body, which is released before the store job
+ * runs; copy them into the request arena. */
+static void keep_strings(struct http_req *r, struct inbox_input *in)
+{
+    const char **strs[] = {&in->name,         &in->channel,     &in->greeting, &in->offline_message,
+                           &in->widget_color, &in->widget_title};
+    for (size_t i = 0; i < ARRAY_SIZE(strs); i++)
+        if (*strs[i])
+            *strs[i] = arena_strndup(&r->arena, *strs[i], strlen(*strs[i]));
+}
+
 static int create_fn(struct store_tx *tx, void *arg)
 {
     struct inbox_job *j = arg;
@@ -199,13 +210,7 @@ static void h_create(struct http_req *r)
         http_respond_jfail(r, rc, &f);
         return;
     }
-    /* The strings point into body: keep it alive with the request by copying into the arena. */
-    struct inbox_input *in = &j->in;
-    const char **strs[] = {&in->name,         &in->channel,     &in->greeting, &in->offline_message,
-                           &in->widget_color, &in->widget_title};
-    for (size_t i = 0; i < ARRAY_SIZE(strs); i++)
-        if (*strs[i])
-            *strs[i] = arena_strndup(&r->arena, *strs[i], strlen(*strs[i]));
+    keep_strings(r, &j->in);
     json_decref(body);
     unsigned char raw[20];
     randombytes_buf(raw, sizeof(raw));
@@ -259,12 +264,7 @@ static void h_update(struct http_req *r)
         http_respond_jfail(r, rc, &f);
         return;
     }
-    struct inbox_input *in = &j->in;
-    const char **strs[] = {&in->name, &in->greeting, &in->offline_message, &in->widget_color,
-                           &in->widget_title};
-    for (size_t i = 0; i < ARRAY_SIZE(strs); i++)
-        if (*strs[i])
-            *strs[i] = arena_strndup(&r->arena, *strs[i], strlen(*strs[i]));
+    keep_strings(r, &j->in);
     json_decref(body);
     app_store_write(r, update_fn, job_done, j);
 }
