@@ -1,6 +1,7 @@
 # Parley: the two commands are `make run` and `make test`. `make` builds everything.
 # Both install what they need from Debian's packages (scripts/deps.sh) and npm (`npm ci`).
 JOBS ?= $(shell nproc)
+MAKEFLAGS += --no-print-directory
 DATA_DIR ?= ./var
 LISTEN ?= 127.0.0.1:8080
 
