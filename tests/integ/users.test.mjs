@@ -1,7 +1,7 @@
 // Users per account: create, list, roles, validation, account isolation, audit log.
 import { it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, ADMIN_EMAIL } from '../lib/server.mjs';
+import { startServer, ADMIN_EMAIL, ADMIN_PASSWORD } from '../lib/server.mjs';
 import { T, ISO_MS, stopServer } from './lib/util.mjs';
 
 let srv;
@@ -190,7 +190,7 @@ it('an account the caller does not belong to, or that does not exist → 404 not
 });
 
 it('with cookie auth, a cross-site style form post (non-JSON Content-Type) creates nothing → 415', T, async () => {
-  const login = await srv.request('POST', '/api/v1/auth/login', { body: { email: ADMIN_EMAIL, password: 'admin-password-123' } });
+  const login = await srv.request('POST', '/api/v1/auth/login', { body: { email: ADMIN_EMAIL, password: ADMIN_PASSWORD } });
   const cookie = login.headers.getSetCookie().find((c) => c.startsWith('parley_session=')).split(';')[0];
   const n = await total();
   for (const ct of ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=zz']) {
