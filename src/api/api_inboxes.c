@@ -28,6 +28,7 @@ struct inbox_job {
     json_t *body;
     struct event_batch events;
     int status;
+    struct jfail fail; /* a validation failure found inside the transaction */
 };
 
 static json_t *inbox_json(struct store_rows *rows)
@@ -71,10 +72,10 @@ static void job_done(void *arg, int rc)
         event_batch_reset(&j->events);
         json_decref(j->body);
         j->body = NULL;
-        http_respond_error(j->r, rc, rc == ERR_VALIDATION ? "user_ids" : NULL,
-                           rc == ERR_VALIDATION
-                               ? "Every user in user_ids must be a member of this account."
-                               : NULL);
+        if (rc == ERR_VALIDATION)
+            http_respond_jfail(j->r, rc, &j->fail);
+        else
+            http_respond_error(j->r, rc, NULL, NULL);
         return;
     }
     event_publish(&j->events);
@@ -120,16 +121,7 @@ static int list_fn(struct store_tx *tx, void *arg)
         "iiiii", j->account_id, (int64_t)j->role, j->user_id, j->limit, j->offset);
     if (rc < 0)
         return rc;
-    json_t *data = json_array();
-    while ((rc = rows_next(&rows)) == 1)
-        json_array_append_new(data, inbox_json(&rows));
-    rows_close(&rows);
-    if (rc < 0) {
-        json_decref(data);
-        return rc;
-    }
-    j->body = app_list_json(data, total, j->limit, j->offset);
-    return 0;
+    return app_rows_page(&rows, inbox_json, total, j->limit, j->offset, &j->body);
 }
 
 static void h_list(struct http_req *r)
@@ -166,6 +158,22 @@ static void keep_strings(struct http_req *r, struct inbox_input *in)
             *strs[i] = arena_strndup(&r->arena, *strs[i], strlen(*strs[i]));
 }
 
+/* changed: after a create or update, in the same transaction: reload the inbox as the answer, emit
+ * the event carrying it, and audit the change under the same name. */
+static int changed(struct store_tx *tx, struct inbox_job *j, const char *what)
+{
+    json_decref(j->body);
+    j->body = NULL;
+    int rc = load_inbox(tx, j, &j->body);
+    if (rc == 0)
+        rc = event_emit(tx, &j->events, j->account_id, what, j->inbox_id, 0, true,
+                        json_incref(j->body));
+    if (rc == 0)
+        rc = audit_add(tx, j->account_id, j->user_id, what, "inbox", j->inbox_id, j->r->ip,
+                       json_pack("{s:O}", "name", json_object_get(j->body, "name")));
+    return rc;
+}
+
 static int create_fn(struct store_tx *tx, void *arg)
 {
     struct inbox_job *j = arg;
@@ -184,17 +192,7 @@ static int create_fn(struct store_tx *tx, void *arg)
     free(pf);
     if (rc < 0)
         return rc;
-    json_decref(j->body);
-    j->body = NULL;
-    if ((rc = load_inbox(tx, j, &j->body)) < 0)
-        return rc;
-    if ((rc = event_emit(tx, &j->events, j->account_id, "inbox.created", j->inbox_id, 0, true,
-                         json_incref(j->body))) < 0)
-        return rc;
-    return audit_add(tx, j->account_id, j->user_id, "inbox.created", "inbox", j->inbox_id, j->r->ip,
-                     json_object_get(j->body, "name")
-                         ? json_pack("{s:O}", "name", json_object_get(j->body, "name"))
-                         : NULL);
+    return changed(tx, j, "inbox.created");
 }
 
 static void h_create(struct http_req *r)
@@ -238,15 +236,7 @@ static int update_fn(struct store_tx *tx, void *arg)
         return rc;
     if (rc == 0)
         return ERR_NOTFOUND;
-    json_decref(j->body);
-    j->body = NULL;
-    if ((rc = load_inbox(tx, j, &j->body)) < 0)
-        return rc;
-    if ((rc = event_emit(tx, &j->events, j->account_id, "inbox.updated", j->inbox_id, 0, true,
-                         json_incref(j->body))) < 0)
-        return rc;
-    return audit_add(tx, j->account_id, j->user_id, "inbox.updated", "inbox", j->inbox_id, j->r->ip,
-                     NULL);
+    return changed(tx, j, "inbox.updated");
 }
 
 static void h_update(struct http_req *r)
@@ -363,7 +353,9 @@ static int set_members_fn(struct store_tx *tx, void *arg)
                           "SELECT 1 FROM account_users WHERE account_id = $1 AND user_id = $2",
                           "ii", j->account_id, j->user_ids[i]);
         if (rc == ERR_NOTFOUND)
-            return ERR_VALIDATION; /* not a member of this account (or no such user) */
+            return json_fail(&j->fail, "user_ids",
+                             "user %" PRId64 " is not a member of this account; add them first.",
+                             j->user_ids[i]);
         if (rc < 0)
             return rc;
         rc = tx_exec(tx,

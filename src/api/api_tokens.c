@@ -110,16 +110,7 @@ static int list_fn(struct store_tx *tx, void *arg)
         "iii", j->account_id, j->limit, j->offset);
     if (rc < 0)
         return rc;
-    json_t *data = json_array();
-    while ((rc = rows_next(&rows)) == 1)
-        json_array_append_new(data, token_json(&rows));
-    rows_close(&rows);
-    if (rc < 0) {
-        json_decref(data);
-        return rc;
-    }
-    j->body = app_list_json(data, total, j->limit, j->offset);
-    return 0;
+    return app_rows_page(&rows, token_json, total, j->limit, j->offset, &j->body);
 }
 
 static void h_list(struct http_req *r)

@@ -15,6 +15,13 @@ struct list_job {
     json_t *body;
 };
 
+static json_t *user_row_json(struct store_rows *rows)
+{
+    return json_pack("{s:I, s:s, s:s, s:s, s:o}", "id", (json_int_t)rows_i64(rows, 0), "email",
+                     rows_text(rows, 1), "name", rows_text(rows, 2), "role", rows_text(rows, 3),
+                     "created_at", json_time(rows_i64(rows, 4)));
+}
+
 static int list_users_fn(struct store_tx *tx, void *arg)
 {
     struct list_job *j = arg;
@@ -31,19 +38,7 @@ static int list_users_fn(struct store_tx *tx, void *arg)
                   "iii", j->account_id, j->limit, j->offset);
     if (rc < 0)
         return rc;
-    json_t *data = json_array();
-    while ((rc = rows_next(&rows)) == 1)
-        json_array_append_new(
-            data, json_pack("{s:I, s:s, s:s, s:s, s:o}", "id", (json_int_t)rows_i64(&rows, 0),
-                            "email", rows_text(&rows, 1), "name", rows_text(&rows, 2), "role",
-                            rows_text(&rows, 3), "created_at", json_time(rows_i64(&rows, 4))));
-    rows_close(&rows);
-    if (rc < 0) {
-        json_decref(data);
-        return rc;
-    }
-    j->body = app_list_json(data, total, j->limit, j->offset);
-    return 0;
+    return app_rows_page(&rows, user_row_json, total, j->limit, j->offset, &j->body);
 }
 
 static void json_job_done(void *arg, int rc)
@@ -203,6 +198,26 @@ static void h_create_user(struct http_req *r)
 
 /* ---- audit log ---- */
 
+static json_t *nullable_int(struct store_rows *rows, int col)
+{
+    return rows_null(rows, col) ? json_null() : json_integer(rows_i64(rows, col));
+}
+
+static json_t *nullable_str(struct store_rows *rows, int col)
+{
+    return rows_null(rows, col) ? json_null() : json_string(rows_text(rows, col));
+}
+
+static json_t *audit_row_json(struct store_rows *rows)
+{
+    json_t *d = rows_null(rows, 6) ? NULL : json_loads(rows_text(rows, 6), 0, NULL);
+    return json_pack("{s:I, s:s, s:o, s:o, s:o, s:o, s:o, s:o}", "id",
+                     (json_int_t)rows_i64(rows, 0), "action", rows_text(rows, 1), "actor_id",
+                     nullable_int(rows, 2), "target_type", nullable_str(rows, 3), "target_id",
+                     nullable_int(rows, 4), "ip", nullable_str(rows, 5), "data",
+                     d ? d : json_null(), "created_at", json_time(rows_i64(rows, 7)));
+}
+
 static int list_audit_fn(struct store_tx *tx, void *arg)
 {
     struct list_job *j = arg;
@@ -219,28 +234,7 @@ static int list_audit_fn(struct store_tx *tx, void *arg)
         "iii", j->account_id, j->limit, j->offset);
     if (rc < 0)
         return rc;
-    json_t *data = json_array();
-    while ((rc = rows_next(&rows)) == 1) {
-        json_t *d = NULL;
-        if (!rows_null(&rows, 6))
-            d = json_loads(rows_text(&rows, 6), 0, NULL);
-        json_t *row = json_pack(
-            "{s:I, s:s, s:o, s:o, s:o, s:o, s:o, s:o}", "id", (json_int_t)rows_i64(&rows, 0),
-            "action", rows_text(&rows, 1), "actor_id",
-            rows_null(&rows, 2) ? json_null() : json_integer(rows_i64(&rows, 2)), "target_type",
-            rows_null(&rows, 3) ? json_null() : json_string(rows_text(&rows, 3)), "target_id",
-            rows_null(&rows, 4) ? json_null() : json_integer(rows_i64(&rows, 4)), "ip",
-            rows_null(&rows, 5) ? json_null() : json_string(rows_text(&rows, 5)), "data",
-            d ? d : json_null(), "created_at", json_time(rows_i64(&rows, 7)));
-        json_array_append_new(data, row);
-    }
-    rows_close(&rows);
-    if (rc < 0) {
-        json_decref(data);
-        return rc;
-    }
-    j->body = app_list_json(data, total, j->limit, j->offset);
-    return 0;
+    return app_rows_page(&rows, audit_row_json, total, j->limit, j->offset, &j->body);
 }
 
 static void h_audit(struct http_req *r)

@@ -82,6 +82,22 @@ json_t *app_list_json(json_t *data, int64_t total, int64_t limit, int64_t offset
                      "limit", (json_int_t)limit, "offset", (json_int_t)offset);
 }
 
+int app_rows_page(struct store_rows *rows, row_json_fn row_fn, int64_t total, int64_t limit,
+                  int64_t offset, json_t **out)
+{
+    json_t *data = json_array();
+    int rc;
+    while ((rc = rows_next(rows)) == 1)
+        json_array_append_new(data, row_fn(rows));
+    rows_close(rows);
+    if (rc < 0) {
+        json_decref(data);
+        return rc;
+    }
+    *out = app_list_json(data, total, limit, offset);
+    return 0;
+}
+
 /* ---- the middleware ---- */
 
 static void authed(struct http_req *r, struct principal *p, int rc)

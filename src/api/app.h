@@ -37,6 +37,8 @@ struct membership {
 /* principal: who is calling; lives in the request arena. */
 struct principal {
     int64_t user_id, session_id;
+    int64_t api_token_id; /* when the caller used an API token */
+    bool touch_token;     /* its last_used_at is over an hour old */
     char *email, *name;
     int nmemberships;
     struct membership *memberships;
@@ -74,6 +76,11 @@ int app_page(struct http_req *r, int64_t *limit, int64_t *offset);
 /* app_id_param: a path id; answers 404 and returns < 0 if it is not a positive integer. */
 int app_id_param(struct http_req *r, const char *name, int64_t *out);
 json_t *app_list_json(json_t *data, int64_t total, int64_t limit, int64_t offset);
+/* app_rows_page: drains `rows` into a JSON array (one row_fn call per row), closes them, and wraps
+ * the array as {"data": [...], "meta": {...}} in *out. Returns 0 or the store error. */
+typedef json_t *(*row_json_fn)(struct store_rows *rows);
+int app_rows_page(struct store_rows *rows, row_json_fn row_fn, int64_t total, int64_t limit,
+                  int64_t offset, json_t **out);
 const char *role_name(enum role r);
 int role_parse(const char *s, enum role *out);
 

@@ -15,7 +15,7 @@
 #include <sodium.h>
 #include <strings.h>
 
-enum { TOKEN_BYTES = 32 };
+enum { TOKEN_BYTES = 32, TOKEN_TOUCH_MS = 3600 * 1000 };
 
 void auth_token_hash(const char *token, size_t len, char out[65])
 {
@@ -110,7 +110,7 @@ static int auth_job_fn(struct store_tx *tx, void *arg)
     if (rc < 0)
         return rc;
     struct principal *p = NULL;
-    int64_t only_account = 0, api_token_id = 0;
+    int64_t only_account = 0;
     if ((rc = rows_next(&rows)) == 1 && rows_i64(&rows, 2) > now) {
         p = arena_calloc(&r->arena, sizeof(*p));
         p->session_id = rows_i64(&rows, 0);
@@ -125,7 +125,8 @@ static int auth_job_fn(struct store_tx *tx, void *arg)
         /* An API token: scoped to one account. */
         rc = tx_query(
             tx, &rows,
-            "SELECT t.id, t.user_id, t.account_id, u.email, u.name FROM api_tokens t"
+            "SELECT t.id, t.user_id, t.account_id, u.email, u.name, COALESCE(t.last_used_at, 0)"
+            " FROM api_tokens t"
             " JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1 AND t.revoked_at IS NULL"
             " AND (t.expires_at IS NULL OR t.expires_at > $2)",
             "ti", j->hash, now);
@@ -133,7 +134,8 @@ static int auth_job_fn(struct store_tx *tx, void *arg)
             return rc;
         if ((rc = rows_next(&rows)) == 1) {
             p = arena_calloc(&r->arena, sizeof(*p));
-            api_token_id = rows_i64(&rows, 0);
+            p->api_token_id = rows_i64(&rows, 0);
+            p->touch_token = now - rows_i64(&rows, 5) > TOKEN_TOUCH_MS;
             p->user_id = rows_i64(&rows, 1);
             only_account = rows_i64(&rows, 2);
             p->email = arena_strndup(&r->arena, rows_text(&rows, 3), rows_len(&rows, 3));
@@ -142,7 +144,6 @@ static int auth_job_fn(struct store_tx *tx, void *arg)
         rows_close(&rows);
         if (rc < 0)
             return rc;
-        UNUSED(api_token_id);
     }
     if (!p)
         return ERR_UNAUTHORIZED;
@@ -152,9 +153,31 @@ static int auth_job_fn(struct store_tx *tx, void *arg)
     return 0;
 }
 
+/* An API token's last_used_at, written at most once an hour per token, off the request's path: a
+ * best-effort note for admins, so a full store queue just skips it. */
+static int touch_token_fn(struct store_tx *tx, void *arg)
+{
+    int64_t *id = arg;
+    int rc = tx_exec(tx, "UPDATE api_tokens SET last_used_at = $1 WHERE id = $2", "ii",
+                     clock_wall_ms(), *id);
+    return rc < 0 ? rc : 0;
+}
+
+static void touch_token_done(void *arg, int rc)
+{
+    UNUSED(rc);
+    free(arg);
+}
+
 static void auth_job_done(void *arg, int rc)
 {
     struct auth_job *j = arg;
+    if (rc == 0 && j->p->touch_token) {
+        int64_t *id = xmalloc(sizeof(*id));
+        *id = j->p->api_token_id;
+        if (store_write(the_app->store, touch_token_fn, touch_token_done, id) < 0)
+            free(id);
+    }
     j->done(j->r, rc == 0 ? j->p : NULL, rc);
 }
 

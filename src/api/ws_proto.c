@@ -173,8 +173,6 @@ static void ws_authed(struct http_req *r, struct principal *p, int rc)
         free(s);
         return;
     }
-    if (!sessions.cap)
-        map_init(&sessions, false);
     map_put(&sessions, s->conn_id, s);
     s->sub = push_subscribe(s->conn_id, s->account_id, s->user_id, role);
     struct start_job *j = xcalloc(1, sizeof(*j));
@@ -201,6 +199,7 @@ static void h_ws(struct http_req *r)
 
 void ws_proto_routes(struct router *rt)
 {
+    map_init(&sessions, false);
     router_add(rt, HTTP_GET, "/ws", h_ws, R_PUBLIC);
 }
 

@@ -25,7 +25,7 @@ struct push_sub {
     int64_t last_seq; /* highest seq sent */
     bool live;
     struct held *held;
-    size_t nheld;
+    size_t nheld, capheld;
 };
 
 static struct server *srv;
@@ -78,7 +78,7 @@ static void free_held(struct push_sub *s)
         free(s->held[i].frame);
     free(s->held);
     s->held = NULL;
-    s->nheld = 0;
+    s->nheld = s->capheld = 0;
 }
 
 void push_unsubscribe(struct push_sub *s)
@@ -178,8 +178,10 @@ void on_push(const struct event *ev)
                          s->conn_id);
                 ws_close(srv, s->conn_id, 1013, "too many events during replay; reconnect");
             } else {
-                if (!s->held)
-                    s->held = xcalloc(HELD_MAX, sizeof(*s->held));
+                if (s->nheld == s->capheld) { /* grow on demand: most replays hold few */
+                    s->capheld = s->capheld ? s->capheld * 2 : 16;
+                    s->held = xrealloc(s->held, s->capheld * sizeof(*s->held));
+                }
                 struct held *h = &s->held[s->nheld++];
                 h->seq = ev->seq;
                 h->frame = xmemdup(ev->frame, ev->frame_len);

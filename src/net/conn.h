@@ -33,7 +33,7 @@ struct conn {
     size_t head_bytes;    /* bytes of the current request head so far */
     struct span hname;    /* header name being accumulated (arena) */
     bool in_value;        /* last callback was a header value */
-    bool paused, reading, closing, close_after_write, got_bytes;
+    bool reading, closing, close_after_write, got_bytes;
     bool linger;     /* after an early error: drain the peer's bytes, then close */
     size_t lingered; /* bytes discarded so far */
     uv_shutdown_t *shut;

@@ -261,20 +261,17 @@ static void *reader_thread(void *p)
     struct store *s = ra.s;
     const struct store_ops *ops = s->ops;
     struct store_tx tx = {s, s->rconn[ra.idx], false};
-    struct store_job *jobs[16];
-    size_t n;
-    while ((n = mpsc_pop_batch(&s->rq, (void **)jobs, 1)) > 0) {
-        for (size_t i = 0; i < n; i++) {
-            struct store_job *j = jobs[i];
-            if (ops->exec_raw(tx.conn, ops->begin_read) < 0) {
-                j->rc = ERR_STORE;
-            } else {
-                j->rc = j->fn(&tx, j->arg);
-                ops->exec_raw(tx.conn, "COMMIT");
-            }
+    /* One job at a time: each gets its own snapshot, and the other readers take the next ones. */
+    struct store_job *j;
+    while (mpsc_pop_batch(&s->rq, (void **)&j, 1) > 0) {
+        if (ops->exec_raw(tx.conn, ops->begin_read) < 0) {
+            j->rc = ERR_STORE;
+        } else {
+            j->rc = j->fn(&tx, j->arg);
+            ops->exec_raw(tx.conn, "COMMIT");
         }
-        atomic_fetch_add(&s->m.jobs_read, n);
-        post_done(s, jobs, n);
+        atomic_fetch_add(&s->m.jobs_read, 1);
+        post_done(s, &j, 1);
     }
     return NULL;
 }

@@ -29,8 +29,15 @@ describe('api tokens', () => {
     const users = await srv.request('GET', '/api/v1/accounts/1/users', { token: c.body.token });
     assert.equal(users.status, 200);
 
-    const list = await srv.request('GET', '/api/v1/accounts/1/api_tokens', { token: admin });
+    // Using the token records when it was last used (written off the request's path, so poll).
+    let list;
+    for (let i = 0; i < 50; i++) {
+      list = await srv.request('GET', '/api/v1/accounts/1/api_tokens', { token: admin });
+      if (list.body.data[0]?.last_used_at) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
     assert.equal(list.status, 200);
+    assert.ok(Date.parse(list.body.data[0].last_used_at) >= Date.parse(c.body.created_at), 'last_used_at set');
     assert.equal(list.body.data.length, 1);
     assert.equal(list.body.data[0].token, undefined, 'the secret is never listed');
     assert.ok(!list.text.includes(c.body.token));
