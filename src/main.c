@@ -47,6 +47,7 @@ static void finish(void)
 {
     struct app *a = the_app;
     uv_timer_stop(&shutdown_timer);
+    conv_timers_stop();
     server_close(&a->srv);
     store_close(a->store); /* runs the last completions */
     a->store = NULL;
@@ -182,10 +183,17 @@ int main(int argc, char **argv)
         app.dummy_hash = xstrdup(hash);
     }
 
+    if ((rc = app_secrets_init(&app, err, sizeof(err))) < 0) {
+        fprintf(stderr, "parleyd: %s\n", err);
+        return 1;
+    }
+    app.data_dir = cfg.data_dir;
+    app.web_dir = cfg.web_dir;
     static_init(cfg.web_dir);
     app_routes(&app);
     struct server_limits lim = {
         .max_body = (size_t)cfg.max_body,
+        .max_upload = (size_t)cfg.max_upload,
         .max_header = (size_t)cfg.max_header,
         .max_connections = (size_t)cfg.max_connections,
         .ws_max_message = (size_t)cfg.ws_max_message,
@@ -210,6 +218,7 @@ int main(int argc, char **argv)
     uv_signal_start(&sig_term, on_signal, SIGTERM);
     uv_signal_start(&sig_int, on_signal, SIGINT);
     uv_timer_init(app.loop, &shutdown_timer);
+    conv_timers_start(app.loop);
     app.ready = true;
 
     const char *host = app.srv.host;

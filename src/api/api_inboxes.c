@@ -166,7 +166,7 @@ static int changed(struct store_tx *tx, struct inbox_job *j, const char *what)
     j->body = NULL;
     int rc = load_inbox(tx, j, &j->body);
     if (rc == 0)
-        rc = event_emit(tx, &j->events, j->account_id, what, j->inbox_id, 0, true,
+        rc = event_emit(tx, &j->events, j->account_id, what, j->inbox_id, 0, 0, true,
                         json_incref(j->body));
     if (rc == 0)
         rc = audit_add(tx, j->account_id, j->user_id, what, "inbox", j->inbox_id, j->r->ip,
@@ -271,7 +271,7 @@ static int delete_fn(struct store_tx *tx, void *arg)
         return rc;
     if (rc == 0)
         return ERR_NOTFOUND;
-    if ((rc = event_emit(tx, &j->events, j->account_id, "inbox.deleted", j->inbox_id, 0, true,
+    if ((rc = event_emit(tx, &j->events, j->account_id, "inbox.deleted", j->inbox_id, 0, 0, true,
                          json_pack("{s:I}", "id", (json_int_t)j->inbox_id))) < 0)
         return rc;
     return audit_add(tx, j->account_id, j->user_id, "inbox.deleted", "inbox", j->inbox_id, j->r->ip,
@@ -371,7 +371,7 @@ static int set_members_fn(struct store_tx *tx, void *arg)
         return rc;
     json_t *data = json_pack("{s:I, s:O}", "inbox_id", (json_int_t)j->inbox_id, "user_ids",
                              json_object_get(j->body, "user_ids"));
-    if ((rc = event_emit(tx, &j->events, j->account_id, "inbox.members_changed", j->inbox_id, 0,
+    if ((rc = event_emit(tx, &j->events, j->account_id, "inbox.members_changed", j->inbox_id, 0, 0,
                          true, data)) < 0)
         return rc;
     return audit_add(tx, j->account_id, j->user_id, "inbox.members_changed", "inbox", j->inbox_id,

@@ -3,6 +3,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "api/app.h"
+#include "event/event.h"
 #include "model/user.h"
 
 #include <sodium.h>
@@ -247,9 +248,73 @@ static void h_audit(struct http_req *r)
     app_store_read(r, list_audit_fn, json_job_done, j);
 }
 
+/* ---- PUT /api/v1/me/availability ---- */
+
+struct avail_job {
+    struct http_req *r;
+    int64_t user_id;
+    const char *status;
+    int64_t *accounts;
+    int naccounts;
+    struct event_batch events;
+};
+
+static int avail_fn(struct store_tx *tx, void *arg)
+{
+    struct avail_job *j = arg;
+    event_batch_reset(&j->events);
+    int rc = tx_exec(tx, "UPDATE users SET availability = $1 WHERE id = $2", "ti", j->status,
+                     j->user_id);
+    /* One event per account: each account's agents and presence follow it. */
+    for (int i = 0; rc >= 0 && i < j->naccounts; i++)
+        rc = event_emit(
+            tx, &j->events, j->accounts[i], "user.availability_changed", 0, 0, 0, true,
+            json_pack("{s:I, s:s}", "user_id", (json_int_t)j->user_id, "status", j->status));
+    return rc < 0 ? rc : 0;
+}
+
+static void avail_done(void *arg, int rc)
+{
+    struct avail_job *j = arg;
+    if (rc < 0) {
+        event_batch_reset(&j->events);
+        http_respond_error(j->r, rc, NULL, NULL);
+        return;
+    }
+    event_publish(&j->events);
+    http_respond_json(j->r, 200, json_pack("{s:s}", "status", j->status));
+}
+
+static void h_availability(struct http_req *r)
+{
+    static const char *const names[] = {"online", "away", "offline", NULL};
+    json_t *body;
+    if (http_body_json(r, &body) < 0)
+        return;
+    struct jfail f = {0};
+    int st;
+    int rc = json_get_enum(body, "status", true, names, &st, &f);
+    json_decref(body);
+    if (rc < 0) {
+        http_respond_jfail(r, rc, &f);
+        return;
+    }
+    struct principal *p = req_principal(r);
+    struct avail_job *j = arena_calloc(&r->arena, sizeof(*j));
+    j->r = r;
+    j->user_id = p->user_id;
+    j->status = names[st];
+    j->naccounts = p->nmemberships;
+    j->accounts = arena_alloc(&r->arena, sizeof(int64_t) * (size_t)(p->nmemberships + 1));
+    for (int i = 0; i < p->nmemberships; i++)
+        j->accounts[i] = p->memberships[i].account_id;
+    app_store_write(r, avail_fn, avail_done, j);
+}
+
 void api_users_routes(struct router *rt)
 {
     router_add(rt, HTTP_GET, "/api/v1/accounts/{aid}/users", h_list_users, R_ACCOUNT);
     router_add(rt, HTTP_POST, "/api/v1/accounts/{aid}/users", h_create_user, R_ACCOUNT | R_ADMIN);
     router_add(rt, HTTP_GET, "/api/v1/accounts/{aid}/audit_log", h_audit, R_ACCOUNT | R_ADMIN);
+    router_add(rt, HTTP_PUT, "/api/v1/me/availability", h_availability, R_AUTH);
 }

@@ -55,6 +55,8 @@ struct app {
     struct map login_failures; /* "ip:..." / "email:..." -> struct login_window */
     struct map metrics;        /* request counters */
     char *dummy_hash; /* argon2id of a random password: verify against it for unknown e-mails */
+    unsigned char visitor_key[32];  /* signs visitor tokens (server_secrets) */
+    const char *data_dir, *web_dir; /* borrowed from the config */
     bool ready;
 };
 
@@ -96,12 +98,35 @@ void auth_lookup(struct http_req *r, struct span token, auth_done_fn done);
 int audit_add(struct store_tx *tx, int64_t account_id, int64_t actor_id, const char *action,
               const char *target_type, int64_t target_id, const char *ip, json_t *data);
 
+/* ---- visitors (visitor.c) ---- */
+/* A visitor token is signed, not stored: "v1.<account>.<inbox>.<contact>.<expiry s>.<mac>". */
+struct visitor_claims {
+    int64_t account_id, inbox_id, contact_id, expires_at; /* expires_at in ms */
+};
+enum { VISITOR_TOKEN_MAX = 128, VISITOR_TTL_DAYS = 30 };
+/* app_secrets_init: loads (or creates, on first start) the server's signing key. Start-up only. */
+int app_secrets_init(struct app *a, char *err, size_t errlen);
+void visitor_token_make(const struct visitor_claims *c, char out[VISITOR_TOKEN_MAX]);
+/* visitor_token_verify: 0, or ERR_UNAUTHORIZED for a malformed, forged or expired token. */
+int visitor_token_verify(struct span token, struct visitor_claims *c);
+bool visitor_token_like(struct span token);
+/* visitor_auth: the Bearer visitor token of a widget request; answers 401 and returns < 0 if bad.
+ */
+int visitor_auth(struct http_req *r, struct visitor_claims *c);
+
 /* Route handlers, one file per resource. */
 void api_ops_routes(struct router *rt);
 void api_auth_routes(struct router *rt);
 void api_users_routes(struct router *rt);
 void api_tokens_routes(struct router *rt);
 void api_inboxes_routes(struct router *rt);
+void api_conversations_routes(struct router *rt);
+/* conv_timers_start/stop: wakes snoozed conversations when their time comes. */
+void conv_timers_start(uv_loop_t *loop);
+void conv_timers_stop(void);
+void api_widget_routes(struct router *rt);
+void api_canned_routes(struct router *rt);
+void api_attachments_routes(struct router *rt);
 void ws_proto_routes(struct router *rt);
 void ws_proto_release(void);
 void api_metrics_observe(struct http_req *r, int status, uint64_t ns);

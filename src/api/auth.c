@@ -553,6 +553,26 @@ static int bootstrap_fn(struct store_tx *tx, void *arg)
         rc = tx_exec(tx, "INSERT INTO account_seq (account_id, seq) VALUES ($1, 0)", "i", aid);
     if (rc >= 0)
         rc = audit_add(tx, aid, 0, "account.created", "account", aid, NULL, NULL);
+    /* A website inbox with the admin in it, so the widget (and /demo) work from the first start. */
+    unsigned char raw[20];
+    char token[41];
+    randombytes_buf(raw, sizeof(raw));
+    hex_encode(raw, sizeof(raw), token);
+    int64_t inbox;
+    if (rc >= 0)
+        rc = tx_query_i64(
+            tx, &inbox,
+            "INSERT INTO inboxes (account_id, name, channel, widget_token, greeting,"
+            " offline_message, widget_title, created_at, updated_at)"
+            " VALUES ($1, 'Website', 'web', $2, $3, $4, 'Chat with us', $5, $5) RETURNING id",
+            "ittti", aid, token, "Hi there! Ask us anything, we usually reply in a few minutes.",
+            "We are away right now. Leave your message and e-mail, and we will get back to you.",
+            now);
+    if (rc >= 0)
+        rc = tx_exec(tx,
+                     "INSERT INTO inbox_members (account_id, inbox_id, user_id, created_at)"
+                     " VALUES ($1, $2, $3, $4)",
+                     "iiii", aid, inbox, uid, now);
     return rc < 0 ? rc : 0;
 }
 

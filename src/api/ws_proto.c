@@ -1,59 +1,295 @@
-/* ws_proto.c: the /ws endpoint for agents. The token comes as ?token= (browsers cannot set headers
- * on a WebSocket) or the session cookie; `account_id` picks the account (default: the first
- * membership) and `since` the last event seq the client saw. Bad ones are refused before the
- * upgrade (401, 404, 422).
+/* ws_proto.c: the /ws endpoint for agents and visitors.
+ *
+ * Agents authenticate with ?token= (browsers cannot set headers on a WebSocket) or the session
+ * cookie; `account_id` picks the account (default: the first membership). Visitors pass their
+ * signed visitor token (api/visitor.c), checked on the loop without a database read. `since` is the
+ * last event seq the client saw. Bad ones are refused before the upgrade (401, 404, 422).
  *
  * After the upgrade the connection is subscribed at once (live events are held), then a read job
- * loads the agent's inboxes and the missed events; the server sends `hello`, the replay, the held
- * events, and then everything live: each event once, in seq order (event/on_push.c). Commands are
- * JSON text frames with a "type": ping now; message.send, typing and read come with conversations.
- */
+ * loads what the start needs (an agent's inboxes and availability; the missed events); the server
+ * sends `hello`, the replay, the held events, and then everything live: each event once, in seq
+ * order (event/on_push.c). Commands are JSON text frames with a "type": ping, message.send, typing
+ * and read. A command's answer echoes its client_id and is sent only after its commit. */
 #include "base/sys.h"
 #include "base/log.h"
 #include "api/app.h"
+#include "api/conv.h"
 #include "event/event.h"
 #include "event/on_push.h"
 #include "net/ws.h"
 
 struct ws_session {
     uint64_t conn_id;
-    int64_t user_id, account_id;
+    int64_t account_id;
+    bool visitor;
+    int64_t user_id; /* agents */
+    enum role role;
+    char *name;
+    int64_t contact_id, inbox_id; /* visitors */
     struct push_sub *sub;
 };
 
 static struct map sessions; /* conn_id -> ws_session */
 
-static void send_json(struct server *srv, uint64_t id, json_t *v)
+static void send_json(uint64_t id, json_t *v)
 {
     size_t len;
     char *s = json_dump_compact(v, &len);
     json_decref(v);
-    ws_send_text(srv, id, s, len);
+    ws_send_text(&the_app->srv, id, s, len);
     free(s);
 }
 
-static void send_error(struct server *srv, uint64_t id, const char *code, const char *msg)
+static void send_error(uint64_t id, const char *client_id, int err, const char *field,
+                       const char *msg)
 {
-    send_json(srv, id, json_pack("{s:s, s:s, s:s}", "type", "error", "code", code, "message", msg));
+    json_t *v = json_pack("{s:s, s:s, s:s}", "type", "error", "code", err_name(err), "message",
+                          msg ? msg : err_str(err));
+    if (client_id)
+        json_object_set_new(v, "client_id", json_string(client_id));
+    if (field)
+        json_object_set_new(v, "field", json_string(field));
+    send_json(id, v);
+}
+
+static struct conv_actor actor_of(const struct ws_session *s)
+{
+    struct conv_actor a = {.account_id = s->account_id,
+                           .visitor = s->visitor,
+                           .user_id = s->user_id,
+                           .role = s->role,
+                           .contact_id = s->contact_id,
+                           .inbox_id = s->inbox_id};
+    return a;
+}
+
+/* ---- message.send ---- */
+
+struct send_cmd {
+    uint64_t conn_id;
+    struct msg_send ms;
+};
+
+static int send_fn(struct store_tx *tx, void *arg)
+{
+    return msg_send_fn(tx, &((struct send_cmd *)arg)->ms);
+}
+
+static void send_done(void *arg, int rc)
+{
+    struct send_cmd *c = arg;
+    if (rc >= 0)
+        event_publish(&c->ms.events); /* the sender gets its event too; the ack follows */
+    if (map_get(&sessions, c->conn_id)) {
+        if (rc >= 0)
+            send_json(c->conn_id, json_pack("{s:s, s:s?, s:O, s:b}", "type", "ack", "client_id",
+                                            c->ms.client_id, "data", c->ms.message, "duplicate",
+                                            (int)c->ms.duplicate));
+        else
+            send_error(c->conn_id, c->ms.client_id, rc, c->ms.fail.field,
+                       rc == ERR_VALIDATION && c->ms.fail.field ? c->ms.fail.msg : NULL);
+    }
+    msg_send_release(&c->ms);
+    free(c);
+}
+
+static void cmd_send(struct ws_session *s, json_t *v)
+{
+    struct send_cmd *c = xcalloc(1, sizeof(*c));
+    c->conn_id = s->conn_id;
+    c->ms.actor = actor_of(s);
+    c->ms.sender_type = s->visitor ? "contact" : "user";
+    struct jfail f = {0};
+    int rc = msg_send_parse(v, &c->ms, !s->visitor, !s->visitor, &f);
+    if (rc == 0 && !c->ms.client_id)
+        rc = json_fail(&f, "client_id",
+                       "client_id is required: a unique id per message, reused on retries.");
+    if (rc < 0) {
+        send_error(s->conn_id, json_string_value(json_object_get(v, "client_id")), rc, f.field,
+                   f.msg);
+        msg_send_release(&c->ms);
+        free(c);
+        return;
+    }
+    if ((rc = store_write(the_app->store, send_fn, send_done, c)) < 0) {
+        send_error(s->conn_id, c->ms.client_id, ERR_BUSY, NULL, NULL);
+        msg_send_release(&c->ms);
+        free(c);
+    }
+}
+
+/* ---- typing (not stored: a read finds the conversation's inbox and contact) ---- */
+
+struct typing_cmd {
+    uint64_t conn_id;
+    struct conv_actor actor;
+    int64_t conversation_id, inbox_id, contact_id;
+    bool on, private;
+    char *name;
+};
+
+static int typing_fn(struct store_tx *tx, void *arg)
+{
+    struct typing_cmd *c = arg;
+    struct store_rows rows;
+    int rc;
+    if (c->actor.visitor)
+        rc = tx_query(tx, &rows,
+                      "SELECT id, inbox_id, contact_id FROM conversations WHERE account_id = $1"
+                      " AND contact_id = $2 AND inbox_id = $3 AND status <> 'resolved'"
+                      " ORDER BY id DESC LIMIT 1",
+                      "iii", c->actor.account_id, c->actor.contact_id, c->actor.inbox_id);
+    else
+        rc = tx_query(tx, &rows,
+                      "SELECT c.id, c.inbox_id, c.contact_id FROM conversations c"
+                      " WHERE c.id = $4 AND c.account_id = $1 AND ($2 > 0 OR EXISTS"
+                      " (SELECT 1 FROM inbox_members mm WHERE mm.inbox_id = c.inbox_id"
+                      " AND mm.user_id = $3))",
+                      "iiii", c->actor.account_id, (int64_t)c->actor.role, c->actor.user_id,
+                      c->conversation_id);
+    if (rc < 0)
+        return rc;
+    if ((rc = rows_next(&rows)) == 1) {
+        c->conversation_id = rows_i64(&rows, 0);
+        c->inbox_id = rows_i64(&rows, 1);
+        c->contact_id = rows_i64(&rows, 2);
+    }
+    rows_close(&rows);
+    return rc < 0 ? rc : rc == 0 ? ERR_NOTFOUND : 0;
+}
+
+static void typing_done(void *arg, int rc)
+{
+    struct typing_cmd *c = arg;
+    if (rc == ERR_NOTFOUND && !c->actor.visitor && map_get(&sessions, c->conn_id))
+        send_error(c->conn_id, NULL, rc, "conversation_id", NULL);
+    if (rc >= 0) {
+        json_t *sender =
+            c->actor.visitor
+                ? json_pack("{s:s, s:I}", "type", "contact", "id", (json_int_t)c->contact_id)
+                : json_pack("{s:s, s:I, s:s}", "type", "user", "id", (json_int_t)c->actor.user_id,
+                            "name", c->name);
+        json_t *v = json_pack("{s:s, s:I, s:b, s:o}", "type", "typing", "conversation_id",
+                              (json_int_t)c->conversation_id, "on", (int)c->on, "sender", sender);
+        size_t len;
+        char *frame = json_dump_compact(v, &len);
+        json_decref(v);
+        push_ephemeral(c->actor.account_id, c->inbox_id, c->contact_id, !c->private, c->conn_id,
+                       frame, len);
+        free(frame);
+    }
+    free(c->name);
+    free(c);
+}
+
+static void cmd_typing(struct ws_session *s, json_t *v)
+{
+    struct typing_cmd *c = xcalloc(1, sizeof(*c));
+    c->conn_id = s->conn_id;
+    c->actor = actor_of(s);
+    c->on = true;
+    struct jfail f = {0};
+    int rc = 0;
+    if (!s->visitor) {
+        rc = json_get_int(v, "conversation_id", true, 1, INT64_MAX, &c->conversation_id, &f);
+        if (rc == 0)
+            rc = json_get_bool(v, "private", false, &c->private, &f);
+    }
+    if (rc == 0)
+        rc = json_get_bool(v, "on", false, &c->on, &f);
+    if (rc < 0 || store_read(the_app->store, typing_fn, typing_done, c) < 0) {
+        if (rc < 0)
+            send_error(s->conn_id, NULL, rc, f.field, f.msg);
+        free(c);
+        return;
+    }
+    c->name = s->name ? xstrdup(s->name) : NULL;
+}
+
+/* ---- read ---- */
+
+struct read_cmd {
+    uint64_t conn_id;
+    char *client_id;
+    struct conv_read cr;
+};
+
+static int read_fn(struct store_tx *tx, void *arg)
+{
+    return conv_read_fn(tx, &((struct read_cmd *)arg)->cr);
+}
+
+static void read_done(void *arg, int rc)
+{
+    struct read_cmd *c = arg;
+    if (rc >= 0)
+        event_publish(&c->cr.events);
+    else
+        event_batch_reset(&c->cr.events);
+    if (map_get(&sessions, c->conn_id)) {
+        if (rc < 0)
+            send_error(c->conn_id, c->client_id, rc, "message_id", NULL);
+        else if (c->client_id)
+            send_json(c->conn_id,
+                      json_pack("{s:s, s:s, s:{s:I}}", "type", "ack", "client_id", c->client_id,
+                                "data", "message_id", (json_int_t)c->cr.message_id));
+    }
+    free(c->client_id);
+    free(c);
+}
+
+static void cmd_read(struct ws_session *s, json_t *v)
+{
+    struct read_cmd *c = xcalloc(1, sizeof(*c));
+    c->conn_id = s->conn_id;
+    c->cr.actor = actor_of(s);
+    struct jfail f = {0};
+    int rc = 0;
+    if (!s->visitor)
+        rc = json_get_int(v, "conversation_id", true, 1, INT64_MAX, &c->cr.conversation_id, &f);
+    if (rc == 0)
+        rc = json_get_int(v, "message_id", true, 1, INT64_MAX, &c->cr.message_id, &f);
+    const char *cid = json_string_value(json_object_get(v, "client_id"));
+    if (rc < 0) {
+        send_error(s->conn_id, cid, rc, f.field, f.msg);
+        free(c);
+        return;
+    }
+    c->client_id = cid ? xstrdup(cid) : NULL;
+    if (store_write(the_app->store, read_fn, read_done, c) < 0) {
+        send_error(s->conn_id, cid, ERR_BUSY, NULL, NULL);
+        free(c->client_id);
+        free(c);
+    }
 }
 
 static void on_text(struct server *srv, uint64_t id, void *user, const char *p, size_t len)
 {
-    UNUSED(user);
+    UNUSED(srv);
+    struct ws_session *s = user;
     json_error_t je;
     json_t *v = json_loadb(p, len, JSON_REJECT_DUPLICATES, &je);
     if (!v || !json_is_object(v)) {
         json_decref(v);
-        send_error(srv, id, "invalid_json", "Each message must be one JSON object.");
+        send_error(id, NULL, ERR_JSON, NULL, "Each message must be one JSON object.");
         return;
     }
     const char *type = json_string_value(json_object_get(v, "type"));
     if (!type)
-        send_error(srv, id, "validation_failed", "type is required and must be a string.");
+        send_error(id, NULL, ERR_VALIDATION, "type", "type is required and must be a string.");
     else if (strcmp(type, "ping") == 0)
-        send_json(srv, id, json_pack("{s:s}", "type", "pong"));
-    else
-        send_error(srv, id, "unknown_type", "Unknown message type.");
+        send_json(id, json_pack("{s:s}", "type", "pong"));
+    else if (strcmp(type, "message.send") == 0)
+        cmd_send(s, v);
+    else if (strcmp(type, "typing") == 0)
+        cmd_typing(s, v);
+    else if (strcmp(type, "read") == 0)
+        cmd_read(s, v);
+    else {
+        json_t *e = json_pack("{s:s, s:s, s:s}", "type", "error", "code", "unknown_type", "message",
+                              "Unknown message type.");
+        send_json(id, e);
+    }
     json_decref(v);
 }
 
@@ -63,30 +299,39 @@ static void on_close(struct server *srv, uint64_t id, void *user)
     struct ws_session *s = user;
     map_del(&sessions, id);
     push_unsubscribe(s->sub);
+    free(s->name);
     free(s);
 }
 
 static const struct ws_handler handler = {on_text, on_close};
 
-/* ---- the start-up read: inboxes and missed events ---- */
+/* ---- the start-up read: inboxes, availability and missed events ---- */
 
 struct start_job {
     uint64_t conn_id;
-    int64_t account_id, user_id, since; /* since < 0: live only */
+    bool visitor;
+    int64_t account_id, user_id, contact_id, inbox_id, since; /* since < 0: live only */
     int64_t last_seq;
     int64_t *inboxes;
     size_t ninboxes;
+    bool available;
     struct event_batch events;
     bool more;
 };
 
-static int start_fn(struct store_tx *tx, void *arg)
+static int agent_start(struct store_tx *tx, struct start_job *j)
 {
-    struct start_job *j = arg;
-    int rc = event_last_seq(tx, j->account_id, &j->last_seq);
+    char avail[16] = "online";
+    struct store_rows rows;
+    int rc = tx_query(tx, &rows, "SELECT availability FROM users WHERE id = $1", "i", j->user_id);
     if (rc < 0)
         return rc;
-    struct store_rows rows;
+    if ((rc = rows_next(&rows)) == 1)
+        snprintf(avail, sizeof(avail), "%s", rows_text(&rows, 0));
+    rows_close(&rows);
+    if (rc < 0)
+        return rc;
+    j->available = strcmp(avail, "online") == 0;
     rc = tx_query(tx, &rows,
                   "SELECT m.inbox_id FROM inbox_members m JOIN inboxes i ON i.id = m.inbox_id"
                   " WHERE m.account_id = $1 AND m.user_id = $2 AND i.deleted_at IS NULL",
@@ -102,10 +347,32 @@ static int start_fn(struct store_tx *tx, void *arg)
         j->inboxes[j->ninboxes++] = rows_i64(&rows, 0);
     }
     rows_close(&rows);
+    return rc < 0 ? rc : 0;
+}
+
+static int start_fn(struct store_tx *tx, void *arg)
+{
+    struct start_job *j = arg;
+    int rc = event_last_seq(tx, j->account_id, &j->last_seq);
+    if (rc < 0)
+        return rc;
+    if (j->visitor) {
+        int64_t one;
+        rc = tx_query_i64(tx, &one,
+                          "SELECT 1 FROM inboxes WHERE id = $1 AND account_id = $2"
+                          " AND deleted_at IS NULL",
+                          "ii", j->inbox_id, j->account_id);
+    } else {
+        rc = agent_start(tx, j);
+    }
     if (rc < 0)
         return rc;
     if (j->since >= 0 && j->since < j->last_seq) {
-        if ((rc = event_load(tx, &j->events, j->account_id, j->since, PUSH_REPLAY_LIMIT + 1)) < 0)
+        rc = j->visitor
+                 ? event_load_visitor(tx, &j->events, j->account_id, j->contact_id, j->since,
+                                      PUSH_REPLAY_LIMIT + 1)
+                 : event_load(tx, &j->events, j->account_id, j->since, PUSH_REPLAY_LIMIT + 1);
+        if (rc < 0)
             return rc;
         /* Cut at the limit: a client that far behind resyncs. */
         int64_t n = 0;
@@ -120,20 +387,61 @@ static void start_done(void *arg, int rc)
 {
     struct start_job *j = arg;
     struct ws_session *s = map_get(&sessions, j->conn_id);
-    if (s && rc < 0) {
+    if (s && rc == ERR_NOTFOUND) {
+        ws_close(&the_app->srv, j->conn_id, 1008, "this chat inbox no longer exists");
+    } else if (s && rc < 0) {
         ws_close(&the_app->srv, j->conn_id, 1011, "could not load events; reconnect");
     } else if (s) {
         int64_t since = j->since >= 0 ? j->since : j->last_seq;
-        send_json(&the_app->srv, j->conn_id,
-                  json_pack("{s:s, s:I, s:I, s:I}", "type", "hello", "user_id",
-                            (json_int_t)s->user_id, "account_id", (json_int_t)s->account_id, "seq",
-                            (json_int_t)j->last_seq));
-        push_set_inboxes(s->sub, j->inboxes, j->ninboxes);
+        if (s->visitor) {
+            bool online = push_inbox_online(s->account_id, s->inbox_id);
+            push_visitor_told(s->sub, online);
+            send_json(j->conn_id,
+                      json_pack("{s:s, s:I, s:I, s:I, s:b}", "type", "hello", "contact_id",
+                                (json_int_t)s->contact_id, "inbox_id", (json_int_t)s->inbox_id,
+                                "seq", (json_int_t)j->last_seq, "online", (int)online));
+        } else {
+            send_json(j->conn_id,
+                      json_pack("{s:s, s:I, s:I, s:I, s:s}", "type", "hello", "user_id",
+                                (json_int_t)s->user_id, "account_id", (json_int_t)s->account_id,
+                                "seq", (json_int_t)j->last_seq, "availability",
+                                j->available ? "online" : "away"));
+            push_set_agent(s->sub, j->inboxes, j->ninboxes, j->available);
+        }
         push_replayed(s->sub, since, &j->events, j->more);
     }
     event_batch_reset(&j->events);
     free(j->inboxes);
     free(j);
+}
+
+static void start(struct ws_session *s, int64_t since)
+{
+    struct start_job *j = xcalloc(1, sizeof(*j));
+    j->conn_id = s->conn_id;
+    j->visitor = s->visitor;
+    j->account_id = s->account_id;
+    j->user_id = s->user_id;
+    j->contact_id = s->contact_id;
+    j->inbox_id = s->inbox_id;
+    j->since = since;
+    if (store_read(the_app->store, start_fn, start_done, j) < 0) {
+        free(j);
+        ws_close(&the_app->srv, s->conn_id, 1013, "server busy; reconnect");
+    }
+}
+
+/* parse_since: ?since (>= 0), or -1 when absent; answers 422 and returns < 0 if bad. */
+static int parse_since(struct http_req *r, int64_t *since)
+{
+    const char *qs = http_query(r, "since");
+    *since = -1;
+    if (qs && (!span_to_i64(span_of(qs), since) || *since < 0)) {
+        http_respond_error(r, ERR_VALIDATION, "since",
+                           "since must be the last event seq you saw (an integer >= 0).");
+        return -1;
+    }
+    return 0;
 }
 
 static void ws_authed(struct http_req *r, struct principal *p, int rc)
@@ -142,17 +450,14 @@ static void ws_authed(struct http_req *r, struct principal *p, int rc)
         http_respond_error(r, rc < 0 && rc != ERR_UNAUTHORIZED ? rc : ERR_UNAUTHORIZED, NULL, NULL);
         return;
     }
-    int64_t account_id = 0, since = -1;
-    const char *qa = http_query(r, "account_id"), *qs = http_query(r, "since");
+    int64_t account_id = 0, since;
+    const char *qa = http_query(r, "account_id");
     if (qa && (!span_to_i64(span_of(qa), &account_id) || account_id <= 0)) {
         http_respond_error(r, ERR_NOTFOUND, NULL, NULL);
         return;
     }
-    if (qs && (!span_to_i64(span_of(qs), &since) || since < 0)) {
-        http_respond_error(r, ERR_VALIDATION, "since",
-                           "since must be the last event seq you saw (an integer >= 0).");
+    if (parse_since(r, &since) < 0)
         return;
-    }
     const struct membership *m = NULL;
     for (int i = 0; i < p->nmemberships; i++)
         if (!account_id || p->memberships[i].account_id == account_id) {
@@ -166,24 +471,44 @@ static void ws_authed(struct http_req *r, struct principal *p, int rc)
     struct ws_session *s = xcalloc(1, sizeof(*s));
     s->user_id = p->user_id;
     s->account_id = m->account_id;
+    s->role = m->role;
+    s->name = xstrdup(p->name ? p->name : "");
     enum push_role role = m->role == ROLE_ADMIN        ? PUSH_ADMIN
                           : m->role == ROLE_SUPERVISOR ? PUSH_SUPERVISOR
                                                        : PUSH_AGENT;
     if (ws_accept(r, &handler, s, &s->conn_id) < 0) {
+        free(s->name);
         free(s);
         return;
     }
     map_put(&sessions, s->conn_id, s);
     s->sub = push_subscribe(s->conn_id, s->account_id, s->user_id, role);
-    struct start_job *j = xcalloc(1, sizeof(*j));
-    j->conn_id = s->conn_id;
-    j->account_id = s->account_id;
-    j->user_id = s->user_id;
-    j->since = since;
-    if (store_read(the_app->store, start_fn, start_done, j) < 0) {
-        free(j);
-        ws_close(&the_app->srv, s->conn_id, 1013, "server busy; reconnect");
+    start(s, since);
+}
+
+static void ws_visitor(struct http_req *r, struct span token)
+{
+    struct visitor_claims c;
+    int64_t since;
+    if (visitor_token_verify(token, &c) < 0) {
+        http_respond_error(r, ERR_UNAUTHORIZED, NULL,
+                           "The visitor token is missing or expired; start a new widget session.");
+        return;
     }
+    if (parse_since(r, &since) < 0)
+        return;
+    struct ws_session *s = xcalloc(1, sizeof(*s));
+    s->visitor = true;
+    s->account_id = c.account_id;
+    s->contact_id = c.contact_id;
+    s->inbox_id = c.inbox_id;
+    if (ws_accept(r, &handler, s, &s->conn_id) < 0) {
+        free(s);
+        return;
+    }
+    map_put(&sessions, s->conn_id, s);
+    s->sub = push_subscribe_visitor(s->conn_id, s->account_id, s->contact_id, s->inbox_id);
+    start(s, since);
 }
 
 static void h_ws(struct http_req *r)
@@ -194,7 +519,10 @@ static void h_ws(struct http_req *r)
         http_respond_error(r, ERR_UNAUTHORIZED, NULL, NULL);
         return;
     }
-    auth_lookup(r, token, ws_authed);
+    if (visitor_token_like(token))
+        ws_visitor(r, token);
+    else
+        auth_lookup(r, token, ws_authed);
 }
 
 void ws_proto_routes(struct router *rt)

@@ -20,6 +20,7 @@ void event_free(struct event *ev)
     json_decref(ev->data);
     free(ev->type);
     free(ev->frame);
+    free(ev->vframe);
     free(ev);
 }
 
@@ -44,7 +45,8 @@ static void append(struct event_batch *b, struct event *ev)
 }
 
 int event_emit(struct store_tx *tx, struct event_batch *b, int64_t account_id, const char *type,
-               int64_t inbox_id, int64_t conversation_id, bool private, json_t *data)
+               int64_t inbox_id, int64_t conversation_id, int64_t contact_id, bool private,
+               json_t *data)
 {
     int64_t seq;
     /* The row lock on account_seq orders writers (across nodes on PostgreSQL); a rollback undoes
@@ -64,11 +66,11 @@ int event_emit(struct store_tx *tx, struct event_batch *b, int64_t account_id, c
     int64_t now = clock_wall_ms();
     char *text = json_dump_compact(data, NULL);
     rc = tx_exec(tx,
-                 "INSERT INTO events (account_id, seq, type, inbox_id, conversation_id, private, "
-                 "data, created_at)"
-                 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                 "iitnnbti", account_id, seq, type, inbox_id, conversation_id, (int)private, text,
-                 now);
+                 "INSERT INTO events (account_id, seq, type, inbox_id, conversation_id, contact_id,"
+                 " private, data, created_at)"
+                 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                 "iitnnnbti", account_id, seq, type, inbox_id, conversation_id, contact_id,
+                 (int)private, text, now);
     free(text);
     if (rc < 0) {
         json_decref(data);
@@ -79,6 +81,7 @@ int event_emit(struct store_tx *tx, struct event_batch *b, int64_t account_id, c
     ev->seq = seq;
     ev->inbox_id = inbox_id;
     ev->conversation_id = conversation_id;
+    ev->contact_id = contact_id;
     ev->private = private;
     ev->type = xstrdup(type);
     ev->data = data;
@@ -94,6 +97,12 @@ void event_build_frame(struct event *ev)
     json_t *f = json_pack("{s:s, s:I, s:s, s:O, s:o}", "type", "event", "seq", (json_int_t)ev->seq,
                           "event", ev->type, "data", ev->data, "at", json_time(ev->created_at));
     ev->frame = json_dump_compact(f, &ev->frame_len);
+    if (ev->contact_id && !ev->private && json_object_get(ev->data, "conversation")) {
+        json_t *d = json_copy(ev->data);
+        json_object_del(d, "conversation");
+        json_object_set_new(f, "data", d);
+        ev->vframe = json_dump_compact(f, &ev->vframe_len);
+    }
     json_decref(f);
 }
 
@@ -107,33 +116,51 @@ void event_publish(struct event_batch *b)
     event_batch_reset(b);
 }
 
+static int load_rows(struct store_rows *rows, struct event_batch *b, int64_t account_id)
+{
+    int rc;
+    while ((rc = rows_next(rows)) == 1) {
+        struct event *ev = xcalloc(1, sizeof(*ev));
+        ev->account_id = account_id;
+        ev->seq = rows_i64(rows, 0);
+        ev->type = xstrdup(rows_text(rows, 1));
+        ev->inbox_id = rows_i64(rows, 2);
+        ev->conversation_id = rows_i64(rows, 3);
+        ev->private = rows_i64(rows, 4) != 0;
+        ev->data = json_loads(rows_text(rows, 5), 0, NULL);
+        if (!ev->data)
+            ev->data = json_object();
+        ev->created_at = rows_i64(rows, 6);
+        ev->contact_id = rows_i64(rows, 7);
+        append(b, ev);
+    }
+    rows_close(rows);
+    return rc < 0 ? rc : 0;
+}
+
+#define EVENT_COLS                                                                                 \
+    "SELECT seq, type, COALESCE(inbox_id, 0), COALESCE(conversation_id, 0), private, data,"        \
+    " created_at, COALESCE(contact_id, 0) FROM events"
+
 int event_load(struct store_tx *tx, struct event_batch *b, int64_t account_id, int64_t since,
                int64_t limit)
 {
     struct store_rows rows;
+    int rc =
+        tx_query(tx, &rows, EVENT_COLS " WHERE account_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+                 "iii", account_id, since, limit);
+    return rc < 0 ? rc : load_rows(&rows, b, account_id);
+}
+
+int event_load_visitor(struct store_tx *tx, struct event_batch *b, int64_t account_id,
+                       int64_t contact_id, int64_t since, int64_t limit)
+{
+    struct store_rows rows;
     int rc = tx_query(tx, &rows,
-                      "SELECT seq, type, COALESCE(inbox_id, 0), COALESCE(conversation_id, 0), "
-                      "private, data, created_at"
-                      " FROM events WHERE account_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
-                      "iii", account_id, since, limit);
-    if (rc < 0)
-        return rc;
-    while ((rc = rows_next(&rows)) == 1) {
-        struct event *ev = xcalloc(1, sizeof(*ev));
-        ev->account_id = account_id;
-        ev->seq = rows_i64(&rows, 0);
-        ev->type = xstrdup(rows_text(&rows, 1));
-        ev->inbox_id = rows_i64(&rows, 2);
-        ev->conversation_id = rows_i64(&rows, 3);
-        ev->private = rows_i64(&rows, 4) != 0;
-        ev->data = json_loads(rows_text(&rows, 5), 0, NULL);
-        if (!ev->data)
-            ev->data = json_object();
-        ev->created_at = rows_i64(&rows, 6);
-        append(b, ev);
-    }
-    rows_close(&rows);
-    return rc < 0 ? rc : 0;
+                      EVENT_COLS " WHERE account_id = $1 AND contact_id = $2 AND seq > $3"
+                                 " AND private = 0 ORDER BY seq LIMIT $4",
+                      "iiii", account_id, contact_id, since, limit);
+    return rc < 0 ? rc : load_rows(&rows, b, account_id);
 }
 
 int event_last_seq(struct store_tx *tx, int64_t account_id, int64_t *out)

@@ -4,7 +4,7 @@
  * (on_push.c pushes to WebSocket subscribers; later: webhooks, automation, reporting).
  *
  * In a write job:   event_batch_reset(&j->events);   (first thing: a job may be re-run alone)
- *                   event_emit(tx, &j->events, aid, "inbox.created", inbox_id, 0, false, data);
+ *                   event_emit(tx, &j->events, aid, "inbox.created", inbox_id, 0, 0, true, data);
  * In its completion (loop thread), only when rc >= 0:  event_publish(&j->events);
  * and event_batch_reset() otherwise. */
 #ifndef PARLEY_EVENT_H
@@ -18,12 +18,14 @@ struct store_tx;
 
 struct event {
     struct event *next;
-    int64_t account_id, seq, inbox_id, conversation_id, created_at;
+    int64_t account_id, seq, inbox_id, conversation_id, contact_id, created_at;
     bool private; /* never shown to visitors */
     char *type;
     json_t *data;
     char *frame; /* the wire frame, built once on the loop and shared by every subscriber */
     size_t frame_len;
+    char *vframe; /* the visitors' frame, without data.conversation (NULL: same as frame) */
+    size_t vframe_len;
 };
 
 struct event_batch {
@@ -35,17 +37,22 @@ typedef void (*event_listener_fn)(const struct event *ev);
 void event_batch_reset(struct event_batch *b);
 /* event_emit: appends to the events table (bumping account_seq) and to the batch; takes `data`. */
 int event_emit(struct store_tx *tx, struct event_batch *b, int64_t account_id, const char *type,
-               int64_t inbox_id, int64_t conversation_id, bool private, json_t *data);
+               int64_t inbox_id, int64_t conversation_id, int64_t contact_id, bool private,
+               json_t *data);
 /* event_publish: builds each frame and calls every listener in order; empties the batch. */
 void event_publish(struct event_batch *b);
 void event_listen(event_listener_fn fn);
-/* event_build_frame: {"type":"event","seq":N,"event":"...","data":{...}} into ev->frame. */
+/* event_build_frame: {"type":"event","seq":N,"event":"...","data":{...}} into ev->frame, and the
+ * visitors' frame when the event is theirs and its data carries the agents' "conversation". */
 void event_build_frame(struct event *ev);
 void event_free(struct event *ev);
 /* event_load: reads one account's events with seq > since, oldest first, at most `limit`, appending
  * them to b (reader or writer thread). */
 int event_load(struct store_tx *tx, struct event_batch *b, int64_t account_id, int64_t since,
                int64_t limit);
+/* event_load_visitor: the same for one contact's public events (what a visitor may see). */
+int event_load_visitor(struct store_tx *tx, struct event_batch *b, int64_t account_id,
+                       int64_t contact_id, int64_t since, int64_t limit);
 /* event_last_seq: the account's latest seq (0 if none). */
 int event_last_seq(struct store_tx *tx, int64_t account_id, int64_t *out);
 

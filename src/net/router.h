@@ -15,6 +15,9 @@ typedef void (*route_fn)(struct http_req *r);
 
 enum { ROUTE_MAX_SEGS = 12 };
 
+/* A route flag the server reads: the body may be up to max-upload instead of max-body. */
+#define ROUTE_UPLOAD (1u << 31)
+
 struct route {
     int method;          /* enum http_method */
     const char *pattern; /* static string */

@@ -435,8 +435,15 @@ static int on_headers_complete(http_parser *p)
         return -1;
     }
     r->path = (struct span){dec, (size_t)dn};
-    /* Body limits are known now for Content-Length; chunked bodies are counted as they come. */
-    if ((p->flags & F_CONTENTLENGTH) && p->content_length > srv->lim.max_body) {
+    /* Body limits are known now for Content-Length; chunked bodies are counted as they come.
+     * Upload routes take up to max-upload. */
+    if (p->method == HTTP_POST && srv->lim.max_upload > srv->lim.max_body) {
+        char allow[64];
+        if (router_match(srv->router, r, allow, sizeof(allow)) == ROUTER_FOUND &&
+            (r->route->flags & ROUTE_UPLOAD))
+            r->body.max = srv->lim.max_upload;
+    }
+    if ((p->flags & F_CONTENTLENGTH) && p->content_length > r->body.max) {
         c->early_err = ERR_TOOBIG;
         return -1;
     }

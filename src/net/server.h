@@ -16,7 +16,7 @@ struct server;
 typedef void (*server_idle_fn)(struct server *srv);
 
 struct server_limits {
-    size_t max_body, max_header, max_connections, ws_max_message, ws_max_queue;
+    size_t max_body, max_upload, max_header, max_connections, ws_max_message, ws_max_queue;
     uint64_t header_timeout, body_timeout, idle_timeout, ws_idle_timeout, ws_ping_interval; /* ms */
     bool trust_proxy; /* client address from the last X-Forwarded-For hop */
 };

@@ -1,0 +1,957 @@
+/* api_conversations.c: the agent REST API for conversations, their messages and labels, contacts,
+ * and message search. Agents see the conversations of their inboxes; admins and supervisors see
+ * all (conv.c holds the rule). Changes emit conversation.* and message.created events after their
+ * commit. */
+#include "base/sys.h"
+#include "base/clock.h"
+#include "api/app.h"
+#include "api/conv.h"
+#include "model/conversation.h"
+#include "model/user.h"
+
+struct cjob {
+    struct http_req *r;
+    struct conv_actor actor;
+    int64_t id, limit, offset, after, before;
+    /* list filters */
+    const char *status, *label, *q, *fts;
+    int64_t inbox_id;
+    int assignee; /* 0 all, 1 me, 2 unassigned */
+    /* patch */
+    int new_status, new_priority; /* -1: not given */
+    int64_t snoozed_until;
+    bool set_assignee, set_team;
+    int64_t assignee_id, team_id; /* 0 = null */
+    char **labels;
+    size_t nlabels;
+    struct contact_input contact;
+    char email[USER_EMAIL_MAX + 1];
+    json_t *attributes;
+    json_t *body;
+    int status_code;
+    struct event_batch events;
+    struct jfail fail;
+};
+
+static struct cjob *new_job(struct http_req *r, bool with_id)
+{
+    struct principal *p = req_principal(r);
+    struct cjob *j = arena_calloc(&r->arena, sizeof(*j));
+    j->r = r;
+    j->actor.account_id = p->account_id;
+    j->actor.user_id = p->user_id;
+    j->actor.role = p->role;
+    j->new_status = j->new_priority = -1;
+    if (with_id && app_id_param(r, "id", &j->id) < 0)
+        return NULL;
+    return j;
+}
+
+static void job_done(void *arg, int rc)
+{
+    struct cjob *j = arg;
+    json_decref(j->attributes);
+    if (rc < 0) {
+        event_batch_reset(&j->events);
+        json_decref(j->body);
+        if (rc == ERR_VALIDATION && j->fail.field)
+            http_respond_jfail(j->r, rc, &j->fail);
+        else
+            http_respond_error(j->r, rc, NULL, NULL);
+        return;
+    }
+    event_publish(&j->events);
+    if (j->body)
+        http_respond_json(j->r, j->status_code ? j->status_code : 200, j->body);
+    else
+        http_respond(j->r, 204, NULL, NULL, 0);
+}
+
+static int64_t query_id(struct http_req *r, const char *name, bool *bad)
+{
+    const char *v = http_query(r, name);
+    int64_t id = 0;
+    if (v && *v && (!span_to_i64(span_of(v), &id) || id <= 0)) {
+        char msg[96];
+        snprintf(msg, sizeof(msg), "%s must be a positive integer id.", name);
+        http_respond_error(r, ERR_VALIDATION, name, msg);
+        *bad = true;
+    }
+    return id;
+}
+
+/* fts_phrase: q as one FTS5 phrase ("..." with quotes doubled), in the arena. */
+static const char *fts_phrase(struct http_req *r, const char *q)
+{
+    size_t n = strlen(q);
+    char *out = arena_alloc(&r->arena, 2 * n + 3), *o = out;
+    *o++ = '"';
+    for (; *q; q++) {
+        if (*q == '"')
+            *o++ = '"';
+        *o++ = *q;
+    }
+    *o++ = '"';
+    *o = '\0';
+    return out;
+}
+
+/* ---- list ---- */
+
+/* $1..$3 are the access rule's; $4 status, $5 inbox, $6 label, $7 FTS phrase, $8 raw q, $9
+ * assignee mode, $10 limit, $11 offset. The q clause comes in three fixed forms. */
+#define LIST_FROM                                                                                  \
+    " FROM conversations c JOIN contacts ct ON ct.id = c.contact_id WHERE c.account_id = $1"       \
+    " AND ($2 > 0 OR EXISTS (SELECT 1 FROM inbox_members mm WHERE mm.inbox_id = c.inbox_id"        \
+    " AND mm.user_id = $3)) AND ($4 = 'all' OR c.status = $4) AND ($5 = 0 OR c.inbox_id = $5)"     \
+    " AND ($6 = '' OR EXISTS (SELECT 1 FROM conversation_labels l WHERE l.conversation_id = c.id"  \
+    " AND l.label = $6))"
+#define Q_CONTACT                                                                                  \
+    " AND (instr(lower(ct.name), lower($8)) > 0 OR instr(lower(ct.email), lower($8)) > 0"          \
+    " OR instr(ct.phone, $8) > 0"
+static const char *const q_clause[] = {
+    "",
+    Q_CONTACT " OR c.id IN (SELECT m.conversation_id FROM messages m WHERE m.account_id = $1"
+              " AND m.id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH $7)))",
+    Q_CONTACT " OR EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id"
+              " AND instr(m.content, $8) > 0))",
+};
+#define ASSIGNEE_CLAUSE                                                                            \
+    " AND ($9 = 0 OR ($9 = 1 AND c.assignee_id = $3) OR ($9 = 2 AND c.assignee_id IS NULL))"
+
+static int list_fn(struct store_tx *tx, void *arg)
+{
+    struct cjob *j = arg;
+    int qf = !j->q ? 0 : j->fts ? 1 : 2;
+    char sql[4096];
+    snprintf(sql, sizeof(sql),
+             "SELECT COUNT(*), COALESCE(SUM(CASE WHEN c.assignee_id = $3 THEN 1 ELSE 0 END), 0),"
+             " COALESCE(SUM(CASE WHEN c.assignee_id IS NULL THEN 1 ELSE 0 END), 0)" LIST_FROM "%s",
+             q_clause[qf]);
+#define LIST_ARGS                                                                                  \
+    j->actor.account_id, (int64_t)j->actor.role, j->actor.user_id, j->status, j->inbox_id,         \
+        j->label ? j->label : "", j->fts ? j->fts : "", j->q ? j->q : "", (int64_t)j->assignee,    \
+        j->limit, j->offset
+    struct store_rows rows;
+    int rc = tx_query(tx, &rows, sql, "iiititttiii", LIST_ARGS);
+    if (rc < 0)
+        return rc;
+    int64_t all = 0, mine = 0, unassigned = 0;
+    if ((rc = rows_next(&rows)) == 1) {
+        all = rows_i64(&rows, 0);
+        mine = rows_i64(&rows, 1);
+        unassigned = rows_i64(&rows, 2);
+    }
+    rows_close(&rows);
+    if (rc < 0)
+        return rc;
+    snprintf(sql, sizeof(sql),
+             "%s WHERE c.id IN (SELECT c.id" LIST_FROM "%s" ASSIGNEE_CLAUSE ")"
+             " ORDER BY c.last_activity_at DESC, c.id DESC LIMIT $10 OFFSET $11",
+             CONV_SELECT, q_clause[qf]);
+    if ((rc = tx_query(tx, &rows, sql, "iiititttiii", LIST_ARGS)) < 0)
+        return rc;
+#undef LIST_ARGS
+    json_t *data;
+    if ((rc = conv_list_rows(tx, &rows, &data)) < 0)
+        return rc;
+    int64_t total = j->assignee == 1 ? mine : j->assignee == 2 ? unassigned : all;
+    j->body = app_list_json(data, total, j->limit, j->offset);
+    json_object_set_new(json_object_get(j->body, "meta"), "counts",
+                        json_pack("{s:I, s:I, s:I}", "mine", (json_int_t)mine, "unassigned",
+                                  (json_int_t)unassigned, "all", (json_int_t)all));
+    return 0;
+}
+
+static void h_list(struct http_req *r)
+{
+    struct cjob *j = new_job(r, false);
+    if (app_page(r, &j->limit, &j->offset) < 0)
+        return;
+    static const char *const statuses[] = {"open", "pending", "snoozed", "resolved", "all"};
+    static const char *const assignees[] = {"all", "me", "unassigned"};
+    const char *st = http_query(r, "status"), *as = http_query(r, "assignee");
+    j->status = "open";
+    if (st && *st) {
+        j->status = NULL;
+        for (size_t i = 0; i < ARRAY_SIZE(statuses); i++)
+            if (strcmp(st, statuses[i]) == 0)
+                j->status = statuses[i];
+        if (!j->status) {
+            http_respond_error(r, ERR_VALIDATION, "status",
+                               "status must be open, pending, snoozed, resolved or all.");
+            return;
+        }
+    }
+    if (as && *as) {
+        j->assignee = -1;
+        for (int i = 0; i < (int)ARRAY_SIZE(assignees); i++)
+            if (strcmp(as, assignees[i]) == 0)
+                j->assignee = i;
+        if (j->assignee < 0) {
+            http_respond_error(r, ERR_VALIDATION, "assignee",
+                               "assignee must be all, me or unassigned.");
+            return;
+        }
+    }
+    bool bad = false;
+    int64_t inbox_id = query_id(r, "inbox_id", &bad);
+    if (bad)
+        return;
+    j->inbox_id = inbox_id;
+    const char *label = http_query(r, "label"), *q = http_query(r, "q");
+    if (label && *label)
+        j->label = label;
+    if (q) {
+        while (*q == ' ')
+            q++;
+        size_t n = strlen(q);
+        if (n > 200 || !utf8_valid(q, n)) {
+            http_respond_error(r, ERR_VALIDATION, "q", "q must be at most 200 characters of text.");
+            return;
+        }
+        if (n) {
+            j->q = q;
+            if (utf8_chars(q, n) >= 3)
+                j->fts = fts_phrase(r, q);
+        }
+    }
+    app_store_read(r, list_fn, job_done, j);
+}
+
+/* ---- get ---- */
+
+static int get_fn(struct store_tx *tx, void *arg)
+{
+    struct cjob *j = arg;
+    return conv_get(tx, &j->actor, j->id, &j->body);
+}
+
+static void h_get(struct http_req *r)
+{
+    struct cjob *j = new_job(r, true);
+    if (j)
+        app_store_read(r, get_fn, job_done, j);
+}
+
+/* ---- update ---- */
+
+static int emit(struct store_tx *tx, struct cjob *j, const char *type, json_t *conv, json_t *extra)
+{
+    json_t *data = json_pack("{s:O}", "conversation", conv);
+    if (extra)
+        json_object_update_new(data, extra);
+    return event_emit(tx, &j->events, j->actor.account_id, type,
+                      json_integer_value(json_object_get(conv, "inbox_id")), j->id,
+                      json_integer_value(json_object_get(json_object_get(conv, "contact"), "id")),
+                      true, data);
+}
+
+static int check_assignee(struct store_tx *tx, struct cjob *j, int64_t inbox_id)
+{
+    /* The assignee must be in the account and able to see the inbox. */
+    int64_t ok;
+    int rc =
+        tx_query_i64(tx, &ok,
+                     "SELECT 1 FROM account_users au WHERE au.account_id = $1 AND au.user_id = $2"
+                     " AND (au.role <> 'agent' OR EXISTS (SELECT 1 FROM inbox_members m"
+                     " WHERE m.inbox_id = $3 AND m.user_id = $2))",
+                     "iii", j->actor.account_id, j->assignee_id, inbox_id);
+    if (rc == ERR_NOTFOUND)
+        return json_fail(&j->fail, "assignee_id",
+                         "user %" PRId64 " is not an agent of this inbox; add them to the inbox"
+                         " first.",
+                         j->assignee_id);
+    return rc;
+}
+
+static int update_fn(struct store_tx *tx, void *arg)
+{
+    struct cjob *j = arg;
+    event_batch_reset(&j->events);
+    json_t *old;
+    int rc = conv_get(tx, &j->actor, j->id, &old);
+    if (rc < 0)
+        return rc;
+    int64_t inbox_id = json_integer_value(json_object_get(old, "inbox_id"));
+    const char *old_status = json_string_value(json_object_get(old, "status"));
+    const char *old_prio = json_string_value(json_object_get(old, "priority"));
+    int64_t old_assignee = json_integer_value(json_object_get(old, "assignee_id"));
+    int64_t old_team = json_integer_value(json_object_get(old, "team_id"));
+    if (j->set_assignee && j->assignee_id && (rc = check_assignee(tx, j, inbox_id)) < 0)
+        goto out;
+    if (j->set_team && j->team_id) {
+        int64_t ok;
+        rc = tx_query_i64(
+            tx, &ok, "SELECT 1 FROM teams WHERE id = $1 AND account_id = $2 AND deleted_at IS NULL",
+            "ii", j->team_id, j->actor.account_id);
+        if (rc == ERR_NOTFOUND)
+            rc = json_fail(&j->fail, "team_id", "team %" PRId64 " does not exist.", j->team_id);
+        if (rc < 0)
+            goto out;
+    }
+    const char *status = j->new_status >= 0 ? conv_status_names[j->new_status] : old_status;
+    const char *prio = j->new_priority >= 0 ? conv_priority_names[j->new_priority] : old_prio;
+    int64_t assignee = j->set_assignee ? j->assignee_id : old_assignee;
+    int64_t team = j->set_team ? j->team_id : old_team;
+    int64_t snoozed = j->new_status == CONV_SNOOZED ? j->snoozed_until : 0;
+    bool status_changed = strcmp(status, old_status) != 0 || j->new_status == CONV_SNOOZED;
+    bool assignee_changed = assignee != old_assignee;
+    bool other_changed = strcmp(prio, old_prio) != 0 || team != old_team;
+    if (!status_changed && !assignee_changed && !other_changed) {
+        j->body = old;
+        return 0;
+    }
+    rc = tx_exec(tx,
+                 "UPDATE conversations SET status = $1, snoozed_until = $2, assignee_id = $3,"
+                 " team_id = $4, priority = $5, updated_at = $6 WHERE id = $7 AND account_id = $8",
+                 "tnnntiii", status, snoozed, assignee, team, prio, clock_wall_ms(), j->id,
+                 j->actor.account_id);
+    if (rc < 0 || (rc = conv_load(tx, j->actor.account_id, j->id, &j->body)) < 0)
+        goto out;
+    if (status_changed)
+        rc = emit(tx, j, "conversation.status_changed", j->body,
+                  json_pack("{s:s}", "previous_status", old_status));
+    if (rc == 0 && assignee_changed)
+        rc = emit(tx, j, "conversation.assigned", j->body,
+                  json_pack("{s:o}", "previous_assignee_id",
+                            old_assignee ? json_integer(old_assignee) : json_null()));
+    if (rc == 0 && other_changed)
+        rc = emit(tx, j, "conversation.updated", j->body, NULL);
+out:
+    json_decref(old);
+    return rc;
+}
+
+/* nullable_id: an id or null; *set says the key was present. */
+static int nullable_id(json_t *body, const char *key, bool *set, int64_t *out, struct jfail *f)
+{
+    json_t *v = json_object_get(body, key);
+    if (!v)
+        return 0;
+    *set = true;
+    *out = 0;
+    if (json_is_null(v))
+        return 0;
+    return json_get_int(body, key, true, 1, INT64_MAX, out, f);
+}
+
+static void h_update(struct http_req *r)
+{
+    struct cjob *j = new_job(r, true);
+    if (!j)
+        return;
+    json_t *body;
+    if (http_body_json(r, &body) < 0)
+        return;
+    struct jfail *f = &j->fail;
+    const char *until = NULL;
+    int rc = json_get_enum(body, "status", false, conv_status_names, &j->new_status, f);
+    if (rc == 0)
+        rc = json_get_enum(body, "priority", false, conv_priority_names, &j->new_priority, f);
+    if (rc == 0)
+        rc = json_get_str(body, "snoozed_until", false, 1, 40, &until, f);
+    if (rc == 0 && until) {
+        if (j->new_status != CONV_SNOOZED)
+            rc = json_fail(f, "snoozed_until", "snoozed_until goes with \"status\": \"snoozed\".");
+        else if (clock_parse_iso8601(until, &j->snoozed_until) < 0)
+            rc = json_fail(f, "snoozed_until",
+                           "snoozed_until must be an ISO-8601 time, like 2026-11-21T09:00:00Z.");
+        else if (j->snoozed_until <= clock_wall_ms())
+            rc = json_fail(f, "snoozed_until", "snoozed_until must be in the future.");
+    }
+    if (rc == 0)
+        rc = nullable_id(body, "assignee_id", &j->set_assignee, &j->assignee_id, f);
+    if (rc == 0)
+        rc = nullable_id(body, "team_id", &j->set_team, &j->team_id, f);
+    static const char *const known[] = {"status", "priority", "snoozed_until", "assignee_id",
+                                        "team_id"};
+    const char *key;
+    json_t *v;
+    json_object_foreach(body, key, v)
+    {
+        bool ok = false;
+        for (size_t i = 0; i < ARRAY_SIZE(known); i++)
+            ok |= strcmp(key, known[i]) == 0;
+        if (rc == 0 && !ok)
+            rc = json_fail(f, "body",
+                           "unknown field \"%.40s\": a conversation takes status, snoozed_until,"
+                           " assignee_id, team_id and priority.",
+                           key);
+    }
+    json_decref(body);
+    if (rc < 0) {
+        http_respond_jfail(r, rc, f);
+        return;
+    }
+    app_store_write(r, update_fn, job_done, j);
+}
+
+/* ---- labels ---- */
+
+static int labels_add_fn(struct store_tx *tx, void *arg)
+{
+    struct cjob *j = arg;
+    event_batch_reset(&j->events);
+    json_t *conv;
+    int rc = conv_get(tx, &j->actor, j->id, &conv);
+    if (rc < 0)
+        return rc;
+    int added = 0;
+    for (size_t i = 0; i < j->nlabels && rc >= 0; i++) {
+        rc = tx_exec(tx,
+                     "INSERT INTO conversation_labels (account_id, conversation_id, label)"
+                     " VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                     "iit", j->actor.account_id, j->id, j->labels[i]);
+        if (rc > 0)
+            added += rc;
+    }
+    json_decref(conv);
+    if (rc < 0)
+        return rc;
+    int64_t n;
+    if ((rc = tx_query_i64(tx, &n,
+                           "SELECT COUNT(*) FROM conversation_labels WHERE conversation_id = $1",
+                           "i", j->id)) < 0)
+        return rc;
+    if (n > LABELS_PER_CONV)
+        return json_fail(&j->fail, "labels", "a conversation has at most %d labels.",
+                         LABELS_PER_CONV);
+    if ((rc = conv_load(tx, j->actor.account_id, j->id, &j->body)) < 0)
+        return rc;
+    return added ? emit(tx, j, "conversation.updated", j->body, NULL) : 0;
+}
+
+static void h_labels_add(struct http_req *r)
+{
+    struct cjob *j = new_job(r, true);
+    if (!j)
+        return;
+    json_t *body;
+    if (http_body_json(r, &body) < 0)
+        return;
+    json_t *arr = json_object_get(body, "labels");
+    int rc = 0;
+    if (!json_is_array(arr) || json_array_size(arr) == 0 || json_array_size(arr) > LABELS_PER_CONV)
+        rc = json_fail(&j->fail, "labels", "labels must be an array of 1 to %d labels.",
+                       LABELS_PER_CONV);
+    j->labels = arena_alloc(&r->arena, (json_array_size(arr) + 1) * sizeof(char *));
+    size_t i;
+    json_t *v;
+    json_array_foreach(arr, i, v)
+    {
+        const char *s = json_string_value(v);
+        if (rc == 0 && (!s || !label_valid(s)))
+            rc = json_fail(&j->fail, "labels",
+                           "a label is 1 to 50 letters, digits, - or _ (like vip or 退款).");
+        if (rc == 0)
+            j->labels[j->nlabels++] = arena_strndup(&r->arena, s, strlen(s));
+    }
+    json_decref(body);
+    if (rc < 0) {
+        http_respond_jfail(r, rc, &j->fail);
+        return;
+    }
+    app_store_write(r, labels_add_fn, job_done, j);
+}
+
+static int labels_del_fn(struct store_tx *tx, void *arg)
+{
+    struct cjob *j = arg;
+    event_batch_reset(&j->events);
+    json_t *conv;
+    int rc = conv_get(tx, &j->actor, j->id, &conv);
+    if (rc < 0)
+        return rc;
+    json_decref(conv);
+    rc = tx_exec(tx, "DELETE FROM conversation_labels WHERE conversation_id = $1 AND label = $2",
+                 "it", j->id, j->label);
+    if (rc < 0)
+        return rc;
+    int changed = rc;
+    if ((rc = conv_load(tx, j->actor.account_id, j->id, &j->body)) < 0)
+        return rc;
+    return changed ? emit(tx, j, "conversation.updated", j->body, NULL) : 0;
+}
+
+static void h_labels_del(struct http_req *r)
+{
+    struct cjob *j = new_job(r, true);
+    if (!j)
+        return;
+    struct span l = http_param(r, "label");
+    j->label = arena_strndup(&r->arena, l.p, l.len);
+    if (!label_valid(j->label)) {
+        http_respond_error(r, ERR_NOTFOUND, NULL, NULL);
+        return;
+    }
+    app_store_write(r, labels_del_fn, job_done, j);
+}
+
+static json_t *label_row(struct store_rows *rows)
+{
+    return json_pack("{s:s, s:I}", "name", rows_text(rows, 0), "count",
+                     (json_int_t)rows_i64(rows, 1));
+}
+
+static int labels_list_fn(struct store_tx *tx, void *arg)
+{
+    struct cjob *j = arg;
+    struct store_rows rows;
+    int rc = tx_query(tx, &rows,
+                      "SELECT label, COUNT(*) FROM conversation_labels WHERE account_id = $1"
+                      " GROUP BY label ORDER BY COUNT(*) DESC, label LIMIT 500",
+                      "i", j->actor.account_id);
+    if (rc < 0)
+        return rc;
+    if ((rc = app_rows_page(&rows, label_row, 0, 500, 0, &j->body)) < 0)
+        return rc;
+    json_object_del(j->body, "meta");
+    return 0;
+}
+
+static void h_labels_list(struct http_req *r)
+{
+    app_store_read(r, labels_list_fn, job_done, new_job(r, false));
+}
+
+/* ---- messages ---- */
+
+static int messages_fn(struct store_tx *tx, void *arg)
+{
+    struct cjob *j = arg;
+    json_t *conv;
+    int rc = conv_get(tx, &j->actor, j->id, &conv);
+    if (rc < 0)
+        return rc;
+    json_decref(conv);
+    return messages_page(tx, j->actor.account_id, j->id, j->after, j->before, j->limit, false,
+                         &j->body);
+}
+
+/* messages_query: ?limit (1..200, default 50) and one of ?after / ?before. */
+static int messages_query(struct http_req *r, struct cjob *j)
+{
+    int64_t off;
+    if (app_page(r, &j->limit, &off) < 0)
+        return -1;
+    bool bad = false;
+    int64_t after = query_id(r, "after", &bad), before = 0;
+    if (!bad)
+        before = query_id(r, "before", &bad);
+    if (bad)
+        return -1;
+    j->after = after;
+    j->before = before;
+    if (j->after && j->before) {
+        http_respond_error(r, ERR_VALIDATION, "after", "give after or before, not both.");
+        bad = true;
+    }
+    return bad ? -1 : 0;
+}
+
+static void h_messages(struct http_req *r)
+{
+    struct cjob *j = new_job(r, true);
+    if (j && messages_query(r, j) == 0)
+        app_store_read(r, messages_fn, job_done, j);
+}
+
+struct send_job {
+    struct http_req *r;
+    struct msg_send ms;
+};
+
+static int send_fn(struct store_tx *tx, void *arg)
+{
+    return msg_send_fn(tx, &((struct send_job *)arg)->ms);
+}
+
+static void send_done(void *arg, int rc)
+{
+    struct send_job *sj = arg;
+    struct http_req *r = sj->r;
+    /* sj lives in the request's arena: release it before answering ends the request. */
+    struct jfail fail = sj->ms.fail;
+    json_t *msg = json_incref(sj->ms.message);
+    int status = sj->ms.duplicate ? 200 : 201;
+    if (rc >= 0)
+        event_publish(&sj->ms.events);
+    msg_send_release(&sj->ms);
+    if (rc < 0) {
+        json_decref(msg);
+        if (rc == ERR_VALIDATION && fail.field)
+            http_respond_jfail(r, rc, &fail);
+        else
+            http_respond_error(r, rc, NULL, NULL);
+    } else {
+        http_respond_json(r, status, msg);
+    }
+}
+
+static void h_send(struct http_req *r)
+{
+    struct cjob *j = new_job(r, true);
+    if (!j)
+        return;
+    json_t *body;
+    if (http_body_json(r, &body) < 0)
+        return;
+    struct send_job *sj = arena_calloc(&r->arena, sizeof(*sj));
+    sj->r = r;
+    sj->ms.actor = j->actor;
+    sj->ms.sender_type = "user";
+    struct jfail f = {0};
+    int rc = msg_send_parse(body, &sj->ms, true, false, &f);
+    json_decref(body);
+    if (rc < 0) {
+        http_respond_jfail(r, rc, &f);
+        return;
+    }
+    sj->ms.conversation_id = j->id;
+    if (app_store_write(r, send_fn, send_done, sj) < 0)
+        msg_send_release(&sj->ms);
+}
+
+struct read_job {
+    struct http_req *r;
+    struct conv_read cr;
+};
+
+static int read_fn(struct store_tx *tx, void *arg)
+{
+    return conv_read_fn(tx, &((struct read_job *)arg)->cr);
+}
+
+static void read_done(void *arg, int rc)
+{
+    struct read_job *rj = arg;
+    if (rc < 0) {
+        event_batch_reset(&rj->cr.events);
+        http_respond_error(rj->r, rc, NULL, NULL);
+        return;
+    }
+    event_publish(&rj->cr.events);
+    http_respond(rj->r, 204, NULL, NULL, 0);
+}
+
+static void h_read(struct http_req *r)
+{
+    struct cjob *j = new_job(r, true);
+    if (!j)
+        return;
+    json_t *body;
+    if (http_body_json(r, &body) < 0)
+        return;
+    struct read_job *rj = arena_calloc(&r->arena, sizeof(*rj));
+    rj->r = r;
+    rj->cr.actor = j->actor;
+    rj->cr.conversation_id = j->id;
+    struct jfail f = {0};
+    int rc = json_get_int(body, "message_id", true, 1, INT64_MAX, &rj->cr.message_id, &f);
+    json_decref(body);
+    if (rc < 0) {
+        http_respond_jfail(r, rc, &f);
+        return;
+    }
+    app_store_write(r, read_fn, read_done, rj);
+}
+
+/* ---- contacts ---- */
+
+static int contact_load(struct store_tx *tx, struct cjob *j, json_t **out)
+{
+    char sql[512];
+    snprintf(sql, sizeof(sql), "SELECT %s FROM contacts ct WHERE ct.id = $1 AND ct.account_id = $2",
+             CONTACT_COLS);
+    struct store_rows rows;
+    int rc = tx_query(tx, &rows, sql, "ii", j->id, j->actor.account_id);
+    if (rc < 0)
+        return rc;
+    rc = rows_next(&rows);
+    if (rc == 1)
+        *out = contact_json(&rows, 0);
+    rows_close(&rows);
+    return rc == 1 ? 0 : rc == 0 ? ERR_NOTFOUND : rc;
+}
+
+static int contact_get_fn(struct store_tx *tx, void *arg)
+{
+    struct cjob *j = arg;
+    return contact_load(tx, j, &j->body);
+}
+
+static void h_contact_get(struct http_req *r)
+{
+    struct cjob *j = new_job(r, true);
+    if (j)
+        app_store_read(r, contact_get_fn, job_done, j);
+}
+
+static int contact_update_fn(struct store_tx *tx, void *arg)
+{
+    struct cjob *j = arg;
+    event_batch_reset(&j->events);
+    char *attrs = j->attributes ? json_dump_compact(j->attributes, NULL) : NULL;
+    int rc = tx_exec(tx,
+                     "UPDATE contacts SET name = COALESCE($1, name), email = COALESCE($2, email),"
+                     " phone = COALESCE($3, phone), attributes = COALESCE($4, attributes),"
+                     " updated_at = $5 WHERE id = $6 AND account_id = $7",
+                     "ttttiii", j->contact.name, j->contact.email, j->contact.phone, attrs,
+                     clock_wall_ms(), j->id, j->actor.account_id);
+    free(attrs);
+    if (rc < 0)
+        return rc;
+    if (rc == 0)
+        return ERR_NOTFOUND;
+    if ((rc = contact_load(tx, j, &j->body)) < 0)
+        return rc;
+    return event_emit(tx, &j->events, j->actor.account_id, "contact.updated", 0, 0, j->id, true,
+                      json_pack("{s:O}", "contact", j->body));
+}
+
+static void h_contact_update(struct http_req *r)
+{
+    struct cjob *j = new_job(r, true);
+    if (!j)
+        return;
+    json_t *body;
+    if (http_body_json(r, &body) < 0)
+        return;
+    int rc = contact_parse(body, &j->contact, j->email, &j->fail);
+    struct contact_input *c = &j->contact;
+    const char **strs[] = {&c->name, &c->email, &c->phone};
+    for (size_t i = 0; i < ARRAY_SIZE(strs); i++)
+        if (*strs[i])
+            *strs[i] = arena_strndup(&r->arena, *strs[i], strlen(*strs[i]));
+    json_t *attrs = json_object_get(body, "attributes");
+    if (rc == 0 && attrs && !json_is_null(attrs)) {
+        char *text = json_is_object(attrs) ? json_dump_compact(attrs, NULL) : NULL;
+        if (!text || strlen(text) > 8192)
+            rc = json_fail(&j->fail, "attributes", "attributes must be an object of at most 8 KB.");
+        else
+            j->attributes = json_incref(attrs);
+        free(text);
+    }
+    json_decref(body);
+    if (rc < 0) {
+        json_decref(j->attributes);
+        http_respond_jfail(r, rc, &j->fail);
+        return;
+    }
+    app_store_write(r, contact_update_fn, job_done, j);
+}
+
+static int contact_convs_fn(struct store_tx *tx, void *arg)
+{
+    struct cjob *j = arg;
+    json_t *contact;
+    int rc = contact_load(tx, j, &contact);
+    if (rc < 0)
+        return rc;
+    json_decref(contact);
+    char sql[4096];
+    snprintf(sql, sizeof(sql),
+             "%s WHERE c.account_id = $1 AND ($2 > 0 OR EXISTS (SELECT 1 FROM inbox_members mm"
+             " WHERE mm.inbox_id = c.inbox_id AND mm.user_id = $3)) AND c.contact_id = $4"
+             " ORDER BY c.id DESC LIMIT 100",
+             CONV_SELECT);
+    struct store_rows rows;
+    if ((rc = tx_query(tx, &rows, sql, "iiii", j->actor.account_id, (int64_t)j->actor.role,
+                       j->actor.user_id, j->id)) < 0)
+        return rc;
+    json_t *data;
+    if ((rc = conv_list_rows(tx, &rows, &data)) < 0)
+        return rc;
+    j->body = json_pack("{s:o}", "data", data);
+    return 0;
+}
+
+static void h_contact_convs(struct http_req *r)
+{
+    struct cjob *j = new_job(r, true);
+    if (j)
+        app_store_read(r, contact_convs_fn, job_done, j);
+}
+
+/* ---- search ---- */
+
+static int search_fn(struct store_tx *tx, void *arg)
+{
+    struct cjob *j = arg;
+    /* Trigram FTS for 3+ characters; shorter queries scan the newest 20,000 messages. */
+    char sql[2048];
+    snprintf(sql, sizeof(sql),
+             "%s JOIN contacts ct ON ct.id = c.contact_id WHERE m.account_id = $1"
+             " AND ($2 > 0 OR EXISTS (SELECT 1 FROM inbox_members mm WHERE mm.inbox_id ="
+             " c.inbox_id AND mm.user_id = $3)) AND %s ORDER BY m.id DESC LIMIT $6 OFFSET $7",
+             MSG_SELECT,
+             j->fts ? "m.id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH $4)"
+                    : "m.id > (SELECT COALESCE(MAX(id), 0) - 20000 FROM messages)"
+                      " AND instr(lower(m.content), lower($5)) > 0");
+    /* MSG_SELECT has no contact columns: a second pass adds them per hit. */
+    struct store_rows rows;
+    int rc = tx_query(tx, &rows, sql, "iiittii", j->actor.account_id, (int64_t)j->actor.role,
+                      j->actor.user_id, j->fts ? j->fts : "", j->q, j->limit, j->offset);
+    if (rc < 0)
+        return rc;
+    json_t *data = json_array();
+    while ((rc = rows_next(&rows)) == 1) {
+        json_t *m = message_json(&rows);
+        json_array_append_new(data, json_pack("{s:o, s:O}", "message", m, "conversation_id",
+                                              json_object_get(m, "conversation_id")));
+    }
+    rows_close(&rows);
+    size_t i;
+    json_t *hit;
+    json_array_foreach(data, i, hit)
+    {
+        if (rc < 0)
+            break;
+        struct store_rows cr;
+        rc = tx_query(tx, &cr,
+                      "SELECT ct.id, ct.name FROM conversations c JOIN contacts ct"
+                      " ON ct.id = c.contact_id WHERE c.id = $1",
+                      "i", (int64_t)json_integer_value(json_object_get(hit, "conversation_id")));
+        if (rc == 0 && (rc = rows_next(&cr)) == 1) {
+            char nb[48];
+            int64_t cid = rows_i64(&cr, 0);
+            json_object_set_new(
+                hit, "contact",
+                json_pack("{s:I, s:s}", "id", (json_int_t)cid, "name",
+                          contact_display_name(rows_text(&cr, 1), cid, nb, sizeof(nb))));
+            rc = 0;
+        }
+        rows_close(&cr);
+    }
+    if (rc < 0) {
+        json_decref(data);
+        return rc;
+    }
+    j->body = json_pack("{s:o, s:{s:I, s:I}}", "data", data, "meta", "limit", (json_int_t)j->limit,
+                        "offset", (json_int_t)j->offset);
+    return 0;
+}
+
+static void h_search(struct http_req *r)
+{
+    struct cjob *j = new_job(r, false);
+    if (app_page(r, &j->limit, &j->offset) < 0)
+        return;
+    const char *q = http_query(r, "q");
+    size_t n = q ? strlen(q) : 0;
+    if (!n || n > 200 || !utf8_valid(q, n) || text_blank(q)) {
+        http_respond_error(r, ERR_VALIDATION, "q",
+                           "q is required: 1 to 200 characters to look for.");
+        return;
+    }
+    j->q = q;
+    if (utf8_chars(q, n) >= 3)
+        j->fts = fts_phrase(r, q);
+    app_store_read(r, search_fn, job_done, j);
+}
+
+/* ---- snoozed conversations wake up ---- */
+
+enum { SNOOZE_TICK_MS = 5000, SNOOZE_BATCH = 200 };
+
+struct wake_job {
+    struct event_batch events;
+    bool running;
+};
+
+static uv_timer_t snooze_timer;
+static struct wake_job wake;
+
+static int wake_fn(struct store_tx *tx, void *arg)
+{
+    struct wake_job *w = arg;
+    event_batch_reset(&w->events);
+    int64_t now = clock_wall_ms();
+    struct store_rows rows;
+    /* Across accounts: this is the server's own job, not a tenant's request. */
+    int rc = tx_query(tx, &rows,
+                      "SELECT id, account_id FROM conversations WHERE status = 'snoozed'"
+                      " AND snoozed_until IS NOT NULL AND snoozed_until <= $1"
+                      " ORDER BY snoozed_until LIMIT $2",
+                      "ii", now, (int64_t)SNOOZE_BATCH);
+    if (rc < 0)
+        return rc;
+    int64_t ids[SNOOZE_BATCH][2];
+    size_t n = 0;
+    while ((rc = rows_next(&rows)) == 1 && n < SNOOZE_BATCH) {
+        ids[n][0] = rows_i64(&rows, 0);
+        ids[n][1] = rows_i64(&rows, 1);
+        n++;
+    }
+    rows_close(&rows);
+    for (size_t i = 0; rc >= 0 && i < n; i++) {
+        rc = tx_exec(tx,
+                     "UPDATE conversations SET status = 'open', snoozed_until = NULL,"
+                     " updated_at = $1 WHERE id = $2",
+                     "ii", now, ids[i][0]);
+        json_t *conv;
+        if (rc >= 0 && (rc = conv_load(tx, ids[i][1], ids[i][0], &conv)) >= 0) {
+            json_t *data =
+                json_pack("{s:O, s:s}", "conversation", conv, "previous_status", "snoozed");
+            rc = event_emit(
+                tx, &w->events, ids[i][1], "conversation.status_changed",
+                json_integer_value(json_object_get(conv, "inbox_id")), ids[i][0],
+                json_integer_value(json_object_get(json_object_get(conv, "contact"), "id")), true,
+                data);
+            json_decref(conv);
+        }
+    }
+    return rc < 0 ? rc : 0;
+}
+
+static void wake_done(void *arg, int rc)
+{
+    struct wake_job *w = arg;
+    w->running = false;
+    if (rc >= 0)
+        event_publish(&w->events);
+    else
+        event_batch_reset(&w->events);
+}
+
+static void on_snooze_tick(uv_timer_t *t)
+{
+    UNUSED(t);
+    if (!wake.running && store_write(the_app->store, wake_fn, wake_done, &wake) == 0)
+        wake.running = true;
+}
+
+void conv_timers_start(uv_loop_t *loop)
+{
+    uv_timer_init(loop, &snooze_timer);
+    uv_timer_start(&snooze_timer, on_snooze_tick, SNOOZE_TICK_MS, SNOOZE_TICK_MS);
+}
+
+void conv_timers_stop(void)
+{
+    uv_timer_stop(&snooze_timer);
+    uv_close((uv_handle_t *)&snooze_timer, NULL);
+}
+
+void api_conversations_routes(struct router *rt)
+{
+    router_add(rt, HTTP_GET, "/api/v1/accounts/{aid}/conversations", h_list, R_ACCOUNT);
+    router_add(rt, HTTP_GET, "/api/v1/accounts/{aid}/conversations/{id}", h_get, R_ACCOUNT);
+    router_add(rt, HTTP_PATCH, "/api/v1/accounts/{aid}/conversations/{id}", h_update, R_ACCOUNT);
+    router_add(rt, HTTP_POST, "/api/v1/accounts/{aid}/conversations/{id}/labels", h_labels_add,
+               R_ACCOUNT);
+    router_add(rt, HTTP_DELETE, "/api/v1/accounts/{aid}/conversations/{id}/labels/{label}",
+               h_labels_del, R_ACCOUNT);
+    router_add(rt, HTTP_GET, "/api/v1/accounts/{aid}/labels", h_labels_list, R_ACCOUNT);
+    router_add(rt, HTTP_GET, "/api/v1/accounts/{aid}/conversations/{id}/messages", h_messages,
+               R_ACCOUNT);
+    router_add(rt, HTTP_POST, "/api/v1/accounts/{aid}/conversations/{id}/messages", h_send,
+               R_ACCOUNT);
+    router_add(rt, HTTP_POST, "/api/v1/accounts/{aid}/conversations/{id}/read", h_read, R_ACCOUNT);
+    router_add(rt, HTTP_GET, "/api/v1/accounts/{aid}/contacts/{id}", h_contact_get, R_ACCOUNT);
+    router_add(rt, HTTP_PATCH, "/api/v1/accounts/{aid}/contacts/{id}", h_contact_update, R_ACCOUNT);
+    router_add(rt, HTTP_GET, "/api/v1/accounts/{aid}/contacts/{id}/conversations", h_contact_convs,
+               R_ACCOUNT);
+    router_add(rt, HTTP_GET, "/api/v1/accounts/{aid}/search/messages", h_search, R_ACCOUNT);
+}

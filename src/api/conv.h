@@ -1,0 +1,85 @@
+/* conv.h: conversations and messages inside store jobs, shared by the agent REST API, the widget
+ * API and the WebSocket commands: loading them as JSON with the caller's access rule, sending a
+ * message (idempotent on client_id), and marking read. Every change emits its events in the same
+ * transaction (event/event.h). */
+#ifndef PARLEY_CONV_H
+#define PARLEY_CONV_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "api/app.h"
+#include "base/json.h"
+#include "event/event.h"
+
+/* Who is asking: an agent (with their role; admins and supervisors see every inbox, agents only
+ * those they are members of) or a visitor (one contact, in one inbox; public messages only). */
+struct conv_actor {
+    int64_t account_id;
+    bool visitor;
+    int64_t user_id; /* agents */
+    enum role role;
+    int64_t contact_id, inbox_id; /* visitors */
+};
+
+/* conv_get: the conversation as JSON, or ERR_NOTFOUND when it is not in the account or the actor
+ * may not see it. */
+int conv_get(struct store_tx *tx, const struct conv_actor *a, int64_t conversation_id,
+             json_t **out);
+/* conv_load: the conversation as JSON with no access check (for events). */
+int conv_load(struct store_tx *tx, int64_t account_id, int64_t conversation_id, json_t **out);
+/* conv_list_rows: turns conversation rows (queried with CONV_SELECT) into a JSON array, labels
+ * added. Closes rows. */
+int conv_list_rows(struct store_tx *tx, struct store_rows *rows, json_t **out);
+/* The columns conv_list_rows expects, and the FROM clause they need (alias c for conversations).
+ */
+extern const char CONV_SELECT[];
+
+/* message_json: one message (queried with MSG_SELECT). */
+json_t *message_json(struct store_rows *rows);
+extern const char MSG_SELECT[];
+/* messages_page: a conversation's messages, ascending, {"data":[...],"meta":{"has_more"}}.
+ * after/before 0 = not given; public_only for visitors. */
+int messages_page(struct store_tx *tx, int64_t account_id, int64_t conversation_id, int64_t after,
+                  int64_t before, int64_t limit, bool public_only, json_t **out);
+
+/* contact_display_name: the contact's name, or "Visitor <id>" when they gave none. */
+const char *contact_display_name(const char *name, int64_t id, char *buf, size_t len);
+json_t *contact_json(struct store_rows *rows, int col);
+extern const char CONTACT_COLS[]; /* 8 columns of contacts ct, for contact_json */
+
+/* ---- sending a message ---- */
+struct msg_send {
+    /* in */
+    struct conv_actor actor;
+    int64_t conversation_id; /* agents: required; visitors: their open conversation, or a new one */
+    const char *sender_type; /* "user", "contact", "bot" */
+    char *content, *client_id;
+    bool private;
+    int64_t attachment_ids[10];
+    size_t nattach;
+    /* out */
+    json_t *message;
+    bool duplicate; /* client_id seen before: message is the first one, nothing was stored */
+    struct event_batch events;
+    struct jfail fail;
+};
+
+/* msg_send_parse: content, private (agents), client_id, attachment_ids, conversation_id (when
+ * need_conversation) from a REST body or a WebSocket command. Strings are copied (free with
+ * msg_send_release). */
+int msg_send_parse(json_t *body, struct msg_send *ms, bool agent, bool need_conversation,
+                   struct jfail *f);
+int msg_send_fn(struct store_tx *tx, void *arg);
+void msg_send_release(struct msg_send *ms);
+
+/* ---- marking read ---- */
+struct conv_read {
+    struct conv_actor actor;
+    int64_t conversation_id, message_id; /* visitors: conversation_id from the message */
+    struct event_batch events;
+};
+int conv_read_fn(struct store_tx *tx, void *arg);
+
+#endif

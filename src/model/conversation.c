@@ -1,0 +1,183 @@
+/* conversation.c: validation rules for conversations, messages, labels, contacts and pre-chat
+ * answers. */
+#include "base/sys.h"
+
+#include <ctype.h>
+
+#include "base/str.h"
+#include "model/conversation.h"
+#include "model/user.h"
+
+const char *const conv_status_names[] = {"open", "pending", "snoozed", "resolved", NULL};
+const char *const conv_priority_names[] = {"none", "low", "medium", "high", "urgent", NULL};
+
+bool label_valid(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || !utf8_valid(s, n) || utf8_chars(s, n) > LABEL_MAX_CHARS)
+        return false;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p >= 0x80)
+            continue; /* letters of other scripts (valid UTF-8 checked above) */
+        if (!(isalnum(*p) || *p == '-' || *p == '_'))
+            return false;
+    }
+    /* No C1 controls, Latin-1 punctuation (U+0080..U+00BF) or the ideographic space U+3000. */
+    return !memchr(s, 0xc2, n) && !strstr(s, "\xe3\x80\x80");
+}
+
+bool client_id_valid(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > MSG_CLIENT_ID_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] < 0x21 || s[i] > 0x7e)
+            return false;
+    return true;
+}
+
+bool phone_valid(const char *s)
+{
+    size_t n = strlen(s), digits = 0;
+    if (n < 3 || n > CONTACT_PHONE_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        if (isdigit((unsigned char)s[i]))
+            digits++;
+        else if (!strchr(" +-().", s[i]))
+            return false;
+    }
+    return digits >= 3;
+}
+
+bool text_blank(const char *s)
+{
+    for (; *s; s++)
+        if (!strchr(" \t\r\n", *s))
+            return false;
+    return true;
+}
+
+size_t utf8_prefix_len(const char *s, size_t len, size_t max_chars)
+{
+    size_t i = 0, chars = 0;
+    while (i < len && chars < max_chars) {
+        i++;
+        while (i < len && ((unsigned char)s[i] & 0xc0) == 0x80)
+            i++;
+        chars++;
+    }
+    return i;
+}
+
+int contact_parse(json_t *obj, struct contact_input *in, char *email_buf, struct jfail *f)
+{
+    memset(in, 0, sizeof(*in));
+    int rc = json_get_str(obj, "name", false, 0, CONTACT_NAME_MAX, &in->name, f);
+    if (rc == 0 && in->name && *in->name && !user_name_valid(in->name))
+        rc = json_fail(f, "name", "name must be 1 to 100 characters without control characters.");
+    if (rc == 0)
+        rc = json_get_str(obj, "email", false, 0, USER_EMAIL_MAX, &in->email, f);
+    if (rc == 0 && in->email && *in->email) {
+        if (!user_email_normalize(in->email, email_buf))
+            rc = json_fail(f, "email",
+                           "email must be a valid e-mail address, like ann@example.com.");
+        else
+            in->email = email_buf;
+    }
+    if (rc == 0)
+        rc = json_get_str(obj, "phone", false, 0, CONTACT_PHONE_MAX, &in->phone, f);
+    if (rc == 0 && in->phone && *in->phone && !phone_valid(in->phone))
+        rc = json_fail(f, "phone", "phone must be a phone number: digits, spaces and + - ( ).");
+    return rc;
+}
+
+static json_t *find_field(json_t *fields, const char *name)
+{
+    size_t i;
+    json_t *fd;
+    json_array_foreach(fields, i, fd)
+    {
+        const char *n = json_string_value(json_object_get(fd, "name"));
+        if (n && strcmp(n, name) == 0)
+            return fd;
+    }
+    return NULL;
+}
+
+int prechat_check(json_t *fields, json_t *answers, json_t **norm, struct jfail *f)
+{
+    *norm = NULL;
+    if (!json_is_object(answers))
+        return json_fail(f, "prechat", "prechat must be an object of the form's answers.");
+    const char *key;
+    json_t *v;
+    json_object_foreach(answers, key, v)
+    {
+        if (!find_field(fields, key))
+            return json_fail(f, "prechat", "the form has no field \"%.60s\".", key);
+        if (!json_is_string(v) && !json_is_number(v) && !json_is_null(v))
+            return json_fail(f, key, "%.60s must be text.", key);
+    }
+    json_t *out = json_object();
+    size_t i;
+    json_t *fd;
+    json_array_foreach(fields, i, fd)
+    {
+        const char *name = json_string_value(json_object_get(fd, "name"));
+        const char *label = json_string_value(json_object_get(fd, "label"));
+        const char *type = json_string_value(json_object_get(fd, "type"));
+        bool required = json_is_true(json_object_get(fd, "required"));
+        json_t *a = json_object_get(answers, name);
+        char num[64];
+        const char *s = NULL;
+        if (json_is_string(a))
+            s = json_string_value(a);
+        else if (json_is_number(a)) {
+            snprintf(num, sizeof(num), "%.15g", json_number_value(a));
+            s = num;
+        }
+        while (s && (*s == ' ' || *s == '\t'))
+            s++;
+        if (!s || !*s) {
+            if (required) {
+                json_decref(out);
+                return json_fail(f, name, "%.60s is required.", label ? label : name);
+            }
+            continue;
+        }
+        size_t n = strlen(s);
+        while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+            n--;
+        char val[501];
+        if (n >= sizeof(val) || utf8_chars(s, n) > 500) {
+            json_decref(out);
+            return json_fail(f, name, "%.60s is too long (at most 500 characters).", label);
+        }
+        memcpy(val, s, n);
+        val[n] = '\0';
+        int bad = 0;
+        char email[USER_EMAIL_MAX + 1];
+        if (type && strcmp(type, "email") == 0) {
+            if (!user_email_normalize(val, email))
+                bad = json_fail(f, name, "%.60s must be a valid e-mail address.", label);
+            else
+                snprintf(val, sizeof(val), "%s", email);
+        } else if (type && strcmp(type, "phone") == 0 && !phone_valid(val)) {
+            bad = json_fail(f, name, "%.60s must be a phone number.", label);
+        } else if (type && strcmp(type, "number") == 0) {
+            char *end;
+            (void)strtod(val, &end);
+            if (*end || end == val)
+                bad = json_fail(f, name, "%.60s must be a number.", label);
+        }
+        if (bad) {
+            json_decref(out);
+            return bad;
+        }
+        json_object_set_new(out, name, json_string(val));
+    }
+    *norm = out;
+    return 0;
+}

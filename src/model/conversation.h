@@ -1,0 +1,53 @@
+/* conversation.h: rules for conversations, messages, labels and contacts, with no I/O
+ * (unit-tested in tests/unit/model). */
+#ifndef PARLEY_CONVERSATION_H
+#define PARLEY_CONVERSATION_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "base/json.h"
+
+enum conv_status { CONV_OPEN, CONV_PENDING, CONV_SNOOZED, CONV_RESOLVED };
+enum conv_priority { PRIO_NONE, PRIO_LOW, PRIO_MEDIUM, PRIO_HIGH, PRIO_URGENT };
+
+enum {
+    MSG_CONTENT_MAX = 10000,
+    MSG_CLIENT_ID_MAX = 64,
+    MSG_ATTACH_MAX = 10,
+    LABEL_MAX_CHARS = 50,
+    LABELS_PER_CONV = 20,
+    CONTACT_NAME_MAX = 100,
+    CONTACT_PHONE_MAX = 32,
+    PREVIEW_CHARS = 140,
+};
+
+/* NULL-terminated name tables, indexed by the enums above. */
+extern const char *const conv_status_names[];
+extern const char *const conv_priority_names[];
+
+/* label_valid: 1..50 characters, each a letter or digit (any script), '-' or '_'. */
+bool label_valid(const char *s);
+/* client_id_valid: 1..64 printable ASCII characters. */
+bool client_id_valid(const char *s);
+/* phone_valid: 3..32 of digits, spaces and + - ( ) . with at least 3 digits. */
+bool phone_valid(const char *s);
+/* text_blank: only spaces, tabs and newlines (or empty). */
+bool text_blank(const char *s);
+/* utf8_prefix_len: the byte length of s's first `max_chars` code points (s valid UTF-8). */
+size_t utf8_prefix_len(const char *s, size_t len, size_t max_chars);
+
+/* contact_fields: the optional name, email, phone of a contact update, validated; email is
+ * normalized into email_buf (>= 255 bytes). ERR_VALIDATION names the field. */
+struct contact_input {
+    const char *name, *email, *phone; /* NULL: not given */
+};
+int contact_parse(json_t *obj, struct contact_input *in, char *email_buf, struct jfail *f);
+
+/* prechat_check: answers (an object) against an inbox's prechat_fields: every key must be a field,
+ * every required field present and non-blank, e-mails and phones well-formed, numbers numeric.
+ * *norm gets a new object of trimmed string answers. */
+int prechat_check(json_t *fields, json_t *answers, json_t **norm, struct jfail *f);
+
+#endif
