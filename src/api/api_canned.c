@@ -53,7 +53,7 @@ static void job_done(void *arg, int rc)
                            "Another canned response already uses this short code.");
     } else if (rc < 0) {
         json_decref(j->body);
-        if (rc == ERR_VALIDATION && j->fail.field)
+        if (rc == ERR_VALIDATION && j->fail.field[0])
             http_respond_jfail(j->r, rc, &j->fail);
         else
             http_respond_error(j->r, rc, NULL, NULL);

@@ -54,7 +54,7 @@ static void job_done(void *arg, int rc)
     if (rc < 0) {
         event_batch_reset(&j->events);
         json_decref(j->body);
-        if (rc == ERR_VALIDATION && j->fail.field)
+        if (rc == ERR_VALIDATION && j->fail.field[0])
             http_respond_jfail(j->r, rc, &j->fail);
         else
             http_respond_error(j->r, rc, NULL, NULL);
@@ -580,7 +580,7 @@ static void send_done(void *arg, int rc)
     msg_send_release(&sj->ms);
     if (rc < 0) {
         json_decref(msg);
-        if (rc == ERR_VALIDATION && fail.field)
+        if (rc == ERR_VALIDATION && fail.field[0])
             http_respond_jfail(r, rc, &fail);
         else
             http_respond_error(r, rc, NULL, NULL);

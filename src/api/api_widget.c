@@ -31,7 +31,6 @@ struct wjob {
     json_t *body;
     struct event_batch events;
     struct jfail fail;
-    char field[40];
 };
 
 static void wjob_done(void *arg, int rc);
@@ -217,11 +216,6 @@ static int session_fn(struct store_tx *tx, void *arg)
                         "inbox", inbox, "has_more", (int)more);
     return 0;
 fail:
-    /* The failing field may be named inside inbox: keep a copy. */
-    if (j->fail.field) {
-        snprintf(j->field, sizeof(j->field), "%s", j->fail.field);
-        j->fail.field = j->field;
-    }
     json_decref(inbox);
     return rc;
 }
@@ -251,7 +245,7 @@ static void wjob_done(void *arg, int rc)
     if (rc < 0) {
         event_batch_reset(&j->events);
         json_decref(j->body);
-        if (rc == ERR_VALIDATION && j->fail.field)
+        if (rc == ERR_VALIDATION && j->fail.field[0])
             http_respond_jfail(j->r, rc, &j->fail);
         else if (rc == ERR_NOTFOUND && j->widget_token)
             http_respond_error(j->r, rc, "widget_token",

@@ -86,8 +86,9 @@ static void send_done(void *arg, int rc)
                                             c->ms.client_id, "data", c->ms.message, "duplicate",
                                             (int)c->ms.duplicate));
         else
-            send_error(c->conn_id, c->ms.client_id, rc, c->ms.fail.field,
-                       rc == ERR_VALIDATION && c->ms.fail.field ? c->ms.fail.msg : NULL);
+            send_error(c->conn_id, c->ms.client_id, rc,
+                       c->ms.fail.field[0] ? c->ms.fail.field : NULL,
+                       rc == ERR_VALIDATION && c->ms.fail.field[0] ? c->ms.fail.msg : NULL);
     }
     msg_send_release(&c->ms);
     free(c);
@@ -105,8 +106,8 @@ static void cmd_send(struct ws_session *s, json_t *v)
         rc = json_fail(&f, "client_id",
                        "client_id is required: a unique id per message, reused on retries.");
     if (rc < 0) {
-        send_error(s->conn_id, json_string_value(json_object_get(v, "client_id")), rc, f.field,
-                   f.msg);
+        send_error(s->conn_id, json_string_value(json_object_get(v, "client_id")), rc,
+                   f.field[0] ? f.field : NULL, f.msg);
         msg_send_release(&c->ms);
         free(c);
         return;
@@ -199,7 +200,7 @@ static void cmd_typing(struct ws_session *s, json_t *v)
         rc = json_get_bool(v, "on", false, &c->on, &f);
     if (rc < 0 || store_read(the_app->store, typing_fn, typing_done, c) < 0) {
         if (rc < 0)
-            send_error(s->conn_id, NULL, rc, f.field, f.msg);
+            send_error(s->conn_id, NULL, rc, f.field[0] ? f.field : NULL, f.msg);
         free(c);
         return;
     }
@@ -251,7 +252,7 @@ static void cmd_read(struct ws_session *s, json_t *v)
         rc = json_get_int(v, "message_id", true, 1, INT64_MAX, &c->cr.message_id, &f);
     const char *cid = json_string_value(json_object_get(v, "client_id"));
     if (rc < 0) {
-        send_error(s->conn_id, cid, rc, f.field, f.msg);
+        send_error(s->conn_id, cid, rc, f.field[0] ? f.field : NULL, f.msg);
         free(c);
         return;
     }

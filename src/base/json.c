@@ -6,7 +6,7 @@
 
 int json_fail(struct jfail *f, const char *field, const char *fmt, ...)
 {
-    f->field = field;
+    snprintf(f->field, sizeof(f->field), "%s", field ? field : "");
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(f->msg, sizeof(f->msg), fmt, ap);
@@ -19,20 +19,20 @@ int json_parse_object(const char *p, size_t len, json_t **out, struct jfail *f)
     json_error_t je;
     *out = NULL;
     if (len == 0) {
-        f->field = NULL;
+        f->field[0] = '\0';
         snprintf(f->msg, sizeof(f->msg), "The body is empty; send a JSON object.");
         return ERR_JSON;
     }
     json_t *v = json_loadb(p, len, JSON_REJECT_DUPLICATES, &je);
     if (!v) {
-        f->field = NULL;
+        f->field[0] = '\0';
         snprintf(f->msg, sizeof(f->msg), "The body is not valid JSON: %s (line %d, column %d).",
                  je.text, je.line, je.column);
         return ERR_JSON;
     }
     if (!json_is_object(v)) {
         json_decref(v);
-        f->field = NULL;
+        f->field[0] = '\0';
         snprintf(f->msg, sizeof(f->msg), "The body must be a JSON object.");
         return ERR_JSON;
     }

@@ -9,7 +9,7 @@
 #include <stdint.h>
 
 struct jfail {
-    const char *field; /* static or borrowed from the caller */
+    char field[48]; /* the field at fault ("" if none): a copy, so it outlives the input */
     char msg[192];
 };
 

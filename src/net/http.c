@@ -137,7 +137,7 @@ void http_respond_error(struct http_req *r, int err, const char *field, const ch
 
 void http_respond_jfail(struct http_req *r, int err, const struct jfail *f)
 {
-    http_respond_error(r, err, f->field, f->msg[0] ? f->msg : NULL);
+    http_respond_error(r, err, f->field[0] ? f->field : NULL, f->msg[0] ? f->msg : NULL);
 }
 
 int http_body_json(struct http_req *r, json_t **out)

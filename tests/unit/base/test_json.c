@@ -24,13 +24,13 @@ static void expect_json_error(const char *s, size_t len)
     json_t *v = (json_t *)0x1;
     struct jfail f;
     memset(&f, 0, sizeof(f));
-    f.field = "stale";
+    snprintf(f.field, sizeof(f.field), "stale");
     int rc = json_parse_object(s, len, &v, &f);
     if (rc != ERR_JSON)
         fail_msg("json_parse_object(%.*s) returned %d, expected ERR_JSON", (int)len, s, rc);
     assert_null(v);
-    assert_null(f.field);          /* a body error is not about one field */
-    assert_true(f.msg[0] != '\0'); /* and says something */
+    assert_string_equal(f.field, ""); /* a body error is not about one field */
+    assert_true(f.msg[0] != '\0');    /* and says something */
 }
 
 static void test_parse_object_ok(void **state)
@@ -89,7 +89,6 @@ static void test_parse_object_errors(void **state)
 static void check_fail(int rc, const struct jfail *f, const char *field, const char *needle)
 {
     assert_int_equal(rc, ERR_VALIDATION);
-    assert_non_null(f->field);
     assert_string_equal(f->field, field);
     if (!strstr(f->msg, field))
         fail_msg("message '%s' does not name the field '%s'", f->msg, field);
