@@ -6,6 +6,6 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund --loglevel=error
 fi
 # Rebuild only when a source file is newer than the last build.
-if [ ! -f dist/index.html ] || [ -n "$(find src index.html package.json vite.config.* -newer dist/index.html 2>/dev/null | head -1)" ]; then
+if [ ! -f dist/index.html ] || [ -n "$(find src index.html package.json vite.config.* widget vite.widget.config.ts public -newer dist/index.html 2>/dev/null | head -1)" ]; then
   npm run build --silent
 fi

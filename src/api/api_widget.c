@@ -479,8 +479,21 @@ static void h_demo(struct http_req *r)
     app_store_read(r, demo_fn, demo_done, j);
 }
 
+/* CORS preflight for the widget's calls from other sites. */
+static void h_preflight(struct http_req *r)
+{
+    http_add_header(r, "Access-Control-Allow-Methods: GET, POST, PATCH");
+    http_add_header(r, "Access-Control-Allow-Headers: Content-Type, Authorization");
+    http_add_header(r, "Access-Control-Max-Age: 86400");
+    http_respond(r, 204, NULL, NULL, 0);
+}
+
 void api_widget_routes(struct router *rt)
 {
+    static const char *const paths[] = {"/api/v1/widget/sessions", "/api/v1/widget/contact",
+                                        "/api/v1/widget/messages", "/api/v1/widget/attachments"};
+    for (size_t i = 0; i < ARRAY_SIZE(paths); i++)
+        router_add(rt, HTTP_OPTIONS, paths[i], h_preflight, R_PUBLIC);
     router_add(rt, HTTP_POST, "/api/v1/widget/sessions", h_session, R_PUBLIC);
     router_add(rt, HTTP_PATCH, "/api/v1/widget/contact", h_contact, R_PUBLIC);
     router_add(rt, HTTP_GET, "/api/v1/widget/messages", h_messages, R_PUBLIC);

@@ -58,7 +58,14 @@ describe('conversations', () => {
     assert.equal((await session({ widget_token: widgetToken, contact: { email: 'bad' } })).body.error.field, 'email');
     assert.equal((await srv.request('POST', '/api/v1/widget/sessions', { raw: '{', headers: { 'content-type': 'application/json' } })).status, 400);
 
+    // The widget runs on the customer's site: CORS preflight and headers for any origin.
+    const pre = await fetch(`${srv.url}/api/v1/widget/sessions`, { method: 'OPTIONS',
+      headers: { origin: 'https://shop.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' } });
+    assert.equal(pre.status, 204);
+    assert.equal(pre.headers.get('access-control-allow-origin'), '*');
+    assert.match(pre.headers.get('access-control-allow-headers'), /Authorization/);
     const s1 = await session({ widget_token: widgetToken, page_url: 'https://shop.example/p/1' });
+    assert.equal(s1.headers.get('access-control-allow-origin'), '*');
     assert.equal(s1.status, 200, s1.text);
     assert.match(s1.body.visitor_id, /^[0-9A-Za-z]{32}$/);
     assert.match(s1.body.visitor_token, /^v1\./);

@@ -1,0 +1,83 @@
+// The JSON shapes of docs/api.md that the widget reads (only the fields it uses).
+export interface Sender {
+  type: 'contact' | 'user' | 'bot' | 'system';
+  id: number | null;
+  name: string;
+}
+
+export interface Attachment {
+  id: number;
+  filename: string;
+  content_type: string;
+  size: number;
+  url: string;
+  image: boolean;
+}
+
+export interface Message {
+  id: number;
+  conversation_id: number;
+  sender: Sender;
+  content: string;
+  private?: boolean;
+  client_id: string | null;
+  attachments: Attachment[];
+  created_at: string;
+}
+
+export interface PrechatField {
+  name: string;
+  label: string;
+  type: 'text' | 'email' | 'phone' | 'number';
+  required: boolean;
+}
+
+export interface Inbox {
+  id: number;
+  name: string;
+  greeting: string;
+  offline_message: string;
+  widget_color: string;
+  widget_title: string;
+  prechat_fields: PrechatField[];
+}
+
+export interface Contact {
+  id: number;
+  name: string;
+  email: string;
+  phone: string;
+}
+
+export interface Conversation {
+  id: number;
+  agent_last_read_id?: number | null;
+  contact_last_read_id?: number | null;
+}
+
+export interface Session {
+  visitor_token: string;
+  visitor_id: string;
+  expires_at: string;
+  contact: Contact;
+  conversation: Conversation | null;
+  messages: Message[];
+  has_more?: boolean; // older messages exist (GET /api/v1/widget/messages?before=)
+  inbox: Inbox;
+  online: boolean;
+  seq: number;
+}
+
+/** A server → widget WebSocket frame (one object; which fields are set depends on `type`). */
+export interface Frame {
+  type: string;
+  seq?: number;
+  event?: string;
+  data?: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  client_id?: string;
+  code?: string;
+  message?: string;
+  on?: boolean;
+  online?: boolean;
+  sender?: Sender;
+}
