@@ -34,8 +34,9 @@ struct conn {
     struct span hname;    /* header name being accumulated (arena) */
     bool in_value;        /* last callback was a header value */
     bool reading, closing, close_after_write, got_bytes;
-    bool linger;     /* after an early error: drain the peer's bytes, then close */
-    size_t lingered; /* bytes discarded so far */
+    bool write_closed; /* a slow WebSocket's close frame is queued: nothing more goes out */
+    bool linger;       /* after an early error: drain the peer's bytes, then close */
+    size_t lingered;   /* bytes discarded so far */
     uv_shutdown_t *shut;
     int early_err; /* an error found while parsing, answered at message end */
     /* writes */
@@ -58,6 +59,9 @@ void conn__write(struct conn *c, const void *p, size_t len);
 void conn__close(struct conn *c);
 void conn__tl_set(struct conn *c, int list);
 void conn__tp_set(struct conn *c, bool in);
+/* conn__slow_close: a WebSocket client whose write queue is full: queue a close frame (1008, with
+ * the reason), write nothing more, and close once it is sent or the client stops draining. */
+void conn__slow_close(struct conn *c);
 uint64_t conn__now(struct conn *c);
 void conn__feed(struct conn *c, const char *p, size_t len);
 

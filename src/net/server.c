@@ -195,6 +195,9 @@ static void on_write(uv_write_t *w, int status)
             conn__close(c);
         return;
     }
+    if (c->write_closed)
+        conn__tl_set(c,
+                     T_LINGER); /* a slow client draining its queue: give it time while it does */
     if (c->wq.len) {
         start_write(c);
         return;
@@ -206,7 +209,7 @@ static void on_write(uv_write_t *w, int status)
 
 void conn__write(struct conn *c, const void *p, size_t len)
 {
-    if (c->closing || len == 0)
+    if (c->closing || c->write_closed || len == 0)
         return;
     if (!c->writing && c->wq.len == 0) {
         /* Nothing queued: try the socket directly, queue only what it does not take. */
@@ -225,11 +228,35 @@ void conn__write(struct conn *c, const void *p, size_t len)
         log_warn("net", "conn=%" PRIu64 " ip=%s write queue over %zu bytes: closing slow client",
                  c->id, c->ip, c->wq.max);
         c->srv->stats.ws_closed_slow++;
+        /* A frame cut in the middle: the stream cannot be continued. (WebSocket messages are
+         * checked against the cap before they are framed, in ws_send_text.) */
         conn__close(c);
         return;
     }
     if (!c->writing)
         start_write(c);
+}
+
+void conn__slow_close(struct conn *c)
+{
+    if (c->write_closed || c->closing)
+        return;
+    log_warn("net", "conn=%" PRIu64 " ip=%s write queue over %zu bytes: closing slow client", c->id,
+             c->ip, c->wq.max);
+    c->srv->stats.ws_closed_slow++;
+    static const char reason[] = "too slow: the server's queue for you is full; reconnect";
+    unsigned char frame[4 + sizeof(reason)];
+    size_t n = 4 + sizeof(reason) - 1;
+    frame[0] = 0x88; /* FIN + close */
+    frame[1] = (unsigned char)(n - 2);
+    frame[2] = 1008 >> 8;
+    frame[3] = 1008 & 0xff;
+    memcpy(frame + 4, reason, sizeof(reason) - 1);
+    c->wq.max += n; /* the close frame goes past the cap */
+    conn__write(c, frame, n);
+    c->write_closed = true;
+    c->close_after_write = true;
+    conn__tl_set(c, T_LINGER); /* refreshed while it drains */
 }
 
 /* ---- connection life ---- */

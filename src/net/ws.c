@@ -109,8 +109,8 @@ void ws__flush(struct conn *c)
 void ws__on_read(struct conn *c, const char *p, size_t len)
 {
     struct ws *ws = c->ws;
-    if (!ws || c->closing)
-        return;
+    if (!ws || c->closing || c->write_closed)
+        return; /* closed for being slow: what it says no longer matters (the linger timer runs) */
     c->rd = p;
     c->rdlen = len;
     conn__tl_set(c, T_WS_IDLE);
@@ -254,8 +254,14 @@ int ws_accept(struct http_req *r, const struct ws_handler *h, void *user, uint64
 int ws_send_text(struct server *srv, uint64_t conn_id, const char *p, size_t len)
 {
     struct conn *c = server_conn(srv, conn_id);
-    if (!c || !c->ws || c->ws->close_queued)
+    if (!c || !c->ws || c->ws->close_queued || c->write_closed)
         return ERR_CLOSED;
+    /* A client that does not read: decide at a frame boundary, so what it has is whole frames
+     * followed by a close frame with the reason. */
+    if (c->wq.len + len + 14 > c->wq.max) {
+        conn__slow_close(c);
+        return ERR_CLOSED;
+    }
     struct wslay_event_msg m = {WSLAY_TEXT_FRAME, (const uint8_t *)p, len};
     if (wslay_event_queue_msg(c->ws->ctx, &m) != 0)
         return ERR_CLOSED;
