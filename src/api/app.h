@@ -40,6 +40,7 @@ struct principal {
     int64_t api_token_id; /* when the caller used an API token */
     bool touch_token;     /* its last_used_at is over an hour old */
     char *email, *name;
+    char availability[8]; /* online | away | offline */
     int nmemberships;
     struct membership *memberships;
     /* For R_ACCOUNT routes: the account named in the path and the caller's role there. */

@@ -104,7 +104,7 @@ static int auth_job_fn(struct store_tx *tx, void *arg)
     struct store_rows rows;
     int rc = tx_query(
         tx, &rows,
-        "SELECT s.id, s.user_id, s.expires_at, u.email, u.name FROM sessions s"
+        "SELECT s.id, s.user_id, s.expires_at, u.email, u.name, u.availability FROM sessions s"
         " JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1 AND s.revoked_at IS NULL",
         "t", j->hash);
     if (rc < 0)
@@ -117,6 +117,7 @@ static int auth_job_fn(struct store_tx *tx, void *arg)
         p->user_id = rows_i64(&rows, 1);
         p->email = arena_strndup(&r->arena, rows_text(&rows, 3), rows_len(&rows, 3));
         p->name = arena_strndup(&r->arena, rows_text(&rows, 4), rows_len(&rows, 4));
+        snprintf(p->availability, sizeof(p->availability), "%s", rows_text(&rows, 5));
     }
     rows_close(&rows);
     if (rc < 0)
@@ -125,7 +126,8 @@ static int auth_job_fn(struct store_tx *tx, void *arg)
         /* An API token: scoped to one account. */
         rc = tx_query(
             tx, &rows,
-            "SELECT t.id, t.user_id, t.account_id, u.email, u.name, COALESCE(t.last_used_at, 0)"
+            "SELECT t.id, t.user_id, t.account_id, u.email, u.name, COALESCE(t.last_used_at, 0),"
+            " u.availability"
             " FROM api_tokens t"
             " JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1 AND t.revoked_at IS NULL"
             " AND (t.expires_at IS NULL OR t.expires_at > $2)",
@@ -140,6 +142,7 @@ static int auth_job_fn(struct store_tx *tx, void *arg)
             only_account = rows_i64(&rows, 2);
             p->email = arena_strndup(&r->arena, rows_text(&rows, 3), rows_len(&rows, 3));
             p->name = arena_strndup(&r->arena, rows_text(&rows, 4), rows_len(&rows, 4));
+            snprintf(p->availability, sizeof(p->availability), "%s", rows_text(&rows, 6));
         }
         rows_close(&rows);
         if (rc < 0)
@@ -200,8 +203,9 @@ static json_t *principal_json(const struct principal *p)
             accs, json_pack("{s:I, s:s, s:s, s:s}", "id", (json_int_t)p->memberships[i].account_id,
                             "name", p->memberships[i].name, "slug", p->memberships[i].slug, "role",
                             role_name(p->memberships[i].role)));
-    return json_pack("{s:I, s:s, s:s, s:o}", "id", (json_int_t)p->user_id, "email", p->email,
-                     "name", p->name, "accounts", accs);
+    return json_pack("{s:I, s:s, s:s, s:s, s:o}", "id", (json_int_t)p->user_id, "email", p->email,
+                     "name", p->name, "availability",
+                     p->availability[0] ? p->availability : "online", "accounts", accs);
 }
 
 /* ---- login failure limiter (loop thread) ---- */
@@ -353,12 +357,13 @@ static int login_session_fn(struct store_tx *tx, void *arg)
     struct principal *p = arena_calloc(&r->arena, sizeof(*p));
     p->user_id = l->user_id;
     struct store_rows rows;
-    if ((rc = tx_query(tx, &rows, "SELECT email, name FROM users WHERE id = $1", "i", l->user_id)) <
-        0)
+    if ((rc = tx_query(tx, &rows, "SELECT email, name, availability FROM users WHERE id = $1", "i",
+                       l->user_id)) < 0)
         return rc;
     if ((rc = rows_next(&rows)) == 1) {
         p->email = arena_strndup(&r->arena, rows_text(&rows, 0), rows_len(&rows, 0));
         p->name = arena_strndup(&r->arena, rows_text(&rows, 1), rows_len(&rows, 1));
+        snprintf(p->availability, sizeof(p->availability), "%s", rows_text(&rows, 2));
     }
     rows_close(&rows);
     if (rc != 1)

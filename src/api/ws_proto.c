@@ -127,6 +127,7 @@ struct typing_cmd {
     int64_t conversation_id, inbox_id, contact_id;
     bool on, private;
     char *name;
+    char contact_name[128];
 };
 
 static int typing_fn(struct store_tx *tx, void *arg)
@@ -136,13 +137,14 @@ static int typing_fn(struct store_tx *tx, void *arg)
     int rc;
     if (c->actor.visitor)
         rc = tx_query(tx, &rows,
-                      "SELECT id, inbox_id, contact_id FROM conversations WHERE account_id = $1"
-                      " AND contact_id = $2 AND inbox_id = $3 AND status <> 'resolved'"
-                      " ORDER BY id DESC LIMIT 1",
+                      "SELECT c.id, c.inbox_id, c.contact_id, ct.name FROM conversations c"
+                      " JOIN contacts ct ON ct.id = c.contact_id WHERE c.account_id = $1"
+                      " AND c.contact_id = $2 AND c.inbox_id = $3 AND c.status <> 'resolved'"
+                      " ORDER BY c.id DESC LIMIT 1",
                       "iii", c->actor.account_id, c->actor.contact_id, c->actor.inbox_id);
     else
         rc = tx_query(tx, &rows,
-                      "SELECT c.id, c.inbox_id, c.contact_id FROM conversations c"
+                      "SELECT c.id, c.inbox_id, c.contact_id, '' FROM conversations c"
                       " WHERE c.id = $4 AND c.account_id = $1 AND ($2 > 0 OR EXISTS"
                       " (SELECT 1 FROM inbox_members mm WHERE mm.inbox_id = c.inbox_id"
                       " AND mm.user_id = $3))",
@@ -154,6 +156,9 @@ static int typing_fn(struct store_tx *tx, void *arg)
         c->conversation_id = rows_i64(&rows, 0);
         c->inbox_id = rows_i64(&rows, 1);
         c->contact_id = rows_i64(&rows, 2);
+        char nb[48];
+        snprintf(c->contact_name, sizeof(c->contact_name), "%s",
+                 contact_display_name(rows_text(&rows, 3), c->contact_id, nb, sizeof(nb)));
     }
     rows_close(&rows);
     return rc < 0 ? rc : rc == 0 ? ERR_NOTFOUND : 0;
@@ -165,11 +170,11 @@ static void typing_done(void *arg, int rc)
     if (rc == ERR_NOTFOUND && !c->actor.visitor && map_get(&sessions, c->conn_id))
         send_error(c->conn_id, NULL, rc, "conversation_id", NULL);
     if (rc >= 0) {
-        json_t *sender =
-            c->actor.visitor
-                ? json_pack("{s:s, s:I}", "type", "contact", "id", (json_int_t)c->contact_id)
-                : json_pack("{s:s, s:I, s:s}", "type", "user", "id", (json_int_t)c->actor.user_id,
-                            "name", c->name);
+        json_t *sender = c->actor.visitor
+                             ? json_pack("{s:s, s:I, s:s}", "type", "contact", "id",
+                                         (json_int_t)c->contact_id, "name", c->contact_name)
+                             : json_pack("{s:s, s:I, s:s}", "type", "user", "id",
+                                         (json_int_t)c->actor.user_id, "name", c->name);
         json_t *v = json_pack("{s:s, s:I, s:b, s:o}", "type", "typing", "conversation_id",
                               (json_int_t)c->conversation_id, "on", (int)c->on, "sender", sender);
         size_t len;
@@ -315,24 +320,23 @@ struct start_job {
     int64_t last_seq;
     int64_t *inboxes;
     size_t ninboxes;
-    bool available;
+    char availability[8];
     struct event_batch events;
     bool more;
 };
 
 static int agent_start(struct store_tx *tx, struct start_job *j)
 {
-    char avail[16] = "online";
+    snprintf(j->availability, sizeof(j->availability), "online");
     struct store_rows rows;
     int rc = tx_query(tx, &rows, "SELECT availability FROM users WHERE id = $1", "i", j->user_id);
     if (rc < 0)
         return rc;
     if ((rc = rows_next(&rows)) == 1)
-        snprintf(avail, sizeof(avail), "%s", rows_text(&rows, 0));
+        snprintf(j->availability, sizeof(j->availability), "%s", rows_text(&rows, 0));
     rows_close(&rows);
     if (rc < 0)
         return rc;
-    j->available = strcmp(avail, "online") == 0;
     rc = tx_query(tx, &rows,
                   "SELECT m.inbox_id FROM inbox_members m JOIN inboxes i ON i.id = m.inbox_id"
                   " WHERE m.account_id = $1 AND m.user_id = $2 AND i.deleted_at IS NULL",
@@ -402,12 +406,12 @@ static void start_done(void *arg, int rc)
                                 (json_int_t)s->contact_id, "inbox_id", (json_int_t)s->inbox_id,
                                 "seq", (json_int_t)j->last_seq, "online", (int)online));
         } else {
+            push_set_agent(s->sub, j->inboxes, j->ninboxes, strcmp(j->availability, "online") == 0);
             send_json(j->conn_id,
-                      json_pack("{s:s, s:I, s:I, s:I, s:s}", "type", "hello", "user_id",
+                      json_pack("{s:s, s:I, s:I, s:I, s:s, s:o}", "type", "hello", "user_id",
                                 (json_int_t)s->user_id, "account_id", (json_int_t)s->account_id,
-                                "seq", (json_int_t)j->last_seq, "availability",
-                                j->available ? "online" : "away"));
-            push_set_agent(s->sub, j->inboxes, j->ninboxes, j->available);
+                                "seq", (json_int_t)j->last_seq, "availability", j->availability,
+                                "online_user_ids", push_online_users(s->account_id)));
         }
         push_replayed(s->sub, since, &j->events, j->more);
     }

@@ -110,6 +110,26 @@ static bool inbox_online(const struct acct *a, int64_t inbox_id)
     return false;
 }
 
+json_t *push_online_users(int64_t account_id)
+{
+    json_t *ids = json_array();
+    struct acct *a = acct_get(account_id, false);
+    for (const struct push_sub *s = a ? a->agents : NULL; s; s = s->next) {
+        if (!s->available)
+            continue;
+        bool seen = false;
+        size_t i;
+        json_t *v;
+        json_array_foreach(ids, i, v)
+        {
+            seen |= json_integer_value(v) == s->user_id;
+        }
+        if (!seen)
+            json_array_append_new(ids, json_integer(s->user_id));
+    }
+    return ids;
+}
+
 bool push_inbox_online(int64_t account_id, int64_t inbox_id)
 {
     struct acct *a = acct_get(account_id, false);
@@ -144,8 +164,8 @@ static void announce(struct acct *a, int64_t user_id, bool was_online)
 static void announce_visitors(struct acct *a)
 {
     struct map cache;
-        /* inbox_id -> 1 offline, 2 online: one answer per inbox */ /* inbox_id -> 1 offline, 2
-                                                                       online */
+    /* inbox_id -> 1 offline, 2 online: one answer per inbox */ /* inbox_id -> 1 offline, 2
+                                                                   online */
     map_init(&cache, false);
     struct map_entry *e;
     for (size_t it = 0; map_next(&a->visitors, &it, &e);) {

@@ -24,6 +24,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 struct server;
 struct event;
 struct event_batch;
@@ -55,6 +57,8 @@ int64_t push_last_seq(const struct push_sub *s);
 void on_push(const struct event *ev);
 size_t push_subscriber_count(void);
 
+/* push_online_users: the account's online agents' user ids, as a new JSON array. */
+json_t *push_online_users(int64_t account_id);
 /* push_inbox_online: is an agent who may answer this inbox online? */
 bool push_inbox_online(int64_t account_id, int64_t inbox_id);
 /* push_visitor_online: the value last told to this visitor (set by push_inbox_online at hello). */

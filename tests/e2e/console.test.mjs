@@ -75,6 +75,9 @@ describe('console', () => {
 
   it('signs the admin in through the form and lists the admin on the users page', async () => {
     await login(ADMIN_EMAIL, ADMIN_PASSWORD);
+    // The start page is the conversations workspace; the users page is one click away.
+    await page.waitForURL(/#\/accounts\/\d+\/conversations$/);
+    await page.getByRole('menuitem', { name: 'Users' }).click();
     await page.waitForURL(/#\/accounts\/\d+\/users$/);
     await page.getByRole('heading', { name: 'Users' }).waitFor();
     const admin = row(ADMIN_EMAIL);
@@ -171,6 +174,8 @@ describe('console', () => {
 
   it('signs the agent in without admin controls', async () => {
     await login(AGENT.email, AGENT.password);
+    await page.waitForURL(/#\/accounts\/\d+\/conversations$/);
+    await page.getByRole('menuitem', { name: 'Users' }).click();
     await page.waitForURL(/#\/accounts\/\d+\/users$/);
     await row(AGENT.email).waitFor();
     await row(ADMIN_EMAIL).waitFor();

@@ -355,6 +355,7 @@ describe('conversations', () => {
     const t1 = await aws.waitFor(isText('typing'), 5000, 'visitor typing');
     assert.equal(t1.json.conversation_id, cid);
     assert.equal(t1.json.sender.type, 'contact');
+    assert.match(t1.json.sender.name, /^Visitor \d+$/);
     await aws.sendJson({ type: 'typing', conversation_id: cid, on: true });
     const t2 = await v.waitFor(isText('typing'), 5000, 'agent typing');
     assert.equal(t2.json.sender.name, 'Admin');
@@ -370,8 +371,16 @@ describe('conversations', () => {
     assert.equal(off.json.online, false);
     assert.equal((await session({ widget_token: widgetToken })).body.online, false);
     assert.equal((await srv.request('PUT', '/api/v1/me/availability', { token: admin, body: { status: 'busy' } })).status, 422);
+    assert.equal((await srv.request('GET', '/api/v1/me', { token: admin })).body.availability, 'away');
+    const { ws: a2, hello: h2 } = await connect(srv, `/ws?token=${admin}`);
+    assert.equal(h2.availability, 'away');
+    assert.deepEqual(h2.online_user_ids, [], 'nobody is online while the only agent is away');
+    a2.destroy();
     await srv.request('PUT', '/api/v1/me/availability', { token: admin, body: { status: 'online' } });
     assert.equal((await v.waitFor(isText('presence'), 5000, 'presence online')).json.online, true);
+    const { ws: a3, hello: h3 } = await connect(srv, `/ws?token=${admin}`);
+    assert.deepEqual(h3.online_user_ids, [1]);
+    a3.destroy();
     aws.destroy();
     const gone = await v.waitFor(isText('presence'), 5000, 'presence after disconnect');
     assert.equal(gone.json.online, false, 'the last agent connection closed');
