@@ -14,6 +14,8 @@ declare module 'vue-router' {
     public?: boolean;
     /** Only for admins of the account in the path. */
     adminOnly?: boolean;
+    /** The page fills the content area (no padding): the conversations workspace. */
+    fullBleed?: boolean;
   }
 }
 
@@ -31,6 +33,31 @@ export const router = createRouter({
       component: () => import('@/components/AppLayout.vue'),
       children: [
         { path: '', name: 'home', component: () => import('@/views/NoAccountView.vue'), meta: { title: 'noAccount.title' } },
+        {
+          path: 'accounts/:aid(\\d+)/conversations/:id(\\d+)?',
+          name: 'conversations',
+          component: () => import('@/views/ConversationsView.vue'),
+          meta: { title: 'conversations.title', fullBleed: true },
+        },
+        {
+          // Short links (#/conversations, #/conversations/42) open the current account's workspace.
+          path: 'conversations/:id(\\d+)?',
+          name: 'conversations-short',
+          component: () => import('@/views/NotFoundView.vue'),
+          beforeEnter: (to) => {
+            const { state } = useSession();
+            if (state.accountId === null) return { name: 'home' };
+            const params: Record<string, string | number> = { aid: state.accountId };
+            if (to.params.id) params.id = String(to.params.id);
+            return { name: 'conversations', params };
+          },
+        },
+        {
+          path: 'accounts/:aid(\\d+)/canned_responses',
+          name: 'canned',
+          component: () => import('@/views/CannedResponsesView.vue'),
+          meta: { title: 'canned.title' },
+        },
         {
           path: 'accounts/:aid(\\d+)/users',
           name: 'users',
@@ -63,10 +90,10 @@ export const router = createRouter({
 /** Set when the start-up session check could not reach the server; the login page shows it. */
 export let startupError: string | null = null;
 
-/** Where a signed-in user lands: the users page of the current account. */
+/** Where a signed-in user lands: the conversations of the current account. */
 export function homeRoute(): RouteLocationRaw {
   const { state } = useSession();
-  return state.accountId !== null ? { name: 'users', params: { aid: state.accountId } } : { name: 'home' };
+  return state.accountId !== null ? { name: 'conversations', params: { aid: state.accountId } } : { name: 'home' };
 }
 
 router.beforeEach(async (to) => {

@@ -41,6 +41,9 @@ export interface RequestOptions {
   /** Do not call the unauthorized handler on 401 (login, the start-up session check). */
   allow401?: boolean;
   signal?: AbortSignal;
+  /** A raw body (a file upload) sent as is, with contentType as its Content-Type; instead of body. */
+  rawBody?: Blob;
+  contentType?: string;
 }
 
 function parseRetryAfter(value: string | null): number | undefined {
@@ -67,8 +70,11 @@ export async function request<T>(method: string, path: string, opts: RequestOpti
     if (s) url += `?${s}`;
   }
   const headers: Record<string, string> = { Accept: 'application/json' };
-  let body: string | undefined;
-  if (opts.body !== undefined) {
+  let body: string | Blob | undefined;
+  if (opts.rawBody !== undefined) {
+    headers['Content-Type'] = opts.contentType || opts.rawBody.type || 'application/octet-stream';
+    body = opts.rawBody;
+  } else if (opts.body !== undefined) {
     headers['Content-Type'] = 'application/json';
     body = JSON.stringify(opts.body);
   }

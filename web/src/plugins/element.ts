@@ -9,6 +9,7 @@ import {
   ElCard,
   ElConfigProvider,
   ElContainer,
+  ElDatePicker,
   ElDescriptions,
   ElDescriptionsItem,
   ElDialog,
@@ -20,6 +21,7 @@ import {
   ElFormItem,
   ElHeader,
   ElIcon,
+  ElImage,
   ElInput,
   ElLoading,
   ElMain,
@@ -42,6 +44,7 @@ import 'element-plus/es/components/avatar/style/css';
 import 'element-plus/es/components/button/style/css';
 import 'element-plus/es/components/card/style/css';
 import 'element-plus/es/components/container/style/css';
+import 'element-plus/es/components/date-picker/style/css';
 import 'element-plus/es/components/descriptions/style/css';
 import 'element-plus/es/components/descriptions-item/style/css';
 import 'element-plus/es/components/dialog/style/css';
@@ -53,12 +56,14 @@ import 'element-plus/es/components/form/style/css';
 import 'element-plus/es/components/form-item/style/css';
 import 'element-plus/es/components/header/style/css';
 import 'element-plus/es/components/icon/style/css';
+import 'element-plus/es/components/image/style/css';
 import 'element-plus/es/components/input/style/css';
 import 'element-plus/es/components/loading/style/css';
 import 'element-plus/es/components/main/style/css';
 import 'element-plus/es/components/menu/style/css';
 import 'element-plus/es/components/menu-item/style/css';
 import 'element-plus/es/components/message/style/css';
+import 'element-plus/es/components/message-box/style/css';
 import 'element-plus/es/components/option/style/css';
 import 'element-plus/es/components/pagination/style/css';
 import 'element-plus/es/components/result/style/css';
@@ -76,6 +81,7 @@ const components: Component[] = [
   ElCard,
   ElConfigProvider,
   ElContainer,
+  ElDatePicker,
   ElDescriptions,
   ElDescriptionsItem,
   ElDialog,
@@ -87,6 +93,7 @@ const components: Component[] = [
   ElFormItem,
   ElHeader,
   ElIcon,
+  ElImage,
   ElInput,
   ElMain,
   ElMenu,
