@@ -49,18 +49,11 @@ static void job_done(void *arg, int rc)
 {
     struct canned_job *j = arg;
     if (rc == ERR_CONFLICT) {
+        json_decref(j->body);
         http_respond_error(j->r, rc, "short_code",
                            "Another canned response already uses this short code.");
-    } else if (rc < 0) {
-        json_decref(j->body);
-        if (rc == ERR_VALIDATION && j->fail.field[0])
-            http_respond_jfail(j->r, rc, &j->fail);
-        else
-            http_respond_error(j->r, rc, NULL, NULL);
-    } else if (j->body) {
-        http_respond_json(j->r, j->status ? j->status : 200, j->body);
     } else {
-        http_respond(j->r, 204, NULL, NULL, 0);
+        app_finish(j->r, rc, j->body, j->status, NULL, &j->fail);
     }
 }
 

@@ -51,20 +51,7 @@ static void job_done(void *arg, int rc)
 {
     struct cjob *j = arg;
     json_decref(j->attributes);
-    if (rc < 0) {
-        event_batch_reset(&j->events);
-        json_decref(j->body);
-        if (rc == ERR_VALIDATION && j->fail.field[0])
-            http_respond_jfail(j->r, rc, &j->fail);
-        else
-            http_respond_error(j->r, rc, NULL, NULL);
-        return;
-    }
-    event_publish(&j->events);
-    if (j->body)
-        http_respond_json(j->r, j->status_code ? j->status_code : 200, j->body);
-    else
-        http_respond(j->r, 204, NULL, NULL, 0);
+    app_finish(j->r, rc, j->body, j->status_code, &j->events, &j->fail);
 }
 
 static int64_t query_id(struct http_req *r, const char *name, bool *bad)
@@ -626,13 +613,7 @@ static int read_fn(struct store_tx *tx, void *arg)
 static void read_done(void *arg, int rc)
 {
     struct read_job *rj = arg;
-    if (rc < 0) {
-        event_batch_reset(&rj->cr.events);
-        http_respond_error(rj->r, rc, NULL, NULL);
-        return;
-    }
-    event_publish(&rj->cr.events);
-    http_respond(rj->r, 204, NULL, NULL, 0);
+    app_finish(rj->r, rc, NULL, 0, &rj->cr.events, NULL);
 }
 
 static void h_read(struct http_req *r)

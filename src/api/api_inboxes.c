@@ -67,22 +67,7 @@ static void job_done(void *arg, int rc)
 {
     struct inbox_job *j = arg;
     inbox_input_release(&j->in);
-    free(j->user_ids);
-    if (rc < 0) {
-        event_batch_reset(&j->events);
-        json_decref(j->body);
-        j->body = NULL;
-        if (rc == ERR_VALIDATION)
-            http_respond_jfail(j->r, rc, &j->fail);
-        else
-            http_respond_error(j->r, rc, NULL, NULL);
-        return;
-    }
-    event_publish(&j->events);
-    if (j->body)
-        http_respond_json(j->r, j->status ? j->status : 200, j->body);
-    else
-        http_respond(j->r, 204, NULL, NULL, 0);
+    app_finish(j->r, rc, j->body, j->status, &j->events, &j->fail);
 }
 
 static struct inbox_job *new_job(struct http_req *r, bool with_id)
@@ -347,17 +332,10 @@ static int set_members_fn(struct store_tx *tx, void *arg)
     if ((rc = tx_exec(tx, "DELETE FROM inbox_members WHERE inbox_id = $1 AND account_id = $2", "ii",
                       j->inbox_id, j->account_id)) < 0)
         return rc;
+    if ((rc = app_check_members(tx, j->account_id, j->user_ids, j->nuser_ids, "user_ids",
+                                &j->fail)) < 0)
+        return rc;
     for (size_t i = 0; i < j->nuser_ids; i++) {
-        int64_t one;
-        rc = tx_query_i64(tx, &one,
-                          "SELECT 1 FROM account_users WHERE account_id = $1 AND user_id = $2",
-                          "ii", j->account_id, j->user_ids[i]);
-        if (rc == ERR_NOTFOUND)
-            return json_fail(&j->fail, "user_ids",
-                             "user %" PRId64 " is not a member of this account; add them first.",
-                             j->user_ids[i]);
-        if (rc < 0)
-            return rc;
         rc = tx_exec(tx,
                      "INSERT INTO inbox_members (account_id, inbox_id, user_id, created_at) VALUES "
                      "($1, $2, $3, $4)",
@@ -387,38 +365,13 @@ static void h_set_members(struct http_req *r)
     json_t *body;
     if (http_body_json(r, &body) < 0)
         return;
-    json_t *ids = json_object_get(body, "user_ids");
-    struct jfail f = {0};
-    int rc = 0;
-    if (!json_is_array(ids))
-        rc = json_fail(&f, "user_ids", "user_ids must be an array of user ids.");
-    else if (json_array_size(ids) > 1000)
-        rc = json_fail(&f, "user_ids", "user_ids may list at most 1000 users.");
-    size_t i;
-    json_t *v;
-    if (rc == 0) {
-        j->user_ids = xcalloc(json_array_size(ids) + 1, sizeof(int64_t));
-        json_array_foreach(ids, i, v)
-        {
-            if (!json_is_integer(v) || json_integer_value(v) <= 0) {
-                rc = json_fail(&f, "user_ids", "user_ids must be an array of user ids.");
-                break;
-            }
-            bool dup = false;
-            for (size_t k = 0; k < j->nuser_ids; k++)
-                dup |= j->user_ids[k] == json_integer_value(v);
-            if (!dup)
-                j->user_ids[j->nuser_ids++] = json_integer_value(v);
-        }
-    }
+    int rc = app_parse_ids(r, body, "user_ids", 1000, &j->user_ids, &j->nuser_ids, &j->fail);
     json_decref(body);
     if (rc < 0) {
-        free(j->user_ids);
-        http_respond_jfail(r, rc, &f);
+        http_respond_jfail(r, rc, &j->fail);
         return;
     }
-    if (app_store_write(r, set_members_fn, job_done, j) < 0)
-        free(j->user_ids);
+    app_store_write(r, set_members_fn, job_done, j);
 }
 
 void api_inboxes_routes(struct router *rt)

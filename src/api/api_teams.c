@@ -36,20 +36,7 @@ static struct team_job *new_job(struct http_req *r, bool with_id)
 static void job_done(void *arg, int rc)
 {
     struct team_job *j = arg;
-    if (rc < 0) {
-        event_batch_reset(&j->events);
-        json_decref(j->body);
-        if (rc == ERR_VALIDATION && j->fail.field[0])
-            http_respond_jfail(j->r, rc, &j->fail);
-        else
-            http_respond_error(j->r, rc, NULL, NULL);
-        return;
-    }
-    event_publish(&j->events);
-    if (j->body)
-        http_respond_json(j->r, j->status ? j->status : 200, j->body);
-    else
-        http_respond(j->r, 204, NULL, NULL, 0);
+    app_finish(j->r, rc, j->body, j->status, &j->events, &j->fail);
 }
 
 /* load: {"id","name","member_ids":[...],"created_at","updated_at"}. */
@@ -280,21 +267,8 @@ static void h_members(struct http_req *r)
     json_t *body;
     if (http_body_json(r, &body) < 0)
         return;
-    json_t *ids = json_object_get(body, "user_ids");
-    int rc = 0;
-    if (!json_is_array(ids) || json_array_size(ids) > TEAM_MEMBERS_MAX)
-        rc = json_fail(&j->fail, "user_ids", "user_ids must be an array of at most %d user ids.",
-                       TEAM_MEMBERS_MAX);
-    j->user_ids = arena_alloc(&r->arena, (json_array_size(ids) + 1) * sizeof(int64_t));
-    size_t i;
-    json_t *v;
-    json_array_foreach(ids, i, v)
-    {
-        if (rc == 0 && (!json_is_integer(v) || json_integer_value(v) <= 0))
-            rc = json_fail(&j->fail, "user_ids", "each user id must be a positive integer.");
-        else if (rc == 0)
-            j->user_ids[j->nuser_ids++] = json_integer_value(v);
-    }
+    int rc =
+        app_parse_ids(r, body, "user_ids", TEAM_MEMBERS_MAX, &j->user_ids, &j->nuser_ids, &j->fail);
     json_decref(body);
     if (rc < 0) {
         http_respond_jfail(r, rc, &j->fail);

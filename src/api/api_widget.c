@@ -242,21 +242,15 @@ static void session_done(void *arg, int rc)
 static void wjob_done(void *arg, int rc)
 {
     struct wjob *j = arg;
-    if (rc < 0) {
+    if (rc == ERR_NOTFOUND && j->widget_token) {
         event_batch_reset(&j->events);
         json_decref(j->body);
-        if (rc == ERR_VALIDATION && j->fail.field[0])
-            http_respond_jfail(j->r, rc, &j->fail);
-        else if (rc == ERR_NOTFOUND && j->widget_token)
-            http_respond_error(j->r, rc, "widget_token",
-                               "No chat inbox has this widget_token; copy the script tag again"
-                               " from the inbox settings.");
-        else
-            http_respond_error(j->r, rc, NULL, NULL);
+        http_respond_error(j->r, rc, "widget_token",
+                           "No chat inbox has this widget_token; copy the script tag again from the"
+                           " inbox settings.");
         return;
     }
-    event_publish(&j->events);
-    http_respond_json(j->r, 200, j->body);
+    app_finish(j->r, rc, j->body, 200, &j->events, &j->fail);
 }
 
 static void keep(struct http_req *r, const char **s)

@@ -3,6 +3,7 @@
 #include "base/sys.h"
 #include "base/log.h"
 #include "api/app.h"
+#include "event/event.h"
 #include "net/static.h"
 
 #include <http_parser.h>
@@ -95,6 +96,66 @@ int app_rows_page(struct store_rows *rows, row_json_fn row_fn, int64_t total, in
         return rc;
     }
     *out = app_list_json(data, total, limit, offset);
+    return 0;
+}
+
+void app_finish(struct http_req *r, int rc, json_t *body, int status, struct event_batch *events,
+                const struct jfail *fail)
+{
+    if (rc < 0) {
+        if (events)
+            event_batch_reset(events);
+        json_decref(body);
+        if (rc == ERR_VALIDATION && fail && fail->field[0])
+            http_respond_jfail(r, rc, fail);
+        else
+            http_respond_error(r, rc, NULL, NULL);
+        return;
+    }
+    if (events)
+        event_publish(events);
+    if (body)
+        http_respond_json(r, status ? status : 200, body);
+    else
+        http_respond(r, 204, NULL, NULL, 0);
+}
+
+int app_parse_ids(struct http_req *r, json_t *body, const char *key, size_t max, int64_t **out,
+                  size_t *n, struct jfail *f)
+{
+    json_t *ids = json_object_get(body, key);
+    *n = 0;
+    if (!json_is_array(ids) || json_array_size(ids) > max)
+        return json_fail(f, key, "%s must be an array of at most %zu ids.", key, max);
+    *out = arena_alloc(&r->arena, (json_array_size(ids) + 1) * sizeof(int64_t));
+    size_t i;
+    json_t *v;
+    json_array_foreach(ids, i, v)
+    {
+        if (!json_is_integer(v) || json_integer_value(v) <= 0)
+            return json_fail(f, key, "%s must be an array of ids (positive integers).", key);
+        bool dup = false;
+        for (size_t k = 0; k < *n; k++)
+            dup |= (*out)[k] == json_integer_value(v);
+        if (!dup)
+            (*out)[(*n)++] = json_integer_value(v);
+    }
+    return 0;
+}
+
+int app_check_members(struct store_tx *tx, int64_t account_id, const int64_t *ids, size_t n,
+                      const char *field, struct jfail *f)
+{
+    for (size_t i = 0; i < n; i++) {
+        int64_t one;
+        int rc = tx_query_i64(tx, &one,
+                              "SELECT 1 FROM account_users WHERE account_id = $1 AND user_id = $2",
+                              "ii", account_id, ids[i]);
+        if (rc == ERR_NOTFOUND)
+            return json_fail(f, field, "user %" PRId64 " is not a member of this account.", ids[i]);
+        if (rc < 0)
+            return rc;
+    }
     return 0;
 }
 

@@ -84,6 +84,21 @@ json_t *app_list_json(json_t *data, int64_t total, int64_t limit, int64_t offset
 typedef json_t *(*row_json_fn)(struct store_rows *rows);
 int app_rows_page(struct store_rows *rows, row_json_fn row_fn, int64_t total, int64_t limit,
                   int64_t offset, json_t **out);
+/* app_finish: the common end of a store job, on the loop. rc < 0: drop the events and answer the
+ * error (with fail's field and message for ERR_VALIDATION when it names a field). Else publish the
+ * events (after the commit) and answer body with status (200 if 0), or 204 without a body. Takes
+ * body; events and fail may be NULL. */
+struct event_batch;
+void app_finish(struct http_req *r, int rc, json_t *body, int status, struct event_batch *events,
+                const struct jfail *fail);
+/* app_parse_ids: body[key] as a list of distinct positive ids (at most max), in r's arena.
+ * ERR_VALIDATION in f otherwise. */
+int app_parse_ids(struct http_req *r, json_t *body, const char *key, size_t max, int64_t **out,
+                  size_t *n, struct jfail *f);
+/* app_check_members: every user id is a member of the account, else ERR_VALIDATION naming `field`
+ * and the first stranger (in a store job). */
+int app_check_members(struct store_tx *tx, int64_t account_id, const int64_t *ids, size_t n,
+                      const char *field, struct jfail *f);
 const char *role_name(enum role r);
 int role_parse(const char *s, enum role *out);
 
