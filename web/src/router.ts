@@ -16,6 +16,8 @@ declare module 'vue-router' {
     adminOnly?: boolean;
     /** The page fills the content area (no padding): the conversations workspace. */
     fullBleed?: boolean;
+    /** The menu entry (route name) to highlight when the page has none of its own (a detail page). */
+    menu?: string;
   }
 }
 
@@ -63,6 +65,25 @@ export const router = createRouter({
           name: 'users',
           component: () => import('@/views/UsersView.vue'),
           meta: { title: 'users.title' },
+        },
+        {
+          // Admins manage inboxes; supervisors read them all; agents read only theirs (the API filters).
+          path: 'accounts/:aid(\\d+)/settings/inboxes',
+          name: 'inboxes',
+          component: () => import('@/views/InboxesView.vue'),
+          meta: { title: 'inboxes.title' },
+        },
+        {
+          path: 'accounts/:aid(\\d+)/settings/inboxes/:id(\\d+)',
+          name: 'inbox',
+          component: () => import('@/views/InboxDetailView.vue'),
+          meta: { title: 'inboxes.title', menu: 'inboxes' },
+        },
+        {
+          path: 'accounts/:aid(\\d+)/settings/teams',
+          name: 'teams',
+          component: () => import('@/views/TeamsView.vue'),
+          meta: { title: 'teams.title' },
         },
         {
           path: 'accounts/:aid(\\d+)/audit',

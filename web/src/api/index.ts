@@ -10,3 +10,4 @@ export * as contacts from './contacts';
 export * as canned from './canned';
 export * as attachments from './attachments';
 export * as presence from './presence';
+export * as teams from './teams';

@@ -100,6 +100,42 @@ export interface Inbox {
   updated_at: string;
 }
 
+/** POST /accounts/{aid}/inboxes. */
+export interface NewInbox {
+  name: string;
+  channel: 'web' | 'api';
+  greeting?: string;
+  offline_message?: string;
+  widget_color?: string;
+  widget_title?: string;
+  prechat_fields?: PrechatField[];
+}
+
+/** PATCH /accounts/{aid}/inboxes/{id}: any field of NewInbox but the channel. */
+export type InboxPatch = Partial<Omit<NewInbox, 'channel'>>;
+
+export interface InboxMember {
+  id: number;
+  email: string;
+  name: string;
+  role: Role;
+}
+
+/** GET|PUT /accounts/{aid}/inboxes/{id}/members */
+export interface InboxMembers {
+  data: InboxMember[];
+  user_ids: number[];
+}
+
+/** A team: agents a conversation can be assigned or transferred to. */
+export interface Team {
+  id: number;
+  name: string;
+  member_ids: number[];
+  created_at: string;
+  updated_at: string;
+}
+
 export interface Contact {
   id: number;
   name: string;

@@ -9,3 +9,16 @@ export function listUsers(accountId: number, page: Page = {}): Promise<List<User
 export function createUser(accountId: number, user: NewUser): Promise<User> {
   return request<User>('POST', `/accounts/${accountId}/users`, { body: user });
 }
+
+/** Every user of the account, page by page (200 at a time), for pickers. */
+export async function listAllUsers(accountId: number): Promise<User[]> {
+  const out: User[] = [];
+  // At most 50 pages (10,000 users): a picker with more is of no use anyway.
+  for (let offset = 0, pages = 0; pages < 50; pages++) {
+    const res = await listUsers(accountId, { limit: 200, offset });
+    out.push(...res.data);
+    offset += res.data.length;
+    if (res.data.length === 0 || offset >= res.meta.total) break;
+  }
+  return out;
+}

@@ -1,12 +1,17 @@
 // The Element Plus components the console uses, registered globally with their styles. Importing only
-// these keeps the bundle small; add a component here (and its style line) when a page needs it.
+// these keeps the bundle small; add a component here (and its style line) when a page needs it. Child
+// components (ElRadioButton, ElTabPane, ElBreadcrumbItem...) are registered by their parent's install.
 import type { App, Component } from 'vue';
 import {
   ElAlert,
   ElAside,
   ElAvatar,
+  ElBreadcrumb,
+  ElBreadcrumbItem,
   ElButton,
   ElCard,
+  ElCheckbox,
+  ElColorPicker,
   ElConfigProvider,
   ElContainer,
   ElDatePicker,
@@ -29,10 +34,15 @@ import {
   ElMenuItem,
   ElOption,
   ElPagination,
+  ElRadio,
+  ElRadioButton,
+  ElRadioGroup,
   ElResult,
   ElSelect,
+  ElTabPane,
   ElTable,
   ElTableColumn,
+  ElTabs,
   ElTag,
   ElText,
 } from 'element-plus';
@@ -41,8 +51,12 @@ import 'element-plus/es/components/base/style/css';
 import 'element-plus/es/components/alert/style/css';
 import 'element-plus/es/components/aside/style/css';
 import 'element-plus/es/components/avatar/style/css';
+import 'element-plus/es/components/breadcrumb/style/css';
+import 'element-plus/es/components/breadcrumb-item/style/css';
 import 'element-plus/es/components/button/style/css';
 import 'element-plus/es/components/card/style/css';
+import 'element-plus/es/components/checkbox/style/css';
+import 'element-plus/es/components/color-picker/style/css';
 import 'element-plus/es/components/container/style/css';
 import 'element-plus/es/components/date-picker/style/css';
 import 'element-plus/es/components/descriptions/style/css';
@@ -66,10 +80,15 @@ import 'element-plus/es/components/message/style/css';
 import 'element-plus/es/components/message-box/style/css';
 import 'element-plus/es/components/option/style/css';
 import 'element-plus/es/components/pagination/style/css';
+import 'element-plus/es/components/radio/style/css';
+import 'element-plus/es/components/radio-button/style/css';
+import 'element-plus/es/components/radio-group/style/css';
 import 'element-plus/es/components/result/style/css';
 import 'element-plus/es/components/select/style/css';
+import 'element-plus/es/components/tab-pane/style/css';
 import 'element-plus/es/components/table/style/css';
 import 'element-plus/es/components/table-column/style/css';
+import 'element-plus/es/components/tabs/style/css';
 import 'element-plus/es/components/tag/style/css';
 import 'element-plus/es/components/text/style/css';
 
@@ -77,8 +96,12 @@ const components: Component[] = [
   ElAlert,
   ElAside,
   ElAvatar,
+  ElBreadcrumb,
+  ElBreadcrumbItem,
   ElButton,
   ElCard,
+  ElCheckbox,
+  ElColorPicker,
   ElConfigProvider,
   ElContainer,
   ElDatePicker,
@@ -100,10 +123,15 @@ const components: Component[] = [
   ElMenuItem,
   ElOption,
   ElPagination,
+  ElRadio,
+  ElRadioButton,
+  ElRadioGroup,
   ElResult,
   ElSelect,
+  ElTabPane,
   ElTable,
   ElTableColumn,
+  ElTabs,
   ElTag,
   ElText,
 ];
