@@ -15,7 +15,7 @@
 #define INBOX_COLS                                                                                 \
     "id, name, channel, widget_token, greeting, offline_message, widget_color, widget_title, "     \
     "prechat_fields,"                                                                              \
-    " created_at, updated_at"
+    " created_at, updated_at, (SELECT COUNT(*) FROM inbox_members mc WHERE mc.inbox_id = i.id)"
 
 struct inbox_job {
     struct http_req *r;
@@ -34,13 +34,14 @@ struct inbox_job {
 static json_t *inbox_json(struct store_rows *rows)
 {
     json_t *pf = json_loads(rows_text(rows, 8), 0, NULL);
-    return json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o}", "id",
+    return json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:I}", "id",
                      (json_int_t)rows_i64(rows, 0), "name", rows_text(rows, 1), "channel",
                      rows_text(rows, 2), "widget_token", rows_text(rows, 3), "greeting",
                      rows_text(rows, 4), "offline_message", rows_text(rows, 5), "widget_color",
                      rows_text(rows, 6), "widget_title", rows_text(rows, 7), "prechat_fields",
                      pf ? pf : json_array(), "created_at", json_time(rows_i64(rows, 9)),
-                     "updated_at", json_time(rows_i64(rows, 10)));
+                     "updated_at", json_time(rows_i64(rows, 10)), "members_count",
+                     (json_int_t)rows_i64(rows, 11));
 }
 
 /* load_inbox: the inbox as JSON, or ERR_NOTFOUND if it is not in the account, deleted, or (for an

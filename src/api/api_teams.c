@@ -36,6 +36,12 @@ static struct team_job *new_job(struct http_req *r, bool with_id)
 static void job_done(void *arg, int rc)
 {
     struct team_job *j = arg;
+    if (rc == ERR_CONFLICT) {
+        event_batch_reset(&j->events);
+        json_decref(j->body);
+        http_respond_error(j->r, rc, "name", "Another team already has this name.");
+        return;
+    }
     app_finish(j->r, rc, j->body, j->status, &j->events, &j->fail);
 }
 
@@ -154,15 +160,29 @@ static int parse_name(struct http_req *r, struct team_job *j)
     return 0;
 }
 
+/* name_taken: ERR_CONFLICT if another live team of the account has this name. */
+static int name_taken(struct store_tx *tx, struct team_job *j)
+{
+    int64_t one;
+    int rc = tx_query_i64(tx, &one,
+                          "SELECT 1 FROM teams WHERE account_id = $1 AND name = $2"
+                          " AND deleted_at IS NULL AND id <> $3",
+                          "iti", j->account_id, j->name, j->id);
+    return rc == 0 ? ERR_CONFLICT : rc == ERR_NOTFOUND ? 0 : rc;
+}
+
 static int create_fn(struct store_tx *tx, void *arg)
 {
     struct team_job *j = arg;
     event_batch_reset(&j->events);
     int64_t now = clock_wall_ms();
-    int rc = tx_query_i64(tx, &j->id,
-                          "INSERT INTO teams (account_id, name, created_at, updated_at)"
-                          " VALUES ($1, $2, $3, $3) RETURNING id",
-                          "iti", j->account_id, j->name, now);
+    int rc = name_taken(tx, j);
+    if (rc < 0)
+        return rc;
+    rc = tx_query_i64(tx, &j->id,
+                      "INSERT INTO teams (account_id, name, created_at, updated_at)"
+                      " VALUES ($1, $2, $3, $3) RETURNING id",
+                      "iti", j->account_id, j->name, now);
     return rc < 0 ? rc : changed(tx, j, "team.created");
 }
 
@@ -179,10 +199,13 @@ static int update_fn(struct store_tx *tx, void *arg)
 {
     struct team_job *j = arg;
     event_batch_reset(&j->events);
-    int rc = tx_exec(tx,
-                     "UPDATE teams SET name = $1, updated_at = $2 WHERE id = $3 AND account_id = $4"
-                     " AND deleted_at IS NULL",
-                     "tiii", j->name, clock_wall_ms(), j->id, j->account_id);
+    int rc = name_taken(tx, j);
+    if (rc < 0)
+        return rc;
+    rc = tx_exec(tx,
+                 "UPDATE teams SET name = $1, updated_at = $2 WHERE id = $3 AND account_id = $4"
+                 " AND deleted_at IS NULL",
+                 "tiii", j->name, clock_wall_ms(), j->id, j->account_id);
     if (rc < 0)
         return rc;
     return rc == 0 ? ERR_NOTFOUND : changed(tx, j, "team.updated");

@@ -3,6 +3,7 @@
 #include "base/sys.h"
 #include "base/str.h"
 #include "model/inbox.h"
+#include "model/user.h"
 
 bool inbox_color_valid(const char *s)
 {
@@ -81,6 +82,8 @@ int inbox_parse(json_t *body, bool create, struct inbox_input *in, struct jfail 
     memset(in, 0, sizeof(*in));
     int channel = -1;
     int rc = json_get_str(body, "name", create, 1, INBOX_NAME_MAX, &in->name, f);
+    if (rc == 0 && in->name && !user_name_valid(in->name))
+        rc = json_fail(f, "name", "name must be 1 to 100 characters without control characters.");
     if (rc == 0 && create)
         rc = json_get_enum(body, "channel", true, channels, &channel, f);
     if (rc == 0 && !create && json_object_get(body, "channel"))

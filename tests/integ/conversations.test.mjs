@@ -43,6 +43,9 @@ describe('conversations', () => {
     const put = await srv.request('PUT', `${A}/inboxes/${web.id}/members`, { token: admin,
       body: { user_ids: [...members.body.user_ids, agentId] } });
     assert.equal(put.status, 200, put.text);
+    assert.equal((await srv.request('GET', `${A}/inboxes`, { token: admin })).body.data[0].members_count, 2);
+    const ctl = await srv.request('PATCH', `${A}/inboxes/${web.id}`, { token: admin, body: { name: 'Web\tsite' } });
+    assert.equal(ctl.status, 422, 'control characters in an inbox name');
     agent = (await srv.login('conv-agent@example.com', 'agent-pass-1')).token;
     outsider = (await srv.login('conv-out@example.com', 'agent-pass-1')).token;
   });

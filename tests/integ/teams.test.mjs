@@ -24,6 +24,9 @@ describe('teams', () => {
     assert.deepEqual(c.body.member_ids, []);
     await ws.ws.waitFor((e) => e.json?.event === 'team.created');
     assert.equal((await srv.request('POST', T, { token: admin, body: { name: '' } })).status, 422);
+    const dup = await srv.request('POST', T, { token: admin, body: { name: '售后 After-sales' } });
+    assert.equal(dup.status, 409);
+    assert.equal(dup.body.error.field, 'name');
     assert.equal((await srv.request('POST', T, { token: agent, body: { name: 'x' } })).status, 403);
     const m = await srv.request('PUT', `${T}/${c.body.id}/members`, { token: admin, body: { user_ids: [1, agentId] } });
     assert.equal(m.status, 200, m.text);
