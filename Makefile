@@ -43,8 +43,9 @@ integ: build-asan/parleyd
 e2e: web build-asan/parleyd
 	@cd tests/e2e && node --test
 
-bench: all
-	@scripts/bench.sh
+bench: deps build
+	@cmake --build build -j $(JOBS) --target loadgen
+	@bench/bench.sh
 
 format:
 	@clang-format -i $$(git ls-files 'src/*.c' 'src/*.h' 'tests/*.c' 'bench/*.c' 'tools/*.c')
