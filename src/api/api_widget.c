@@ -71,8 +71,11 @@ static int history(struct store_tx *tx, int64_t account_id, int64_t inbox_id, in
                    int64_t before, int64_t limit, json_t **data, bool *more)
 {
     char sql[1024];
+    /* Through the visitor's conversations (messages_conversation), never a scan of the account's
+     * messages: "+" keeps SQLite off messages_account, which it would pick for the ORDER BY. */
     snprintf(sql, sizeof(sql),
-             "%s WHERE m.account_id = $1 AND c.inbox_id = $2 AND c.contact_id = $3"
+             "%s WHERE m.conversation_id IN (SELECT id FROM conversations WHERE account_id = $1"
+             " AND inbox_id = $2 AND contact_id = $3) AND +m.account_id = $1"
              " AND m.private = 0 AND ($4 = 0 OR m.id < $4) ORDER BY m.id DESC LIMIT $5",
              MSG_SELECT);
     struct store_rows rows;
