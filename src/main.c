@@ -227,9 +227,10 @@ int main(int argc, char **argv)
     snprintf(base, sizeof(base), "http://%s%s%s:%d", v6 ? "[" : "", host, v6 ? "]" : "",
              app.srv.port);
     printf("listening on %s\n", base);
-    printf("  console  %s/\n  demo     %s/demo  (a shop page with the chat widget: play the visitor)\n"
-           "  API      %s/api/v1/openapi.yaml\n  health   %s/healthz\n",
-           base, base, base, base);
+    printf(
+        "  console  %s/\n  demo     %s/demo  (a shop page with the chat widget: play the visitor)\n"
+        "  API      %s/api/v1/openapi.yaml\n  health   %s/healthz\n",
+        base, base, base, base);
     log_info("main", "listening host=%s port=%d data_dir=%s db=%s web_dir=%s", host, app.srv.port,
              cfg.data_dir, cfg.db, cfg.web_dir);
 

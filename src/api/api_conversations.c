@@ -640,26 +640,10 @@ static void h_read(struct http_req *r)
 
 /* ---- contacts ---- */
 
-static int contact_load(struct store_tx *tx, struct cjob *j, json_t **out)
-{
-    char sql[512];
-    snprintf(sql, sizeof(sql), "SELECT %s FROM contacts ct WHERE ct.id = $1 AND ct.account_id = $2",
-             CONTACT_COLS);
-    struct store_rows rows;
-    int rc = tx_query(tx, &rows, sql, "ii", j->id, j->actor.account_id);
-    if (rc < 0)
-        return rc;
-    rc = rows_next(&rows);
-    if (rc == 1)
-        *out = contact_json(&rows, 0);
-    rows_close(&rows);
-    return rc == 1 ? 0 : rc == 0 ? ERR_NOTFOUND : rc;
-}
-
 static int contact_get_fn(struct store_tx *tx, void *arg)
 {
     struct cjob *j = arg;
-    return contact_load(tx, j, &j->body);
+    return contact_load(tx, j->actor.account_id, j->id, &j->body);
 }
 
 static void h_contact_get(struct http_req *r)
@@ -685,7 +669,7 @@ static int contact_update_fn(struct store_tx *tx, void *arg)
         return rc;
     if (rc == 0)
         return ERR_NOTFOUND;
-    if ((rc = contact_load(tx, j, &j->body)) < 0)
+    if ((rc = contact_load(tx, j->actor.account_id, j->id, &j->body)) < 0)
         return rc;
     return event_emit(tx, &j->events, j->actor.account_id, "contact.updated", 0, 0, j->id, true,
                       json_pack("{s:O}", "contact", j->body));
@@ -727,7 +711,7 @@ static int contact_convs_fn(struct store_tx *tx, void *arg)
 {
     struct cjob *j = arg;
     json_t *contact;
-    int rc = contact_load(tx, j, &contact);
+    int rc = contact_load(tx, j->actor.account_id, j->id, &contact);
     if (rc < 0)
         return rc;
     json_decref(contact);
@@ -760,17 +744,16 @@ static void h_contact_convs(struct http_req *r)
 static int search_fn(struct store_tx *tx, void *arg)
 {
     struct cjob *j = arg;
-    /* Trigram FTS for 3+ characters; shorter queries scan the newest 20,000 messages. */
+    /* Trigram FTS for 3+ characters; shorter queries scan the account's newest 20,000 messages. */
     char sql[2048];
     snprintf(sql, sizeof(sql),
-             "%s JOIN contacts ct ON ct.id = c.contact_id WHERE m.account_id = $1"
+             "SELECT " MSG_COLS ", ct.id, ct.name" MSG_FROM
+             " JOIN contacts ct ON ct.id = c.contact_id WHERE m.account_id = $1"
              " AND ($2 > 0 OR EXISTS (SELECT 1 FROM inbox_members mm WHERE mm.inbox_id ="
              " c.inbox_id AND mm.user_id = $3)) AND %s ORDER BY m.id DESC LIMIT $6 OFFSET $7",
-             MSG_SELECT,
              j->fts ? "m.id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH $4)"
-                    : "m.id > (SELECT COALESCE(MAX(id), 0) - 20000 FROM messages)"
-                      " AND instr(lower(m.content), lower($5)) > 0");
-    /* MSG_SELECT has no contact columns: a second pass adds them per hit. */
+                    : "m.id IN (SELECT id FROM messages WHERE account_id = $1"
+                      " ORDER BY id DESC LIMIT 20000) AND instr(lower(m.content), lower($5)) > 0");
     struct store_rows rows;
     int rc = tx_query(tx, &rows, sql, "iiittii", j->actor.account_id, (int64_t)j->actor.role,
                       j->actor.user_id, j->fts ? j->fts : "", j->q, j->limit, j->offset);
@@ -778,33 +761,16 @@ static int search_fn(struct store_tx *tx, void *arg)
         return rc;
     json_t *data = json_array();
     while ((rc = rows_next(&rows)) == 1) {
+        char nb[48];
+        int64_t contact = rows_i64(&rows, 11);
         json_t *m = message_json(&rows);
-        json_array_append_new(data, json_pack("{s:o, s:O}", "message", m, "conversation_id",
-                                              json_object_get(m, "conversation_id")));
+        json_array_append_new(
+            data,
+            json_pack("{s:o, s:O, s:{s:I, s:s}}", "message", m, "conversation_id",
+                      json_object_get(m, "conversation_id"), "contact", "id", (json_int_t)contact,
+                      "name", contact_display_name(rows_text(&rows, 12), contact, nb, sizeof(nb))));
     }
     rows_close(&rows);
-    size_t i;
-    json_t *hit;
-    json_array_foreach(data, i, hit)
-    {
-        if (rc < 0)
-            break;
-        struct store_rows cr;
-        rc = tx_query(tx, &cr,
-                      "SELECT ct.id, ct.name FROM conversations c JOIN contacts ct"
-                      " ON ct.id = c.contact_id WHERE c.id = $1",
-                      "i", (int64_t)json_integer_value(json_object_get(hit, "conversation_id")));
-        if (rc == 0 && (rc = rows_next(&cr)) == 1) {
-            char nb[48];
-            int64_t cid = rows_i64(&cr, 0);
-            json_object_set_new(
-                hit, "contact",
-                json_pack("{s:I, s:s}", "id", (json_int_t)cid, "name",
-                          contact_display_name(rows_text(&cr, 1), cid, nb, sizeof(nb))));
-            rc = 0;
-        }
-        rows_close(&cr);
-    }
     if (rc < 0) {
         json_decref(data);
         return rc;

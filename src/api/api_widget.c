@@ -12,6 +12,7 @@
 #include "model/user.h"
 
 #include <sodium.h>
+#include <strings.h>
 
 enum { VISITOR_ID_LEN = 32, HISTORY_MAX = 100, PAGE_URL_MAX = 2000 };
 
@@ -45,24 +46,6 @@ static json_t *visitor_conv_json(json_t *c)
         json_is_object(a) ? json_pack("{s:O}", "name", json_object_get(a, "name")) : json_null(),
         "agent_last_read_id", json_object_get(c, "agent_last_read_id"), "contact_last_read_id",
         json_object_get(c, "contact_last_read_id"), "created_at", json_object_get(c, "created_at"));
-}
-
-static int load_contact(struct store_tx *tx, int64_t account_id, int64_t id, json_t **out)
-{
-    char sql[512];
-    snprintf(sql, sizeof(sql), "SELECT %s FROM contacts ct WHERE ct.id = $1 AND ct.account_id = $2",
-             CONTACT_COLS);
-    struct store_rows rows;
-    int rc = tx_query(tx, &rows, sql, "ii", id, account_id);
-    if (rc < 0)
-        return rc;
-    rc = rows_next(&rows);
-    if (rc == 1) {
-        *out = contact_json(&rows, 0);
-        json_object_del(*out, "attributes"); /* agents' notes about the visitor stay with agents */
-    }
-    rows_close(&rows);
-    return rc == 1 ? 0 : rc == 0 ? ERR_NOTFOUND : rc;
 }
 
 /* history: the visitor's public messages in this inbox, newest `limit` before `before`, ascending.
@@ -182,10 +165,13 @@ static int session_fn(struct store_tx *tx, void *arg)
                  "iti", now, j->page_url, j->contact_id);
     json_t *contact = NULL, *conv = NULL, *messages = NULL;
     if (rc >= 0)
-        rc = load_contact(tx, j->account_id, j->contact_id, &contact);
+        rc = contact_load(tx, j->account_id, j->contact_id, &contact);
+    /* Agents get the whole contact; the visitor, not the agents' attributes. */
     if (rc >= 0 && contact_changed)
         rc = event_emit(tx, &j->events, j->account_id, "contact.updated", 0, 0, j->contact_id, true,
-                        json_pack("{s:O}", "contact", contact));
+                        json_pack("{s:o}", "contact", json_deep_copy(contact)));
+    if (rc >= 0)
+        json_object_del(contact, "attributes");
     int64_t cid = 0;
     if (rc >= 0) {
         rc = tx_query_i64(tx, &cid,
@@ -276,6 +262,10 @@ static void h_session(struct http_req *r)
         rc = json_get_str(body, "visitor_id", false, 1, 64, &j->visitor_id, f);
     if (rc == 0)
         rc = json_get_str(body, "page_url", false, 0, PAGE_URL_MAX, &j->page_url, f);
+    /* Agents open it from the contact panel: only web addresses, never javascript: or data:. */
+    if (rc == 0 && j->page_url && *j->page_url && strncasecmp(j->page_url, "http://", 7) != 0 &&
+        strncasecmp(j->page_url, "https://", 8) != 0)
+        rc = json_fail(f, "page_url", "page_url must be an http:// or https:// address.");
     if (rc == 0)
         rc = json_get_str(body, "locale", false, 0, 20, &locale, f);
     json_t *contact = json_object_get(body, "contact");
@@ -330,10 +320,12 @@ static int contact_fn(struct store_tx *tx, void *arg)
         return rc;
     if (rc == 0)
         return ERR_NOTFOUND;
-    if ((rc = load_contact(tx, j->vc.account_id, j->vc.contact_id, &j->body)) < 0)
+    if ((rc = contact_load(tx, j->vc.account_id, j->vc.contact_id, &j->body)) < 0)
         return rc;
-    return event_emit(tx, &j->events, j->vc.account_id, "contact.updated", 0, 0, j->vc.contact_id,
-                      true, json_pack("{s:O}", "contact", j->body));
+    rc = event_emit(tx, &j->events, j->vc.account_id, "contact.updated", 0, 0, j->vc.contact_id,
+                    true, json_pack("{s:o}", "contact", json_deep_copy(j->body)));
+    json_object_del(j->body, "attributes"); /* the visitor's answer leaves out the agents' notes */
+    return rc;
 }
 
 static void h_contact(struct http_req *r)

@@ -18,19 +18,12 @@ const char CONV_SELECT[] =
     " c.priority, c.last_activity_at, c.waiting_since, c.first_reply_at, c.agent_last_read_id,"
     " c.contact_last_read_id, c.page_url, c.prechat, c.created_at, c.updated_at,"
     " ct.id, ct.name, ct.email, ct.phone,"
-    " lm.id, lm.content, lm.sender_type, lm.private, lm.created_at,"
-    " (SELECT COUNT(*) FROM messages x WHERE x.conversation_id = c.id"
-    "  AND x.id > c.agent_last_read_id AND x.sender_type = 'contact')"
+    " lm.id, lm.content, lm.sender_type, lm.private, lm.created_at, c.unread_count"
     " FROM conversations c JOIN contacts ct ON ct.id = c.contact_id"
     " LEFT JOIN users u ON u.id = c.assignee_id"
     " LEFT JOIN messages lm ON lm.id = c.last_message_id";
 
-const char MSG_SELECT[] =
-    "SELECT m.id, m.conversation_id, c.inbox_id, m.sender_type, m.sender_id,"
-    " CASE m.sender_type WHEN 'user' THEN (SELECT name FROM users WHERE id = m.sender_id)"
-    "  WHEN 'contact' THEN (SELECT name FROM contacts WHERE id = m.sender_id) ELSE '' END,"
-    " m.content, m.private, m.client_id, m.attachments, m.created_at"
-    " FROM messages m JOIN conversations c ON c.id = m.conversation_id";
+const char MSG_SELECT[] = "SELECT " MSG_COLS MSG_FROM;
 
 const char *contact_display_name(const char *name, int64_t id, char *buf, size_t len)
 {
@@ -69,6 +62,22 @@ json_t *contact_json(struct store_rows *rows, int col)
                      json_or(rows_text(rows, col + 4), json_object()), "last_seen_at",
                      opt_time(rows, col + 5), "created_at", json_time(rows_i64(rows, col + 6)),
                      "prechat", json_or(rows_text(rows, col + 7), json_object()));
+}
+
+int contact_load(struct store_tx *tx, int64_t account_id, int64_t id, json_t **out)
+{
+    char sql[512];
+    snprintf(sql, sizeof(sql), "SELECT %s FROM contacts ct WHERE ct.id = $1 AND ct.account_id = $2",
+             CONTACT_COLS);
+    struct store_rows rows;
+    int rc = tx_query(tx, &rows, sql, "ii", id, account_id);
+    if (rc < 0)
+        return rc;
+    rc = rows_next(&rows);
+    if (rc == 1)
+        *out = contact_json(&rows, 0);
+    rows_close(&rows);
+    return rc == 1 ? 0 : rc == 0 ? ERR_NOTFOUND : rc;
 }
 
 static json_t *conv_row_json(struct store_rows *rows)
@@ -507,14 +516,14 @@ int msg_send_fn(struct store_tx *tx, void *arg)
         rc = tx_exec(tx,
                      "UPDATE conversations SET last_message_id = $1, last_activity_at = $2,"
                      " updated_at = $2, waiting_since = COALESCE(waiting_since, $2),"
-                     " contact_last_read_id = $1, status = 'open', snoozed_until = NULL"
+                     " contact_last_read_id = $1, status = 'open', snoozed_until = NULL,"
+                     " unread_count = unread_count + 1"
                      " WHERE id = $3",
                      "iii", mid, now, cs.id);
     } else if (ms->private) {
         rc = tx_exec(tx,
                      "UPDATE conversations SET last_message_id = $1, updated_at = $2,"
-                     " agent_last_read_id = CASE WHEN agent_last_read_id < $1 THEN $1"
-                     " ELSE agent_last_read_id END WHERE id = $3",
+                     " agent_last_read_id = $1, unread_count = 0 WHERE id = $3",
                      "iii", mid, now, cs.id);
     } else {
         /* An agent's reply ends the wait; the first one to answer an unassigned conversation
@@ -524,8 +533,7 @@ int msg_send_fn(struct store_tx *tx, void *arg)
                      "UPDATE conversations SET last_message_id = $1, last_activity_at = $2,"
                      " updated_at = $2, waiting_since = NULL,"
                      " first_reply_at = COALESCE(first_reply_at, $2),"
-                     " agent_last_read_id = CASE WHEN agent_last_read_id < $1 THEN $1"
-                     " ELSE agent_last_read_id END,"
+                     " agent_last_read_id = $1, unread_count = 0,"
                      " assignee_id = CASE WHEN assignee_id IS NULL AND $4 > 0 THEN $4"
                      " ELSE assignee_id END WHERE id = $3",
                      "iiii", mid, now, cs.id, assigned ? ms->actor.user_id : (int64_t)0);
@@ -591,10 +599,14 @@ int conv_read_fn(struct store_tx *tx, void *arg)
     if (rc <= 0)
         return rc < 0 ? rc : ERR_NOTFOUND;
     cr->conversation_id = cid;
+    /* An agent's read recounts what is still unread once (a later message may exist); sends keep
+     * the count after that. */
     rc = tx_exec(tx,
                  a->visitor ? "UPDATE conversations SET contact_last_read_id = $1"
                               " WHERE id = $2 AND contact_last_read_id < $1"
-                            : "UPDATE conversations SET agent_last_read_id = $1"
+                            : "UPDATE conversations SET agent_last_read_id = $1, unread_count ="
+                              " (SELECT COUNT(*) FROM messages x WHERE x.conversation_id = $2"
+                              " AND x.id > $1 AND x.sender_type = 'contact')"
                               " WHERE id = $2 AND agent_last_read_id < $1",
                  "ii", cr->message_id, cid);
     if (rc <= 0)
@@ -604,10 +616,8 @@ int conv_read_fn(struct store_tx *tx, void *arg)
                   a->visitor ? "contact" : "agent", "message_id", (json_int_t)cr->message_id);
     if (!a->visitor) {
         int64_t unread;
-        rc = tx_query_i64(tx, &unread,
-                          "SELECT COUNT(*) FROM messages WHERE conversation_id = $1 AND id > $2"
-                          " AND sender_type = 'contact'",
-                          "ii", cid, cr->message_id);
+        rc = tx_query_i64(tx, &unread, "SELECT unread_count FROM conversations WHERE id = $1", "i",
+                          cid);
         if (rc < 0) {
             json_decref(data);
             return rc;

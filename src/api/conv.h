@@ -36,9 +36,15 @@ int conv_list_rows(struct store_tx *tx, struct store_rows *rows, json_t **out);
  */
 extern const char CONV_SELECT[];
 
-/* message_json: one message (queried with MSG_SELECT). */
+/* message_json: one message, from the 11 columns MSG_COLS (a query may add its own after them). */
+#define MSG_COLS                                                                                   \
+    "m.id, m.conversation_id, c.inbox_id, m.sender_type, m.sender_id,"                             \
+    " CASE m.sender_type WHEN 'user' THEN (SELECT name FROM users WHERE id = m.sender_id)"         \
+    "  WHEN 'contact' THEN (SELECT name FROM contacts WHERE id = m.sender_id) ELSE '' END,"        \
+    " m.content, m.private, m.client_id, m.attachments, m.created_at"
+#define MSG_FROM " FROM messages m JOIN conversations c ON c.id = m.conversation_id"
 json_t *message_json(struct store_rows *rows);
-extern const char MSG_SELECT[];
+extern const char MSG_SELECT[]; /* "SELECT " MSG_COLS MSG_FROM */
 /* messages_page: a conversation's messages, ascending, {"data":[...],"meta":{"has_more"}}.
  * after/before 0 = not given; public_only for visitors. */
 int messages_page(struct store_tx *tx, int64_t account_id, int64_t conversation_id, int64_t after,
@@ -48,6 +54,9 @@ int messages_page(struct store_tx *tx, int64_t account_id, int64_t conversation_
 const char *contact_display_name(const char *name, int64_t id, char *buf, size_t len);
 json_t *contact_json(struct store_rows *rows, int col);
 extern const char CONTACT_COLS[]; /* 8 columns of contacts ct, for contact_json */
+/* contact_load: one contact of the account as JSON, or ERR_NOTFOUND. (Answers to the visitor leave
+ * out "attributes": the agents' notes about them.) */
+int contact_load(struct store_tx *tx, int64_t account_id, int64_t id, json_t **out);
 
 /* ---- sending a message ---- */
 struct msg_send {

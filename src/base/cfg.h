@@ -27,7 +27,8 @@
     X(store_batch, "store-batch", INT, "512", 1, 100000, 0, "most jobs in one group commit")       \
     X(store_readers, "store-readers", INT, "2", 1, 64, 0, "reader threads")                        \
     X(max_body, "max-body", INT, "1048576", 64, 1073741824, 0, "largest request body, bytes")      \
-    X(max_upload, "max-upload", INT, "10485760", 64, 1073741824, 0, "largest attachment upload, bytes")      \
+    X(max_upload, "max-upload", INT, "10485760", 64, 1073741824, 0,                                \
+      "largest attachment upload, bytes")                                                          \
     X(max_header, "max-header", INT, "16384", 256, 1048576, 0, "largest request head, bytes")      \
     X(header_timeout, "header-timeout", INT, "10000", 50, 3600000, 0,                              \
       "ms for a request's headers to arrive")                                                      \

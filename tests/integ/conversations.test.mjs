@@ -59,6 +59,7 @@ describe('conversations', () => {
     assert.equal(missing.status, 422);
     assert.equal(missing.body.error.field, 'widget_token');
     assert.equal((await session({ widget_token: widgetToken, contact: { email: 'bad' } })).body.error.field, 'email');
+    assert.equal((await session({ widget_token: widgetToken, page_url: 'javascript:alert(1)' })).body.error.field, 'page_url');
     assert.equal((await srv.request('POST', '/api/v1/widget/sessions', { raw: '{', headers: { 'content-type': 'application/json' } })).status, 400);
 
     // The widget runs on the customer's site: CORS preflight and headers for any origin.
@@ -134,6 +135,8 @@ describe('conversations', () => {
     assert.equal(aack.json.data.sender.type, 'user');
     const reply = await vws.waitFor(isEvent('message.created', (j) => j.data.message.sender.type === 'user'), 5000, 'reply');
     assert.equal(reply.json.data.message.content, 'Let me check.');
+    const own = await aws.waitFor(isEvent('message.created', (j) => j.data.message.content === 'Let me check.'), 5000, 'own reply');
+    assert.equal(own.json.data.conversation.unread_count, 0, 'replying reads what came before');
     const assigned = await aws.waitFor(isEvent('conversation.assigned'), 5000, 'assigned');
     assert.equal(assigned.json.data.conversation.assignee.name, 'Admin');
 
@@ -339,11 +342,21 @@ describe('conversations', () => {
     // Read: the agent reads up to the last message; unread drops to 0 and the visitor hears of it.
     let conv = (await srv.request('GET', `${A}/conversations/${cid}`, { token: admin })).body;
     assert.equal(conv.unread_count, 7);
+    const part = await srv.request('POST', `${A}/conversations/${cid}/read`, { token: admin, body: { message_id: ids[3] } });
+    assert.equal(part.status, 204);
+    conv = (await srv.request('GET', `${A}/conversations/${cid}`, { token: admin })).body;
+    assert.equal(conv.unread_count, 3, 'read up to the 4th of 7: three left');
+    const older = await srv.request('POST', `${A}/conversations/${cid}/read`, { token: admin, body: { message_id: ids[1] } });
+    assert.equal(older.status, 204);
+    assert.equal((await srv.request('GET', `${A}/conversations/${cid}`, { token: admin })).body.unread_count, 3,
+      'reading an older message changes nothing');
     const { ws: aws } = await connect(srv, `/ws?token=${admin}`);
     const on = await v.waitFor(isText('presence'), 5000, 'presence online');
     assert.equal(on.json.online, true, 'an agent came online: the visitor is told');
     await aws.sendJson({ type: 'read', conversation_id: cid, message_id: ids[6], client_id: 'rd' });
     await aws.waitFor(isText('ack'), 5000, 'read ack');
+    const early = await v.waitFor(isEvent('conversation.read'), 5000, 'first read event');
+    assert.equal(early.json.data.message_id, ids[3], 'the partial read reached the visitor; the older one did not');
     const rd = await v.waitFor(isEvent('conversation.read'), 5000, 'read event');
     assert.equal(rd.json.data.reader, 'agent');
     assert.equal(rd.json.data.message_id, ids[6]);
