@@ -44,7 +44,7 @@ e2e: web build-asan/parleyd
 	@cd tests/e2e && node --test
 
 bench: deps build
-	@cmake --build build -j $(JOBS) --target loadgen
+	@cmake --build build -j $(JOBS) --target loadgen route_sim
 	@bench/bench.sh
 
 format:

@@ -9,6 +9,8 @@
 #            p50/p99 of visitor send -> agent receives message.created, and send -> ack.
 #   sweep    the same at increasing rates; the largest rate whose p99 stays under 10 ms.
 #   idle     IDLE visitor WebSockets held open; failures, connect time, server RSS per connection.
+#   routing  build/route_sim: the router against Erlang C (M/M/c, least_busy) and mixed skills
+#            (round robin against weighted); no server, no network.
 #
 # Knobs (environment): BENCH_SCENARIOS="latency sweep idle", BENCH_SYNC=full|normal,
 # BENCH_VISITORS=1000, BENCH_RATE=500, BENCH_DURATION=10, BENCH_SWEEP_VISITORS=1000,
@@ -21,7 +23,7 @@ cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 PARLEYD=$BUILD/parleyd
 LOADGEN=$BUILD/loadgen
-SCENARIOS=${BENCH_SCENARIOS:-latency sweep idle}
+SCENARIOS=${BENCH_SCENARIOS:-latency sweep idle routing}
 SYNC=${BENCH_SYNC:-full}
 VISITORS=${BENCH_VISITORS:-1000}
 RATE=${BENCH_RATE:-500}
@@ -205,12 +207,32 @@ run_idle() {
   row "" "kernel slab per connection (both ends)" "~8 KB (4 KB per socket)" "$(kv "$l" slab_per_conn_b) B"
 }
 
+run_routing() {
+  local sim=$BUILD/route_sim
+  [ -x "$sim" ] || { row "routing" "run" "completes" "FAILED: $sim missing"; return; }
+  "$sim" > "$OUT/routing.txt"
+  cat "$OUT/routing.txt" >&2
+  local l
+  l=$(tr '\n' ' ' < "$OUT/routing.txt")
+  local pe we
+  pe=$(kv "$l" p_wait_error_pct)
+  we=$(kv "$l" mean_wait_error_pct)
+  row "routing M/M/10, rho 0.85" "P(wait>0) sim vs Erlang C" "within 5%" \
+    "$(kv "$l" sim_p_wait) vs $(kv "$l" erlang_c_p_wait) (${pe}%, $(verdict "$(awk -v e="$pe" 'BEGIN{print (e<5)}')"))"
+  row "" "mean wait sim vs Erlang C" "within 5%" \
+    "$(kv "$l" sim_mean_wait_s) s vs $(kv "$l" erlang_c_mean_wait_s) s (${we}%, $(verdict "$(awk -v e="$we" 'BEGIN{print (e<5)}')"))"
+  row "" "router decisions/s (one core)" "-" "$(kv "$l" decisions_per_s)"
+  row "routing mixed skills" "transfers: round robin / weighted" "weighted fewer" \
+    "$(kv "$l" round_robin_transfer_pct)% / $(kv "$l" weighted_transfer_pct)% (cut $(kv "$l" transfers_cut_pct)%)"
+}
+
 echo "bench: parleyd --sync $SYNC; data in $BENCH_DIR ($fstype); raw results in $OUT" >&2
 for s in $SCENARIOS; do
   case $s in
   latency) run_latency ;;
   sweep) run_sweep ;;
   idle) run_idle ;;
+  routing) run_routing ;;
   *) echo "bench: unknown scenario $s" >&2; exit 1 ;;
   esac
 done

@@ -7,6 +7,7 @@
 #include "api/app.h"
 #include "event/event.h"
 #include "event/on_push.h"
+#include "event/on_route.h"
 #include "net/static.h"
 
 #include <signal.h>
@@ -48,6 +49,7 @@ static void finish(void)
     struct app *a = the_app;
     uv_timer_stop(&shutdown_timer);
     conv_timers_stop();
+    on_route_stop();
     server_close(&a->srv);
     store_close(a->store); /* runs the last completions */
     a->store = NULL;
@@ -209,6 +211,11 @@ int main(int argc, char **argv)
     app.srv.app = &app;
     push_init(&app.srv);
     event_listen(on_push);
+    if ((rc = on_route_init(app.loop, app.store, cfg.presence_grace, err, sizeof(err))) < 0) {
+        fprintf(stderr, "parleyd: %s\n", err);
+        return 1;
+    }
+    event_listen(on_route);
     if ((rc = server_listen(&app.srv, cfg.listen, err, sizeof(err))) < 0) {
         fprintf(stderr, "parleyd: %s\n", err);
         return 1;
@@ -243,6 +250,7 @@ int main(int argc, char **argv)
     server_release(&app.srv);
     ws_proto_release();
     push_release();
+    on_route_release();
     app_release(&app);
     static_release();
     cfg_release(&cfg);

@@ -291,9 +291,17 @@ static int update_fn(struct store_tx *tx, void *arg)
     }
     rc = tx_exec(tx,
                  "UPDATE conversations SET status = $1, snoozed_until = $2, assignee_id = $3,"
-                 " team_id = $4, priority = $5, updated_at = $6 WHERE id = $7 AND account_id = $8",
-                 "tnnntiii", status, snoozed, assignee, team, prio, clock_wall_ms(), j->id,
-                 j->actor.account_id);
+                 " team_id = $4, priority = $5, updated_at = $6,"
+                 " assigned_at = CASE WHEN $9 = 1 THEN (CASE WHEN $3 IS NULL THEN NULL ELSE $6 END)"
+                 " ELSE assigned_at END,"
+                 " resolved_at = CASE WHEN $1 = 'resolved' THEN $6 ELSE resolved_at END"
+                 " WHERE id = $7 AND account_id = $8",
+                 "tnnntiiii", status, snoozed, assignee, team, prio, clock_wall_ms(), j->id,
+                 j->actor.account_id, (int64_t)assignee_changed);
+    if (rc >= 0 && (assignee_changed || team != old_team))
+        rc = conv_history_add(tx, j->actor.account_id, j->id, assignee, old_assignee, "user",
+                              j->actor.user_id,
+                              assignee_changed ? (assignee ? "manual" : "unassign") : "team", "");
     if (rc < 0 || (rc = conv_load(tx, j->actor.account_id, j->id, &j->body)) < 0)
         goto out;
     if (status_changed)
@@ -301,8 +309,9 @@ static int update_fn(struct store_tx *tx, void *arg)
                   json_pack("{s:s}", "previous_status", old_status));
     if (rc == 0 && assignee_changed)
         rc = emit(tx, j, "conversation.assigned", j->body,
-                  json_pack("{s:o}", "previous_assignee_id",
-                            old_assignee ? json_integer(old_assignee) : json_null()));
+                  json_pack("{s:o, s:s}", "previous_assignee_id",
+                            old_assignee ? json_integer(old_assignee) : json_null(), "reason",
+                            assignee ? "manual" : "unassign"));
     if (rc == 0 && other_changed)
         rc = emit(tx, j, "conversation.updated", j->body, NULL);
 out:

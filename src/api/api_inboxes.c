@@ -9,19 +9,23 @@
 #include "api/app.h"
 #include "event/event.h"
 #include "model/inbox.h"
+#include "route/rules.h"
 
 #include <sodium.h>
 
 #define INBOX_COLS                                                                                 \
     "id, name, channel, widget_token, greeting, offline_message, widget_color, widget_title, "     \
     "prechat_fields,"                                                                              \
-    " created_at, updated_at, (SELECT COUNT(*) FROM inbox_members mc WHERE mc.inbox_id = i.id)"
+    " created_at, updated_at, (SELECT COUNT(*) FROM inbox_members mc WHERE mc.inbox_id = i.id),"   \
+    " routing"
 
 struct inbox_job {
     struct http_req *r;
     int64_t account_id, user_id, inbox_id, limit, offset;
     enum role role;
     struct inbox_input in;
+    json_t *routing; /* the routing settings given (a patch over the stored ones) */
+    int64_t member_id, capacity;
     char token[41];
     int64_t *user_ids;
     size_t nuser_ids;
@@ -34,14 +38,18 @@ struct inbox_job {
 static json_t *inbox_json(struct store_rows *rows)
 {
     json_t *pf = json_loads(rows_text(rows, 8), 0, NULL);
-    return json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:I}", "id",
-                     (json_int_t)rows_i64(rows, 0), "name", rows_text(rows, 1), "channel",
-                     rows_text(rows, 2), "widget_token", rows_text(rows, 3), "greeting",
-                     rows_text(rows, 4), "offline_message", rows_text(rows, 5), "widget_color",
-                     rows_text(rows, 6), "widget_title", rows_text(rows, 7), "prechat_fields",
-                     pf ? pf : json_array(), "created_at", json_time(rows_i64(rows, 9)),
-                     "updated_at", json_time(rows_i64(rows, 10)), "members_count",
-                     (json_int_t)rows_i64(rows, 11));
+    struct route_settings rs;
+    route_settings_load(rows_text(rows, 12), &rs);
+    json_t *v =
+        json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:I}", "id",
+                  (json_int_t)rows_i64(rows, 0), "name", rows_text(rows, 1), "channel",
+                  rows_text(rows, 2), "widget_token", rows_text(rows, 3), "greeting",
+                  rows_text(rows, 4), "offline_message", rows_text(rows, 5), "widget_color",
+                  rows_text(rows, 6), "widget_title", rows_text(rows, 7), "prechat_fields",
+                  pf ? pf : json_array(), "created_at", json_time(rows_i64(rows, 9)), "updated_at",
+                  json_time(rows_i64(rows, 10)), "members_count", (json_int_t)rows_i64(rows, 11));
+    json_object_set_new(v, "routing", route_settings_json(&rs));
+    return v;
 }
 
 /* load_inbox: the inbox as JSON, or ERR_NOTFOUND if it is not in the account, deleted, or (for an
@@ -68,6 +76,7 @@ static void job_done(void *arg, int rc)
 {
     struct inbox_job *j = arg;
     inbox_input_release(&j->in);
+    json_decref(j->routing);
     app_finish(j->r, rc, j->body, j->status, &j->events, &j->fail);
 }
 
@@ -144,6 +153,66 @@ static void keep_strings(struct http_req *r, struct inbox_input *in)
             *strs[i] = arena_strndup(&r->arena, *strs[i], strlen(*strs[i]));
 }
 
+/* save_routing: the routing patch over the stored settings; the overflow team must exist. */
+static int save_routing(struct store_tx *tx, struct inbox_job *j)
+{
+    if (!j->routing)
+        return 0;
+    struct store_rows rows;
+    int rc = tx_query(tx, &rows,
+                      "SELECT routing FROM inboxes WHERE id = $1 AND account_id = $2"
+                      " AND deleted_at IS NULL",
+                      "ii", j->inbox_id, j->account_id);
+    if (rc < 0)
+        return rc;
+    struct route_settings s;
+    if ((rc = rows_next(&rows)) == 1)
+        route_settings_load(rows_text(&rows, 0), &s);
+    rows_close(&rows);
+    if (rc <= 0)
+        return rc < 0 ? rc : ERR_NOTFOUND;
+    if ((rc = route_settings_parse(j->routing, &s, &j->fail)) < 0)
+        return rc;
+    if (s.overflow_team_id) {
+        int64_t ok;
+        rc = tx_query_i64(tx, &ok,
+                          "SELECT 1 FROM teams WHERE id = $1 AND account_id = $2"
+                          " AND deleted_at IS NULL",
+                          "ii", s.overflow_team_id, j->account_id);
+        if (rc == ERR_NOTFOUND)
+            return json_fail(&j->fail, "routing.overflow_team_id",
+                             "team %" PRId64 " does not exist; create it or pick another.",
+                             s.overflow_team_id);
+        if (rc < 0)
+            return rc;
+    }
+    json_t *v = route_settings_json(&s);
+    char *text = json_dump_compact(v, NULL);
+    json_decref(v);
+    rc = tx_exec(tx, "UPDATE inboxes SET routing = $1 WHERE id = $2", "ti", text, j->inbox_id);
+    free(text);
+    return rc < 0 ? rc : 0;
+}
+
+/* take_routing: validates body.routing against the defaults (the job applies it over the stored
+ * settings) and keeps a copy. Answers 422 and returns < 0 if bad. */
+static int take_routing(struct http_req *r, json_t *body, struct inbox_job *j)
+{
+    json_t *v = json_object_get(body, "routing");
+    if (!v)
+        return 0;
+    struct route_settings s;
+    route_settings_default(&s);
+    struct jfail f = {0};
+    int rc = route_settings_parse(v, &s, &f);
+    if (rc < 0) {
+        http_respond_jfail(r, rc, &f);
+        return rc;
+    }
+    j->routing = json_deep_copy(v);
+    return 0;
+}
+
 /* changed: after a create or update, in the same transaction: reload the inbox as the answer, emit
  * the event carrying it, and audit the change under the same name. */
 static int changed(struct store_tx *tx, struct inbox_job *j, const char *what)
@@ -176,7 +245,7 @@ static int create_fn(struct store_tx *tx, void *arg)
         j->in.widget_color ? j->in.widget_color : "#1f6feb",
         j->in.widget_title ? j->in.widget_title : j->in.name, pf, now);
     free(pf);
-    if (rc < 0)
+    if (rc < 0 || (rc = save_routing(tx, j)) < 0)
         return rc;
     return changed(tx, j, "inbox.created");
 }
@@ -188,6 +257,11 @@ static void h_create(struct http_req *r)
         return;
     struct inbox_job *j = new_job(r, false);
     struct jfail f = {0};
+    if (take_routing(r, body, j) < 0) {
+        json_decref(body);
+        return;
+    }
+    json_object_del(body, "routing");
     int rc = inbox_parse(body, true, &j->in, &f);
     if (rc < 0) {
         json_decref(body);
@@ -222,6 +296,8 @@ static int update_fn(struct store_tx *tx, void *arg)
         return rc;
     if (rc == 0)
         return ERR_NOTFOUND;
+    if ((rc = save_routing(tx, j)) < 0)
+        return rc;
     return changed(tx, j, "inbox.updated");
 }
 
@@ -234,7 +310,13 @@ static void h_update(struct http_req *r)
     if (http_body_json(r, &body) < 0)
         return;
     struct jfail f = {0};
-    int rc = inbox_parse(body, false, &j->in, &f);
+    if (take_routing(r, body, j) < 0) {
+        json_decref(body);
+        return;
+    }
+    bool routing_only = json_object_get(body, "routing") && json_object_size(body) == 1;
+    json_object_del(body, "routing");
+    int rc = routing_only ? 0 : inbox_parse(body, false, &j->in, &f);
     if (rc < 0) {
         json_decref(body);
         http_respond_jfail(r, rc, &f);
@@ -277,7 +359,8 @@ static int members_json(struct store_tx *tx, struct inbox_job *j, json_t **out)
 {
     struct store_rows rows;
     int rc = tx_query(tx, &rows,
-                      "SELECT u.id, u.email, u.name, au.role FROM inbox_members m JOIN users u ON "
+                      "SELECT u.id, u.email, u.name, au.role, m.capacity FROM inbox_members m"
+                      " JOIN users u ON "
                       "u.id = m.user_id"
                       " JOIN account_users au ON au.user_id = u.id AND au.account_id = m.account_id"
                       " WHERE m.inbox_id = $1 AND m.account_id = $2 ORDER BY u.id",
@@ -286,10 +369,11 @@ static int members_json(struct store_tx *tx, struct inbox_job *j, json_t **out)
         return rc;
     json_t *data = json_array(), *ids = json_array();
     while ((rc = rows_next(&rows)) == 1) {
-        json_array_append_new(data, json_pack("{s:I, s:s, s:s, s:s}", "id",
-                                              (json_int_t)rows_i64(&rows, 0), "email",
-                                              rows_text(&rows, 1), "name", rows_text(&rows, 2),
-                                              "role", rows_text(&rows, 3)));
+        json_array_append_new(
+            data, json_pack("{s:I, s:s, s:s, s:s, s:o}", "id", (json_int_t)rows_i64(&rows, 0),
+                            "email", rows_text(&rows, 1), "name", rows_text(&rows, 2), "role",
+                            rows_text(&rows, 3), "capacity",
+                            rows_null(&rows, 4) ? json_null() : json_integer(rows_i64(&rows, 4))));
         json_array_append_new(ids, json_integer(rows_i64(&rows, 0)));
     }
     rows_close(&rows);
@@ -330,20 +414,25 @@ static int set_members_fn(struct store_tx *tx, void *arg)
         return rc;
     json_decref(inbox);
     int64_t now = clock_wall_ms();
-    if ((rc = tx_exec(tx, "DELETE FROM inbox_members WHERE inbox_id = $1 AND account_id = $2", "ii",
-                      j->inbox_id, j->account_id)) < 0)
-        return rc;
     if ((rc = app_check_members(tx, j->account_id, j->user_ids, j->nuser_ids, "user_ids",
                                 &j->fail)) < 0)
+        return rc;
+    /* members who stay keep their capacity override */
+    if ((rc = tx_exec(tx, "UPDATE inbox_members SET created_at = -created_at WHERE inbox_id = $1",
+                      "i", j->inbox_id)) < 0)
         return rc;
     for (size_t i = 0; i < j->nuser_ids; i++) {
         rc = tx_exec(tx,
                      "INSERT INTO inbox_members (account_id, inbox_id, user_id, created_at) VALUES "
-                     "($1, $2, $3, $4)",
+                     "($1, $2, $3, $4) ON CONFLICT (inbox_id, user_id) DO UPDATE SET"
+                     " created_at = -created_at",
                      "iiii", j->account_id, j->inbox_id, j->user_ids[i], now);
         if (rc < 0)
             return rc;
     }
+    if ((rc = tx_exec(tx, "DELETE FROM inbox_members WHERE inbox_id = $1 AND created_at < 0", "i",
+                      j->inbox_id)) < 0)
+        return rc;
     json_decref(j->body);
     j->body = NULL;
     if ((rc = members_json(tx, j, &j->body)) < 0)
@@ -375,6 +464,72 @@ static void h_set_members(struct http_req *r)
     app_store_write(r, set_members_fn, job_done, j);
 }
 
+/* PATCH .../members/{user_id} {"capacity": n|null}: the member's capacity in this inbox. */
+static int member_update_fn(struct store_tx *tx, void *arg)
+{
+    struct inbox_job *j = arg;
+    event_batch_reset(&j->events);
+    json_t *inbox;
+    int rc = load_inbox(tx, j, &inbox);
+    if (rc < 0)
+        return rc;
+    json_decref(inbox);
+    rc = tx_exec(tx,
+                 "UPDATE inbox_members SET capacity = CASE WHEN $1 < 0 THEN NULL ELSE $1 END"
+                 " WHERE inbox_id = $2 AND user_id = $3 AND account_id = $4",
+                 "iiii", j->capacity, j->inbox_id, j->member_id, j->account_id);
+    if (rc < 0)
+        return rc;
+    if (rc == 0)
+        return ERR_NOTFOUND;
+    if ((rc = members_json(tx, j, &j->body)) < 0)
+        return rc;
+    json_t *member = NULL;
+    size_t i;
+    json_t *m;
+    json_array_foreach(json_object_get(j->body, "data"), i,
+                       m) if (json_integer_value(json_object_get(m, "id")) == j->member_id) member =
+        json_incref(m);
+    json_decref(j->body);
+    j->body = member;
+    json_t *data =
+        json_pack("{s:I, s:I, s:O}", "inbox_id", (json_int_t)j->inbox_id, "user_id",
+                  (json_int_t)j->member_id, "capacity", json_object_get(member, "capacity"));
+    if ((rc = event_emit(tx, &j->events, j->account_id, "inbox.member_updated", j->inbox_id, 0, 0,
+                         true, json_incref(data))) < 0) {
+        json_decref(data);
+        return rc;
+    }
+    return audit_add(tx, j->account_id, j->user_id, "inbox.member_updated", "inbox", j->inbox_id,
+                     j->r->ip, data);
+}
+
+static void h_member_update(struct http_req *r)
+{
+    struct inbox_job *j = new_job(r, true);
+    if (!j || app_id_param(r, "user_id", &j->member_id) < 0)
+        return;
+    json_t *body;
+    if (http_body_json(r, &body) < 0)
+        return;
+    struct jfail f = {0};
+    int rc = 0;
+    json_t *c = json_object_get(body, "capacity");
+    if (!c || json_object_size(body) != 1)
+        rc = json_fail(&f, "capacity",
+                       "send {\"capacity\": n} (0..100) or null for the agent's own.");
+    else if (!json_is_null(c))
+        rc = json_get_int(body, "capacity", true, 0, 100, &j->capacity, &f);
+    else
+        j->capacity = -1;
+    json_decref(body);
+    if (rc < 0) {
+        http_respond_jfail(r, rc, &f);
+        return;
+    }
+    app_store_write(r, member_update_fn, job_done, j);
+}
+
 void api_inboxes_routes(struct router *rt)
 {
     router_add(rt, HTTP_GET, "/api/v1/accounts/{aid}/inboxes", h_list, R_ACCOUNT);
@@ -386,6 +541,8 @@ void api_inboxes_routes(struct router *rt)
                R_ACCOUNT | R_ADMIN);
     router_add(rt, HTTP_GET, "/api/v1/accounts/{aid}/inboxes/{id}/members", h_get_members,
                R_ACCOUNT);
+    router_add(rt, HTTP_PATCH, "/api/v1/accounts/{aid}/inboxes/{id}/members/{user_id}",
+               h_member_update, R_ACCOUNT | R_ADMIN);
     router_add(rt, HTTP_PUT, "/api/v1/accounts/{aid}/inboxes/{id}/members", h_set_members,
                R_ACCOUNT | R_ADMIN);
 }

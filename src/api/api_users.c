@@ -4,6 +4,7 @@
 #include "base/log.h"
 #include "api/app.h"
 #include "event/event.h"
+#include "event/on_route.h"
 #include "model/user.h"
 
 #include <sodium.h>
@@ -13,14 +14,120 @@
 struct list_job {
     struct http_req *r;
     int64_t account_id, limit, offset;
+    bool users; /* add presence to each user */
     json_t *body;
 };
 
+#define USER_COLS                                                                                  \
+    "u.id, u.email, u.name, au.role, au.created_at, au.capacity, au.languages, au.region,"         \
+    " u.availability"
+#define USER_FROM " FROM account_users au JOIN users u ON u.id = au.user_id"
+
 static json_t *user_row_json(struct store_rows *rows)
 {
-    return json_pack("{s:I, s:s, s:s, s:s, s:o}", "id", (json_int_t)rows_i64(rows, 0), "email",
-                     rows_text(rows, 1), "name", rows_text(rows, 2), "role", rows_text(rows, 3),
-                     "created_at", json_time(rows_i64(rows, 4)));
+    json_t *langs = json_loads(rows_text(rows, 6), 0, NULL);
+    return json_pack("{s:I, s:s, s:s, s:s, s:o, s:o, s:o, s:s, s:s, s:[]}", "id",
+                     (json_int_t)rows_i64(rows, 0), "email", rows_text(rows, 1), "name",
+                     rows_text(rows, 2), "role", rows_text(rows, 3), "created_at",
+                     json_time(rows_i64(rows, 4)), "capacity",
+                     rows_null(rows, 5) ? json_null() : json_integer(rows_i64(rows, 5)),
+                     "languages", json_is_array(langs) ? langs : json_array(), "region",
+                     rows_text(rows, 7), "availability", rows_text(rows, 8), "skills");
+}
+
+/* add_skills: each user's skills ({"name","level"}, by name), for the users in data. */
+static int add_skills(struct store_tx *tx, int64_t account_id, int64_t only_user, json_t *data)
+{
+    struct store_rows rows;
+    int rc = tx_query(tx, &rows,
+                      "SELECT us.user_id, s.name, us.level FROM user_skills us"
+                      " JOIN skills s ON s.id = us.skill_id WHERE us.account_id = $1"
+                      " AND ($2 = 0 OR us.user_id = $2) ORDER BY s.name",
+                      "ii", account_id, only_user);
+    if (rc < 0)
+        return rc;
+    while ((rc = rows_next(&rows)) == 1) {
+        size_t i;
+        json_t *u;
+        json_array_foreach(data, i, u) if (json_integer_value(json_object_get(u, "id")) ==
+                                           rows_i64(&rows, 0))
+            json_array_append_new(json_object_get(u, "skills"),
+                                  json_pack("{s:s, s:I}", "name", rows_text(&rows, 1), "level",
+                                            (json_int_t)rows_i64(&rows, 2)));
+    }
+    rows_close(&rows);
+    return rc < 0 ? rc : 0;
+}
+
+/* user_load: one user of the account, with skills. */
+static int user_load(struct store_tx *tx, int64_t account_id, int64_t user_id, json_t **out)
+{
+    struct store_rows rows;
+    int rc = tx_query(tx, &rows,
+                      "SELECT " USER_COLS USER_FROM " WHERE au.account_id = $1 AND au.user_id = $2",
+                      "ii", account_id, user_id);
+    if (rc < 0)
+        return rc;
+    rc = rows_next(&rows);
+    json_t *u = rc == 1 ? user_row_json(&rows) : NULL;
+    rows_close(&rows);
+    if (rc <= 0)
+        return rc < 0 ? rc : ERR_NOTFOUND;
+    json_t *arr = json_pack("[o]", u);
+    rc = add_skills(tx, account_id, user_id, arr);
+    *out = json_incref(u);
+    json_decref(arr);
+    return rc;
+}
+
+/* profile_save: the routing profile fields given (capacity, skills, languages, region). */
+static int profile_save(struct store_tx *tx, int64_t account_id, int64_t user_id,
+                        const struct user_profile *p)
+{
+    int rc = 0;
+    if (p->has_capacity)
+        rc = tx_exec(tx,
+                     "UPDATE account_users SET capacity = CASE WHEN $1 < 0 THEN NULL ELSE $1 END"
+                     " WHERE account_id = $2 AND user_id = $3",
+                     "iii", (int64_t)p->capacity, account_id, user_id);
+    if (rc >= 0 && p->has_languages) {
+        json_t *a = json_array();
+        for (size_t i = 0; i < p->nlanguages; i++)
+            json_array_append_new(a, json_string(p->languages[i]));
+        char *text = json_dump_compact(a, NULL);
+        json_decref(a);
+        rc = tx_exec(tx,
+                     "UPDATE account_users SET languages = $1 WHERE account_id = $2"
+                     " AND user_id = $3",
+                     "tii", text, account_id, user_id);
+        free(text);
+    }
+    if (rc >= 0 && p->has_region)
+        rc = tx_exec(tx,
+                     "UPDATE account_users SET region = $1 WHERE account_id = $2"
+                     " AND user_id = $3",
+                     "tii", p->region, account_id, user_id);
+    if (rc >= 0 && p->has_skills) {
+        rc = tx_exec(tx, "DELETE FROM user_skills WHERE account_id = $1 AND user_id = $2", "ii",
+                     account_id, user_id);
+        for (size_t i = 0; rc >= 0 && i < p->nskills; i++) {
+            struct span n = span_trim(span_of(p->skill_names[i]));
+            char *name = xstrndup(n.p, n.len);
+            rc = tx_exec(tx,
+                         "INSERT INTO skills (account_id, name, created_at) VALUES ($1, $2, $3)"
+                         " ON CONFLICT (account_id, name) DO NOTHING",
+                         "iti", account_id, name, clock_wall_ms());
+            if (rc >= 0)
+                rc = tx_exec(tx,
+                             "INSERT INTO user_skills (account_id, user_id, skill_id, level)"
+                             " SELECT $1, $2, id, $3 FROM skills WHERE account_id = $1"
+                             " AND name = $4 ON CONFLICT (user_id, skill_id) DO UPDATE SET"
+                             " level = excluded.level",
+                             "iiit", account_id, user_id, (int64_t)p->skill_levels[i], name);
+            free(name);
+        }
+    }
+    return rc < 0 ? rc : 0;
 }
 
 static int list_users_fn(struct store_tx *tx, void *arg)
@@ -33,13 +140,20 @@ static int list_users_fn(struct store_tx *tx, void *arg)
         return rc;
     struct store_rows rows;
     rc = tx_query(tx, &rows,
-                  "SELECT u.id, u.email, u.name, au.role, au.created_at FROM account_users au"
-                  " JOIN users u ON u.id = au.user_id WHERE au.account_id = $1"
+                  "SELECT " USER_COLS USER_FROM " WHERE au.account_id = $1"
                   " ORDER BY u.id LIMIT $2 OFFSET $3",
                   "iii", j->account_id, j->limit, j->offset);
     if (rc < 0)
         return rc;
-    return app_rows_page(&rows, user_row_json, total, j->limit, j->offset, &j->body);
+    if ((rc = app_rows_page(&rows, user_row_json, total, j->limit, j->offset, &j->body)) < 0)
+        return rc;
+    return add_skills(tx, j->account_id, 0, json_object_get(j->body, "data"));
+}
+
+/* with_presence: what the router knows now (loop thread): online, connected, load. */
+static void with_presence(int64_t account_id, json_t *user)
+{
+    on_route_agent_json(account_id, json_integer_value(json_object_get(user, "id")), user);
 }
 
 static void json_job_done(void *arg, int rc)
@@ -50,6 +164,11 @@ static void json_job_done(void *arg, int rc)
         http_respond_error(j->r, rc, NULL, NULL);
         return;
     }
+    size_t i;
+    json_t *u;
+    json_t *data = json_object_get(j->body, "data");
+    if (j->users)
+        json_array_foreach(data, i, u) with_presence(j->account_id, u);
     http_respond_json(j->r, 200, j->body);
 }
 
@@ -57,10 +176,130 @@ static void h_list_users(struct http_req *r)
 {
     struct list_job *j = arena_calloc(&r->arena, sizeof(*j));
     j->r = r;
+    j->users = true;
     j->account_id = req_principal(r)->account_id;
     if (app_page(r, &j->limit, &j->offset) < 0)
         return;
     app_store_read(r, list_users_fn, json_job_done, j);
+}
+
+/* ---- update: PATCH /users/{id} ---- */
+
+struct update_job {
+    struct http_req *r;
+    int64_t account_id, actor_id, user_id;
+    json_t *input; /* the body: the profile's strings point into it */
+    struct user_profile profile;
+    const char *name;
+    int role; /* -1: unchanged */
+    json_t *body;
+    struct event_batch events;
+    struct jfail fail;
+};
+
+static int update_user_fn(struct store_tx *tx, void *arg)
+{
+    struct update_job *j = arg;
+    event_batch_reset(&j->events);
+    json_decref(j->body);
+    j->body = NULL;
+    json_t *old;
+    int rc = user_load(tx, j->account_id, j->user_id, &old);
+    if (rc < 0)
+        return rc;
+    const char *old_role = json_string_value(json_object_get(old, "role"));
+    if (j->role >= 0 && strcmp(old_role, "admin") == 0 && j->role != ROLE_ADMIN) {
+        int64_t admins;
+        rc = tx_query_i64(tx, &admins,
+                          "SELECT COUNT(*) FROM account_users WHERE account_id = $1"
+                          " AND role = 'admin'",
+                          "i", j->account_id);
+        if (rc >= 0 && admins <= 1)
+            rc = json_fail(&j->fail, "role",
+                           "this is the account's only admin; make someone else admin first.");
+    }
+    json_decref(old);
+    if (rc < 0)
+        return rc;
+    if (j->name)
+        rc = tx_exec(tx, "UPDATE users SET name = $1 WHERE id = $2", "ti", j->name, j->user_id);
+    if (rc >= 0 && j->role >= 0)
+        rc =
+            tx_exec(tx, "UPDATE account_users SET role = $1 WHERE account_id = $2 AND user_id = $3",
+                    "tii", role_name((enum role)j->role), j->account_id, j->user_id);
+    if (rc >= 0)
+        rc = profile_save(tx, j->account_id, j->user_id, &j->profile);
+    if (rc < 0 || (rc = user_load(tx, j->account_id, j->user_id, &j->body)) < 0)
+        return rc;
+    rc = event_emit(tx, &j->events, j->account_id, "user.updated", 0, 0, 0, true,
+                    json_pack("{s:O}", "user", j->body));
+    if (rc >= 0)
+        rc = audit_add(tx, j->account_id, j->actor_id, "user.updated", "user", j->user_id, j->r->ip,
+                       json_deep_copy(j->input));
+    return rc < 0 ? rc : 0;
+}
+
+static void update_user_done(void *arg, int rc)
+{
+    struct update_job *j = arg;
+    json_decref(j->input);
+    if (rc >= 0)
+        with_presence(j->account_id, j->body);
+    app_finish(j->r, rc, j->body, 200, &j->events, &j->fail);
+}
+
+static void h_update_user(struct http_req *r)
+{
+    struct update_job *j = arena_calloc(&r->arena, sizeof(*j));
+    j->r = r;
+    j->account_id = req_principal(r)->account_id;
+    j->actor_id = req_principal(r)->user_id;
+    j->role = -1;
+    if (app_id_param(r, "id", &j->user_id) < 0)
+        return;
+    json_t *body;
+    if (http_body_json(r, &body) < 0)
+        return;
+    struct jfail f = {0};
+    static const char *const roles[] = {"agent", "supervisor", "admin", NULL};
+    static const char *const known[] = {"name",   "role",      "capacity",
+                                        "skills", "languages", "region"};
+    int rc = 0;
+    const char *key;
+    json_t *v;
+    json_object_foreach(body, key, v)
+    {
+        bool ok = false;
+        for (size_t i = 0; i < ARRAY_SIZE(known); i++)
+            ok = ok || strcmp(key, known[i]) == 0;
+        if (!ok && rc == 0)
+            rc = json_fail(&f, key,
+                           "unknown field; you can change name, role, capacity, skills,"
+                           " languages and region.");
+    }
+    if (rc == 0)
+        rc = json_get_str(body, "name", false, 1, USER_NAME_MAX, &j->name, &f);
+    if (rc == 0 && j->name && !user_name_valid(j->name))
+        rc = json_fail(&f, "name", "name must be 1 to %d characters without control characters.",
+                       USER_NAME_MAX);
+    if (rc == 0 && json_object_get(body, "role"))
+        rc = json_get_enum(body, "role", true, roles, &j->role, &f);
+    if (rc == 0)
+        rc = user_profile_parse(body, &j->profile, &f);
+    if (rc < 0) {
+        json_decref(body);
+        http_respond_jfail(r, rc, &f);
+        return;
+    }
+    if (j->role == 0)
+        j->role = ROLE_AGENT;
+    else if (j->role == 1)
+        j->role = ROLE_SUPERVISOR;
+    else if (j->role == 2)
+        j->role = ROLE_ADMIN;
+    j->input = body; /* held until done: the parsed strings point into it */
+    if (app_store_write(r, update_user_fn, update_user_done, j) < 0)
+        json_decref(body);
 }
 
 /* ---- create ---- */
@@ -72,6 +311,9 @@ struct create_job {
     char email[USER_EMAIL_MAX + 1];
     char *name, *password;
     enum role role;
+    json_t *input; /* the body, held for the profile's strings */
+    struct user_profile profile;
+    struct event_batch events;
     char hash[crypto_pwhash_STRBYTES];
     int hash_rc;
     json_t *body;
@@ -84,6 +326,8 @@ static void create_free(struct create_job *j)
         free(j->password);
     }
     free(j->name);
+    json_decref(j->input);
+    j->input = NULL;
 }
 
 static int create_user_fn(struct store_tx *tx, void *arg)
@@ -104,9 +348,17 @@ static int create_user_fn(struct store_tx *tx, void *arg)
         "iiti", j->account_id, uid, role_name(j->role), now);
     if (rc < 0)
         return rc;
-    json_t *user =
-        json_pack("{s:I, s:s, s:s, s:s, s:o}", "id", (json_int_t)uid, "email", j->email, "name",
-                  j->name, "role", role_name(j->role), "created_at", json_time(now));
+    event_batch_reset(&j->events);
+    if ((rc = profile_save(tx, j->account_id, uid, &j->profile)) < 0)
+        return rc;
+    json_t *user;
+    if ((rc = user_load(tx, j->account_id, uid, &user)) < 0)
+        return rc;
+    if ((rc = event_emit(tx, &j->events, j->account_id, "user.created", 0, 0, 0, true,
+                         json_pack("{s:O}", "user", user))) < 0) {
+        json_decref(user);
+        return rc;
+    }
     json_t *audit = json_pack("{s:s, s:s}", "email", j->email, "role", role_name(j->role));
     rc = audit_add(tx, j->account_id, j->actor_id, "user.created", "user", uid, j->r->ip, audit);
     if (rc < 0) {
@@ -125,9 +377,12 @@ static void create_done(void *arg, int rc)
     create_free(j);
     if (rc < 0) {
         json_decref(j->body);
+        event_batch_reset(&j->events);
         http_respond_error(r, rc, rc == ERR_EMAIL_TAKEN ? "email" : NULL, NULL);
         return;
     }
+    event_publish(&j->events);
+    with_presence(j->account_id, j->body);
     log_info("users", "req=%" PRIu64 " account=%" PRId64 " created user email=%s", r->id,
              j->account_id, j->email);
     http_respond_json(r, 201, j->body);
@@ -181,6 +436,8 @@ static void h_create_user(struct http_req *r)
                           &f);
     if (rc == 0)
         rc = json_get_enum(body, "role", true, roles, &role, &f);
+    if (rc == 0)
+        rc = user_profile_parse(body, &j->profile, &f);
     if (rc < 0) {
         json_decref(body);
         http_respond_jfail(r, rc, &f);
@@ -190,7 +447,7 @@ static void h_create_user(struct http_req *r)
     j->name = xstrndup(n.p, n.len);
     j->password = xstrdup(password);
     j->role = (enum role)role;
-    json_decref(body);
+    j->input = body;
     if (uv_queue_work(the_app->loop, &j->work, hash_work, hash_done) < 0) {
         create_free(j);
         http_respond_error(r, ERR_INTERNAL, NULL, NULL);
@@ -315,6 +572,8 @@ void api_users_routes(struct router *rt)
 {
     router_add(rt, HTTP_GET, "/api/v1/accounts/{aid}/users", h_list_users, R_ACCOUNT);
     router_add(rt, HTTP_POST, "/api/v1/accounts/{aid}/users", h_create_user, R_ACCOUNT | R_ADMIN);
+    router_add(rt, HTTP_PATCH, "/api/v1/accounts/{aid}/users/{id}", h_update_user,
+               R_ACCOUNT | R_ADMIN);
     router_add(rt, HTTP_GET, "/api/v1/accounts/{aid}/audit_log", h_audit, R_ACCOUNT | R_ADMIN);
     router_add(rt, HTTP_PUT, "/api/v1/me/availability", h_availability, R_AUTH);
 }

@@ -6,6 +6,7 @@
 #include "base/sys.h"
 #include "base/clock.h"
 #include "api/app.h"
+#include "event/on_route.h"
 #include "api/conv.h"
 #include "event/on_push.h"
 #include "model/conversation.h"
@@ -381,6 +382,20 @@ static void h_messages(struct http_req *r)
     app_store_read(r, messages_fn, wjob_done, j);
 }
 
+/* ---- GET /widget/queue: the visitor's place in the queue, from the router's state ---- */
+
+static void h_queue(struct http_req *r)
+{
+    struct visitor_claims c;
+    if (visitor_auth(r, &c) < 0)
+        return;
+    json_t *q = on_route_visitor_queue(c.account_id, c.contact_id, c.inbox_id);
+    http_respond_json(r, 200,
+                      q ? q
+                        : json_pack("{s:n, s:n, s:n}", "conversation_id", "position",
+                                    "estimated_wait_seconds"));
+}
+
 /* ---- GET /demo ---- */
 
 struct demo_job {
@@ -480,11 +495,13 @@ static void h_preflight(struct http_req *r)
 void api_widget_routes(struct router *rt)
 {
     static const char *const paths[] = {"/api/v1/widget/sessions", "/api/v1/widget/contact",
-                                        "/api/v1/widget/messages", "/api/v1/widget/attachments"};
+                                        "/api/v1/widget/messages", "/api/v1/widget/attachments",
+                                        "/api/v1/widget/queue"};
     for (size_t i = 0; i < ARRAY_SIZE(paths); i++)
         router_add(rt, HTTP_OPTIONS, paths[i], h_preflight, R_PUBLIC);
     router_add(rt, HTTP_POST, "/api/v1/widget/sessions", h_session, R_PUBLIC);
     router_add(rt, HTTP_PATCH, "/api/v1/widget/contact", h_contact, R_PUBLIC);
     router_add(rt, HTTP_GET, "/api/v1/widget/messages", h_messages, R_PUBLIC);
+    router_add(rt, HTTP_GET, "/api/v1/widget/queue", h_queue, R_PUBLIC);
     router_add(rt, HTTP_GET, "/demo", h_demo, R_PUBLIC);
 }

@@ -234,6 +234,7 @@ void app_routes(struct app *a)
     api_widget_routes(&a->router);
     api_canned_routes(&a->router);
     api_teams_routes(&a->router);
+    api_routing_routes(&a->router);
     api_attachments_routes(&a->router);
     ws_proto_routes(&a->router);
     server_on_response = api_metrics_observe;

@@ -143,6 +143,7 @@ void conv_timers_stop(void);
 void api_widget_routes(struct router *rt);
 void api_canned_routes(struct router *rt);
 void api_teams_routes(struct router *rt);
+void api_routing_routes(struct router *rt);
 void api_attachments_routes(struct router *rt);
 void ws_proto_routes(struct router *rt);
 void ws_proto_release(void);

@@ -7,7 +7,8 @@
 
 /* The access rule, with $1 = account, $2 = role (> 0: admin or supervisor), $3 = user. */
 #define CONV_ACL                                                                                   \
-    "c.account_id = $1 AND ($2 > 0 OR EXISTS (SELECT 1 FROM inbox_members mm"                      \
+    "c.account_id = $1 AND ($2 > 0 OR c.assignee_id = $3 OR EXISTS (SELECT 1 FROM inbox_members "  \
+    "mm"                                                                                           \
     " WHERE mm.inbox_id = c.inbox_id AND mm.user_id = $3))"
 
 const char CONTACT_COLS[] =
@@ -534,9 +535,14 @@ int msg_send_fn(struct store_tx *tx, void *arg)
                      " updated_at = $2, waiting_since = NULL,"
                      " first_reply_at = COALESCE(first_reply_at, $2),"
                      " agent_last_read_id = $1, unread_count = 0,"
+                     " assigned_at = CASE WHEN assignee_id IS NULL AND $4 > 0 THEN $2"
+                     " ELSE assigned_at END,"
                      " assignee_id = CASE WHEN assignee_id IS NULL AND $4 > 0 THEN $4"
                      " ELSE assignee_id END WHERE id = $3",
                      "iiii", mid, now, cs.id, assigned ? ms->actor.user_id : (int64_t)0);
+        if (rc >= 0 && assigned)
+            rc = conv_history_add(tx, ms->actor.account_id, cs.id, ms->actor.user_id, 0, "user",
+                                  ms->actor.user_id, "self", "");
     }
     if (rc < 0)
         return rc;
@@ -554,13 +560,27 @@ int msg_send_fn(struct store_tx *tx, void *arg)
                        json_pack("{s:s}", "previous_status", cs.status));
     if (rc == 0 && assigned)
         rc = emit_conv(tx, ms, &cs, "conversation.assigned", conv,
-                       json_pack("{s:n}", "previous_assignee_id"));
+                       json_pack("{s:n, s:s}", "previous_assignee_id", "reason", "self"));
     if (rc == 0)
         rc = event_emit(tx, &ms->events, ms->actor.account_id, "message.created", cs.inbox_id,
                         cs.id, cs.contact_id, ms->private,
                         json_pack("{s:O, s:O}", "message", ms->message, "conversation", conv));
     json_decref(conv);
     return rc;
+}
+
+int conv_history_add(struct store_tx *tx, int64_t account_id, int64_t conversation_id,
+                     int64_t assignee_id, int64_t previous_id, const char *actor_type,
+                     int64_t actor_id, const char *reason, const char *note)
+{
+    /* the team is the conversation's as it is now (after the change) */
+    return tx_exec(tx,
+                   "INSERT INTO conversation_assignments (account_id, conversation_id, assignee_id,"
+                   " team_id, previous_assignee_id, actor_type, actor_id, reason, note, created_at)"
+                   " VALUES ($1, $2, $3, (SELECT team_id FROM conversations WHERE id = $2),"
+                   " $4, $5, $6, $7, $8, $9)",
+                   "iinntntti", account_id, conversation_id, assignee_id, previous_id, actor_type,
+                   actor_id, reason, note ? note : "", clock_wall_ms());
 }
 
 /* ---- read ---- */

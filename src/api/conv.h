@@ -58,6 +58,12 @@ extern const char CONTACT_COLS[]; /* 8 columns of contacts ct, for contact_json 
  * out "attributes": the agents' notes about them.) */
 int contact_load(struct store_tx *tx, int64_t account_id, int64_t id, json_t **out);
 
+/* conv_history_add: a row of the conversation's assignment history, after the change (0 ids are
+ * NULL; the team is read from the conversation). actor_type "router" or "user". */
+int conv_history_add(struct store_tx *tx, int64_t account_id, int64_t conversation_id,
+                     int64_t assignee_id, int64_t previous_id, const char *actor_type,
+                     int64_t actor_id, const char *reason, const char *note);
+
 /* ---- sending a message ---- */
 struct msg_send {
     /* in */

@@ -16,6 +16,7 @@
 #include "api/conv.h"
 #include "event/event.h"
 #include "event/on_push.h"
+#include "event/on_route.h"
 #include "net/ws.h"
 
 struct ws_session {
@@ -27,6 +28,7 @@ struct ws_session {
     char *name;
     int64_t contact_id, inbox_id; /* visitors */
     struct push_sub *sub;
+    bool routed; /* counted as connected by the router */
 };
 
 static struct map sessions; /* conn_id -> ws_session */
@@ -305,6 +307,8 @@ static void on_close(struct server *srv, uint64_t id, void *user)
     struct ws_session *s = user;
     map_del(&sessions, id);
     push_unsubscribe(s->sub);
+    if (s->routed)
+        on_route_connected(s->account_id, s->user_id, false);
     free(s->name);
     free(s);
 }
@@ -401,12 +405,16 @@ static void start_done(void *arg, int rc)
         if (s->visitor) {
             bool online = push_inbox_online(s->account_id, s->inbox_id);
             push_visitor_told(s->sub, online);
+            json_t *queue = on_route_visitor_queue(s->account_id, s->contact_id, s->inbox_id);
             send_json(j->conn_id,
-                      json_pack("{s:s, s:I, s:I, s:I, s:b}", "type", "hello", "contact_id",
+                      json_pack("{s:s, s:I, s:I, s:I, s:b, s:o}", "type", "hello", "contact_id",
                                 (json_int_t)s->contact_id, "inbox_id", (json_int_t)s->inbox_id,
-                                "seq", (json_int_t)j->last_seq, "online", (int)online));
+                                "seq", (json_int_t)j->last_seq, "online", (int)online, "queue",
+                                queue ? queue : json_null()));
         } else {
             push_set_agent(s->sub, j->inboxes, j->ninboxes, strcmp(j->availability, "online") == 0);
+            on_route_connected(s->account_id, s->user_id, true);
+            s->routed = true;
             send_json(j->conn_id,
                       json_pack("{s:s, s:I, s:I, s:I, s:s, s:o}", "type", "hello", "user_id",
                                 (json_int_t)s->user_id, "account_id", (json_int_t)s->account_id,

@@ -438,3 +438,15 @@ void push_ephemeral(int64_t account_id, int64_t inbox_id, int64_t contact_id, bo
             ws_send_text(srv, s->conn_id, frame, len);
     }
 }
+
+void push_visitor(int64_t account_id, int64_t contact_id, const char *frame, size_t len)
+{
+    struct acct *a = acct_get(account_id, false);
+    if (!a)
+        return;
+    for (struct push_sub *s = map_get(&a->visitors, (uint64_t)contact_id), *next; s; s = next) {
+        next = s->next;
+        if (s->live)
+            ws_send_text(srv, s->conn_id, frame, len);
+    }
+}

@@ -67,5 +67,7 @@ void push_visitor_told(struct push_sub *s, bool online);
  * when to_visitor, to the connections of contact_id; never to except_conn. */
 void push_ephemeral(int64_t account_id, int64_t inbox_id, int64_t contact_id, bool to_visitor,
                     uint64_t except_conn, const char *frame, size_t len);
+/* push_visitor: a frame that is not an event, to one contact's connections only. */
+void push_visitor(int64_t account_id, int64_t contact_id, const char *frame, size_t len);
 
 #endif

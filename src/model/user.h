@@ -5,6 +5,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "base/json.h"
+
 enum { USER_EMAIL_MAX = 254, USER_NAME_MAX = 100, USER_PASSWORD_MIN = 8, USER_PASSWORD_MAX = 200 };
 
 /* user_email_normalize: trims spaces, lower-cases ASCII, and checks the shape (one '@', a non-empty
@@ -15,5 +17,28 @@ bool user_email_normalize(const char *in, char *out);
 bool user_name_valid(const char *name);
 /* user_password_valid: 8..200 characters (code points). */
 bool user_password_valid(const char *pw);
+
+/* An agent's routing profile as given to POST/PATCH users; has_* says the field was present. */
+enum {
+    USER_SKILLS_MAX = 20,
+    USER_LANGS_MAX = 8,
+    USER_REGION_MAX = 40,
+    USER_SKILL_NAME_MAX = 40,
+    USER_CAPACITY_MAX = 100
+};
+struct user_profile {
+    bool has_capacity, has_skills, has_languages, has_region;
+    int capacity;                             /* -1: no limit */
+    const char *skill_names[USER_SKILLS_MAX]; /* borrowed from the body */
+    int skill_levels[USER_SKILLS_MAX];
+    size_t nskills;
+    char languages[USER_LANGS_MAX][9];
+    size_t nlanguages;
+    const char *region;
+};
+/* user_profile_parse: capacity (0..100 or null), skills ([{"name","level" 1..5}], distinct names),
+ * languages (codes like "zh" or "en-US", lower-cased, distinct), region (0..40 characters).
+ * ERR_VALIDATION in f naming the field otherwise. */
+int user_profile_parse(json_t *body, struct user_profile *p, struct jfail *f);
 
 #endif
