@@ -28,6 +28,9 @@ describe('tenant isolation', () => {
     r.ws.destroy();
     await a.request('POST', `/api/v1/accounts/1/conversations/${cid}/labels`, { token: admin1, body: { labels: ['one-only'] } });
     const canned = (await a.request('POST', '/api/v1/accounts/1/canned_responses', { token: admin1, body: { short_code: 'one', content: 'one' } })).body;
+    const rule = (await a.request('POST', '/api/v1/accounts/1/routing_rules', { token: admin1,
+      body: { name: 'one', conditions: [{ field: 'label', operator: 'equals', value: 'x' }], actions: { skill: 'one' } } })).body;
+    const skill = (await a.request('GET', '/api/v1/accounts/1/skills', { token: admin1 })).body.data[0];
     const att = (await a.request('POST', '/api/v1/accounts/1/attachments?filename=a.txt', { raw: 'hello', headers: { 'content-type': 'text/plain', authorization: `Bearer ${admin1}` } })).body;
     await a.stop();
 
@@ -62,6 +65,12 @@ describe('tenant isolation', () => {
       ['DELETE', `${A2}/canned_responses/${canned.id}`],
       ['GET', `/api/v1/accounts/1/conversations/${cid}`], ['GET', '/api/v1/accounts/1/conversations'],
       ['GET', `${A2}/inboxes/${inbox1.id}`],
+      ['GET', `${A2}/inboxes/${inbox1.id}/queue`], ['PATCH', `${A2}/inboxes/${inbox1.id}/members/1`, { capacity: 1 }],
+      ['GET', `${A2}/conversations/${cid}/routing`], ['GET', `${A2}/conversations/${cid}/assignments`],
+      ['POST', `${A2}/conversations/${cid}/transfer`, { assignee_id: 100 }],
+      ['PATCH', `${A2}/users/1`, { capacity: 1 }],
+      ['GET', `${A2}/routing_rules/${rule.id}`], ['PATCH', `${A2}/routing_rules/${rule.id}`, { enabled: false }],
+      ['DELETE', `${A2}/routing_rules/${rule.id}`], ['DELETE', `${A2}/skills/${skill.id}`],
     ];
     for (const [m, path, body] of checks) {
       const res = await b.request(m, path, { token: admin2, body });
@@ -72,6 +81,10 @@ describe('tenant isolation', () => {
     assert.equal((await b.request('GET', `${A2}/search/messages?q=secret`, { token: admin2 })).body.data.length, 0);
     assert.equal((await b.request('GET', `${A2}/labels`, { token: admin2 })).body.data.length, 0);
     assert.equal((await b.request('GET', `${A2}/canned_responses`, { token: admin2 })).body.meta.total, 0);
+    assert.equal((await b.request('GET', `${A2}/routing_rules`, { token: admin2 })).body.data.length, 0);
+    assert.equal((await b.request('GET', `${A2}/skills`, { token: admin2 })).body.data.length, 0);
+    const panel = (await b.request('GET', `${A2}/routing/agents`, { token: admin2 })).body;
+    assert.deepEqual(panel.data.map((x) => x.user_id), [100], 'only account 2 agents in its panel');
     const send = await b.request('POST', `${A2}/conversations/${cid}/messages`, { token: admin2, body: { content: 'x', attachment_ids: [att.id] } });
     assert.equal(send.status, 404);
 
