@@ -225,6 +225,8 @@ static void session_done(void *arg, int rc)
         json_object_set_new(j->body, "online",
                             json_boolean(push_inbox_online(j->account_id, j->inbox_id)));
         json_object_set_new(j->body, "seq", json_integer(j->seq));
+        json_t *q = on_route_visitor_queue(j->account_id, j->contact_id, j->inbox_id);
+        json_object_set_new(j->body, "queue", q ? q : json_null());
     }
     wjob_done(arg, rc);
 }
@@ -390,10 +392,10 @@ static void h_queue(struct http_req *r)
     if (visitor_auth(r, &c) < 0)
         return;
     json_t *q = on_route_visitor_queue(c.account_id, c.contact_id, c.inbox_id);
-    http_respond_json(r, 200,
-                      q ? q
-                        : json_pack("{s:n, s:n, s:n}", "conversation_id", "position",
-                                    "estimated_wait_seconds"));
+    http_respond_json(
+        r, 200,
+        q ? q
+          : json_pack("{s:n, s:n, s:n}", "conversation_id", "position", "estimated_wait_seconds"));
 }
 
 /* ---- GET /demo ---- */

@@ -116,6 +116,8 @@ describe('routing', () => {
     assert.equal(q.body.meta.agents.length, 4);
     const wq = await srv.request('GET', '/api/v1/widget/queue', { token: seventh.session.visitor_token });
     assert.equal(wq.body.position, 1);
+    const again = await srv.request('POST', '/api/v1/widget/sessions', { body: { widget_token: ib.widget_token, visitor_id: seventh.session.visitor_id } });
+    assert.equal(again.body.queue.position, 1, 'a returning visitor learns their place at once');
     await sup.waitFor((e) => e.json?.type === 'queue' && e.json.inbox_id === ib.id && e.json.size === 1, 5000, 'agents hear the queue size');
     assert.equal((await conv(seventh.cid)).assignee_id, null);
 

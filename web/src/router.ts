@@ -14,6 +14,8 @@ declare module 'vue-router' {
     public?: boolean;
     /** Only for admins of the account in the path. */
     adminOnly?: boolean;
+    /** Only for admins and supervisors of the account in the path. */
+    staffOnly?: boolean;
     /** The page fills the content area (no padding): the conversations workspace. */
     fullBleed?: boolean;
     /** The menu entry (route name) to highlight when the page has none of its own (a detail page). */
@@ -55,6 +57,13 @@ export const router = createRouter({
           },
         },
         {
+          // The live queue: supervisors and admins.
+          path: 'accounts/:aid(\\d+)/queue',
+          name: 'queue',
+          component: () => import('@/views/QueueView.vue'),
+          meta: { title: 'queue.title', staffOnly: true },
+        },
+        {
           path: 'accounts/:aid(\\d+)/canned_responses',
           name: 'canned',
           component: () => import('@/views/CannedResponsesView.vue'),
@@ -84,6 +93,12 @@ export const router = createRouter({
           name: 'teams',
           component: () => import('@/views/TeamsView.vue'),
           meta: { title: 'teams.title' },
+        },
+        {
+          path: 'accounts/:aid(\\d+)/settings/routing_rules',
+          name: 'routing-rules',
+          component: () => import('@/views/RoutingRulesView.vue'),
+          meta: { title: 'rules.title' },
         },
         {
           path: 'accounts/:aid(\\d+)/audit',
@@ -144,6 +159,7 @@ router.beforeEach(async (to) => {
       return { name: 'not-found', params: { pathMatch: to.path.slice(1).split('/') } };
     }
     if (to.meta.adminOnly && roleIn(aid) !== 'admin') return { name: 'users', params: { aid } };
+    if (to.meta.staffOnly && roleIn(aid) !== 'admin' && roleIn(aid) !== 'supervisor') return { name: 'conversations', params: { aid } };
   }
   return true;
 });

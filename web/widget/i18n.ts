@@ -34,6 +34,10 @@ const en = {
   tooLarge: 'That file is too large.',
   badType: 'That file type is not supported.',
   uploadFailed: 'Upload failed.',
+  // Queue: {p} is the position (1 = next), {a} how many are ahead, {m} minutes.
+  next: 'You are next in line',
+  place: 'You are number {p} in line',
+  wait: 'about {m} min',
 };
 export type Strings = typeof en;
 
@@ -72,6 +76,9 @@ const zh: Strings = {
   tooLarge: '文件太大。',
   badType: '不支持该文件类型。',
   uploadFailed: '上传失败。',
+  next: '马上就轮到您了',
+  place: '您前面还有 {a} 位',
+  wait: '预计等待约 {m} 分钟',
 };
 
 /** The locale to use: data-locale when given, else the browser's language (zh* → zh-CN). */

@@ -66,6 +66,14 @@ export interface Session {
   inbox: Inbox;
   online: boolean;
   seq: number;
+  queue?: Queue | null;
+}
+
+/** The visitor's place in the queue (docs/api.md, "Queue"); position null once an agent has it. */
+export interface Queue {
+  conversation_id?: number;
+  position: number | null;
+  estimated_wait_seconds: number | null;
 }
 
 /** A server → widget WebSocket frame (one object; which fields are set depends on `type`). */
@@ -80,4 +88,8 @@ export interface Frame {
   on?: boolean;
   online?: boolean;
   sender?: Sender;
+  queue?: Queue | null;
+  conversation_id?: number;
+  position?: number | null;
+  estimated_wait_seconds?: number | null;
 }

@@ -4,7 +4,7 @@ import css from './style.css?inline';
 import { h, icon, linkify, safeUrl, when } from './dom';
 import { call, HttpError } from './net';
 import type { Strings } from './i18n';
-import type { Attachment, Contact, Frame, Inbox, Message, PrechatField, Session } from './types';
+import type { Attachment, Contact, Frame, Inbox, Message, PrechatField, Queue, Session } from './types';
 
 export interface Config {
   token: string; // the inbox's widget_token
@@ -88,6 +88,7 @@ export class Widget {
   private title: HTMLElement;
   private status: HTMLElement;
   private banner: HTMLElement;
+  private qEl: HTMLElement; // "You are number 2 in line · about 3 min"
   private body: HTMLElement;
   private greet: HTMLElement;
   private earlier: HTMLButtonElement;
@@ -123,6 +124,7 @@ export class Widget {
     this.title = h('div', { class: 'title', text: t.title });
     this.status = h('div', { class: 'status', text: t.connecting });
     this.banner = h('div', { class: 'banner', hidden: true });
+    this.qEl = h('div', { class: 'queue', hidden: true, role: 'status' });
     this.greet = h('div', { class: 'msg them', hidden: true });
     this.earlier = h('button', { class: 'earlier', type: 'button', hidden: true, text: t.earlier, onclick: () => this.older() });
     this.list = h('div', { class: 'list' });
@@ -176,6 +178,7 @@ export class Widget {
         h('button', { type: 'button', class: 'icon x', title: t.close, 'aria-label': t.close, onclick: () => this.close() }, icon('close')),
       ),
       this.banner,
+      this.qEl,
       this.body,
       this.typingEl,
       this.foot,
@@ -334,6 +337,7 @@ export class Widget {
     this.earlier.hidden = !(s.has_more ?? s.messages.length >= 100);
     if (s.contact.email || s.contact.phone) this.banner.hidden = true; // rebuilt without the contact form
     this.setOnline(s.online);
+    this.place(s.conversation ? s.queue : null);
 
     const fields = ib.prechat_fields || [];
     const prechat = fields.length > 0 && !this.conv && !this.msgs.size && !this.saved.p;
@@ -459,6 +463,7 @@ export class Widget {
         this.ready = true;
         this.attempt = 0;
         this.setOnline(f.online ?? this.online);
+        if (f.queue !== undefined) this.place(f.queue);
         for (const p of this.pending) if (!p.failed) this.transmit(p);
         this.markRead();
         break;
@@ -499,11 +504,28 @@ export class Widget {
       case 'presence':
         this.setOnline(!!f.online);
         break;
+      case 'queue':
+        if (!this.conv || !f.conversation_id || f.conversation_id === this.conv) this.place(f as Queue);
+        break;
       case 'resync':
         this.drop();
         this.session().catch(() => this.later(true));
         break;
     }
+  }
+
+  // ---- queue
+
+  /** Shows the visitor's place in the queue; hidden without one (position null: an agent has it). */
+  private place(q?: Queue | null): void {
+    const p = q ? q.position : null;
+    const t = this.t;
+    this.qEl.hidden = !p;
+    if (!p) return;
+    const s = q!.estimated_wait_seconds;
+    this.qEl.textContent =
+      (p < 2 ? t.next : t.place.replace('{p}', '' + p).replace('{a}', '' + (p - 1))) +
+      (s != null ? ' \u00b7 ' + t.wait.replace('{m}', '' + Math.max(1, Math.round(s / 60))) : '');
   }
 
   // ---- presence and the offline form
@@ -678,6 +700,7 @@ export class Widget {
     if (!live) return;
     if (isAgent(m)) {
       this.typing(false);
+      this.place(null); // an agent has it
       if (!this.isOpen || document.hidden) {
         this.preview.replaceChildren(
           h('b', { text: m.sender.name || this.t.agent }),

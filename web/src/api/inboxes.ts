@@ -1,7 +1,7 @@
 // Inboxes of an account and their members (docs/api.md, "Inboxes (per account)"). Everyone reads the
 // inboxes they may see (agents: theirs only); admins create, change and delete them and choose members.
 import { request } from './http';
-import type { Inbox, InboxMembers, InboxPatch, List, NewInbox, Page } from './types';
+import type { Inbox, InboxMember, InboxMembers, InboxPatch, InboxQueue, List, NewInbox, Page } from './types';
 
 const base = (aid: number) => `/accounts/${aid}/inboxes`;
 
@@ -31,4 +31,14 @@ export function getInboxMembers(aid: number, id: number): Promise<InboxMembers> 
 
 export function setInboxMembers(aid: number, id: number, userIds: number[]): Promise<InboxMembers> {
   return request<InboxMembers>('PUT', `${base(aid)}/${id}/members`, { body: { user_ids: userIds } });
+}
+
+/** Sets (a number) or clears (null) a member's capacity override in this inbox (admins). */
+export function setMemberCapacity(aid: number, id: number, userId: number, capacity: number | null): Promise<InboxMember> {
+  return request<InboxMember>('PATCH', `${base(aid)}/${id}/members/${userId}`, { body: { capacity } });
+}
+
+/** The inbox's waiting conversations in queue order. */
+export function getQueue(aid: number, id: number, signal?: AbortSignal): Promise<InboxQueue> {
+  return request<InboxQueue>('GET', `${base(aid)}/${id}/queue`, { signal });
 }

@@ -11,3 +11,4 @@ export * as canned from './canned';
 export * as attachments from './attachments';
 export * as presence from './presence';
 export * as teams from './teams';
+export * as routing from './routing';

@@ -43,20 +43,57 @@ export interface Page {
   offset?: number;
 }
 
-/** A user as listed in an account. */
+/** A skill an agent has, with a level from 1 (some) to 5 (expert). */
+export interface UserSkill {
+  name: string;
+  level: number;
+}
+
+/** A user as listed in an account. The routing fields come with the routing engine (docs/api.md, "Routing"). */
 export interface User {
   id: number;
   email: string;
   name: string;
   role: Role;
   created_at: string;
+  /** Most open conversations the router gives them; null: no limit. */
+  capacity?: number | null;
+  skills?: UserSkill[];
+  languages?: string[];
+  region?: string;
+  availability?: Availability;
+  /** Availability online and connected (or disconnected within the grace period). */
+  online?: boolean;
+  /** Their open conversations. */
+  load?: number;
 }
 
-export interface NewUser {
+/** What an admin sets about how conversations reach an agent. */
+export interface RoutingProfile {
+  capacity?: number | null;
+  skills?: UserSkill[];
+  languages?: string[];
+  region?: string;
+}
+
+export interface NewUser extends RoutingProfile {
   email: string;
   name: string;
   password: string;
   role: Role;
+}
+
+/** PATCH /accounts/{aid}/users/{id} */
+export interface UserPatch extends RoutingProfile {
+  name?: string;
+  role?: Role;
+}
+
+/** GET /accounts/{aid}/skills */
+export interface Skill {
+  id: number;
+  name: string;
+  users: number;
 }
 
 export interface AuditEntry {
@@ -96,8 +133,28 @@ export interface Inbox {
   widget_color: string;
   widget_title: string;
   prechat_fields: PrechatField[];
+  members_count?: number;
+  /** How conversations are given to agents (absent from servers without the routing engine). */
+  routing?: RoutingSettings;
   created_at: string;
   updated_at: string;
+}
+
+export type Strategy = 'manual' | 'round_robin' | 'least_busy' | 'weighted';
+export const STRATEGIES: readonly Strategy[] = ['manual', 'round_robin', 'least_busy', 'weighted'];
+
+export type WeightName = 'skill' | 'load' | 'priority' | 'wait' | 'language' | 'stickiness' | 'region';
+export const WEIGHT_NAMES: readonly WeightName[] = ['skill', 'load', 'priority', 'wait', 'language', 'stickiness', 'region'];
+export type RoutingWeights = Record<WeightName, number>;
+
+/** An inbox's routing settings. */
+export interface RoutingSettings {
+  strategy: Strategy;
+  weights: RoutingWeights;
+  overflow_team_id: number | null;
+  overflow_after_seconds: number;
+  reroute_after_seconds: number;
+  vip_attribute: string;
 }
 
 /** POST /accounts/{aid}/inboxes. */
@@ -112,13 +169,17 @@ export interface NewInbox {
 }
 
 /** PATCH /accounts/{aid}/inboxes/{id}: any field of NewInbox but the channel. */
-export type InboxPatch = Partial<Omit<NewInbox, 'channel'>>;
+export type InboxPatch = Partial<Omit<NewInbox, 'channel'>> & {
+  routing?: Partial<Omit<RoutingSettings, 'weights'>> & { weights?: Partial<RoutingWeights> };
+};
 
 export interface InboxMember {
   id: number;
   email: string;
   name: string;
   role: Role;
+  /** This inbox's capacity override for the member; null: their own capacity. */
+  capacity?: number | null;
 }
 
 /** GET|PUT /accounts/{aid}/inboxes/{id}/members */
@@ -198,6 +259,7 @@ export interface Conversation {
   status: ConversationStatus;
   snoozed_until: string | null;
   assignee: { id: number; name: string } | null;
+  assignee_id?: number | null;
   team_id: number | null;
   priority: Priority;
   labels: string[];
@@ -271,3 +333,150 @@ export interface CannedResponse {
 
 export type Availability = 'online' | 'away' | 'offline';
 export const AVAILABILITIES: readonly Availability[] = ['online', 'away', 'offline'];
+
+// ---- Routing: queue, live panel, rules, transfers, explanations (docs/api.md, "Routing") ----
+
+/** One waiting conversation of an inbox's queue. */
+export interface QueueEntry {
+  conversation_id: number;
+  position: number;
+  waiting_seconds: number;
+  priority: Priority;
+  team_id: number | null;
+  vip: boolean;
+  estimated_wait_seconds: number | null;
+  contact: { id: number; name: string };
+}
+
+export interface QueueAgent {
+  user_id: number;
+  name: string;
+  availability: Availability;
+  online: boolean;
+  load: number;
+  capacity: number | null;
+}
+
+/** GET /accounts/{aid}/inboxes/{id}/queue */
+export interface InboxQueue {
+  data: QueueEntry[];
+  meta: { strategy: Strategy; size: number; mean_handle_seconds: number | null; agents: QueueAgent[] };
+}
+
+export interface RoutingAgent {
+  user_id: number;
+  name: string;
+  role: Role;
+  availability: Availability;
+  online: boolean;
+  connected: boolean;
+  load: number;
+  capacity: number | null;
+  skills: UserSkill[];
+  languages: string[];
+}
+
+export interface QueueSummary {
+  inbox_id: number;
+  name: string;
+  strategy: Strategy;
+  size: number;
+  oldest_waiting_seconds: number | null;
+}
+
+/** GET /accounts/{aid}/routing/agents */
+export interface RoutingAgents {
+  data: RoutingAgent[];
+  queues: QueueSummary[];
+}
+
+export type RuleOperator = 'equals' | 'not_equals' | 'contains' | 'starts_with';
+export const RULE_OPERATORS: readonly RuleOperator[] = ['equals', 'not_equals', 'contains', 'starts_with'];
+
+export interface RuleCondition {
+  /** label, page_url, message, intent, prechat.<name> or contact.<attribute> */
+  field: string;
+  operator: RuleOperator;
+  value: string;
+}
+
+export interface RuleActions {
+  team_id?: number | null;
+  skill?: string | null;
+  min_level?: number | null;
+  priority?: Priority | null;
+}
+
+export interface RoutingRule {
+  id: number;
+  name: string;
+  inbox_id: number | null;
+  position: number;
+  enabled: boolean;
+  match: 'all' | 'any';
+  conditions: RuleCondition[];
+  actions: RuleActions;
+  created_at: string;
+  updated_at: string;
+}
+
+export type NewRoutingRule = Omit<RoutingRule, 'id' | 'position' | 'created_at' | 'updated_at'> & { position?: number };
+export type RoutingRulePatch = Partial<NewRoutingRule>;
+
+export type AssignmentReason = 'auto' | 'manual' | 'self' | 'transfer' | 'overflow' | 'reroute' | 'unassign';
+
+/** One change of a conversation's assignee or team. */
+export interface Assignment {
+  id: number;
+  assignee_id: number | null;
+  assignee_name: string | null;
+  team_id: number | null;
+  previous_assignee_id: number | null;
+  actor_type: 'router' | 'user';
+  actor_id: number | null;
+  /** Sent by the server besides the documented fields; the directory gives the names otherwise. */
+  actor_name?: string | null;
+  team_name?: string | null;
+  reason: AssignmentReason | string;
+  note: string;
+  created_at: string;
+}
+
+export interface TransferBody {
+  assignee_id?: number;
+  team_id?: number;
+  note?: string;
+}
+
+export type ExcludedReason = 'away' | 'offline' | 'at_capacity' | 'not_in_team' | 'rerouted_from';
+
+export interface RoutingCandidate {
+  user_id: number;
+  name: string;
+  eligible: boolean;
+  excluded?: ExcludedReason | string;
+  load: number;
+  capacity: number | null;
+  score: number | null;
+  terms: Partial<Record<WeightName, number>> & Record<string, number>;
+}
+
+export interface RoutingDecisionSummary {
+  id: number;
+  kind: string;
+  chosen: number | null;
+  reason: string;
+  created_at: string;
+}
+
+/** GET /accounts/{aid}/conversations/{id}/routing */
+export interface RoutingExplanation {
+  strategy: Strategy;
+  kind?: 'assign' | 'queue' | 'overflow' | 'reroute' | string;
+  chosen: number | null;
+  reason: string;
+  created_at?: string | null;
+  rule: { id: number; name: string } | null;
+  candidates: RoutingCandidate[];
+  decisions?: RoutingDecisionSummary[];
+}

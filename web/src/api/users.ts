@@ -1,6 +1,6 @@
 // Users of an account.
 import { request } from './http';
-import type { List, NewUser, Page, User } from './types';
+import type { List, NewUser, Page, User, UserPatch } from './types';
 
 export function listUsers(accountId: number, page: Page = {}): Promise<List<User>> {
   return request<List<User>>('GET', `/accounts/${accountId}/users`, { query: { ...page } });
@@ -21,4 +21,9 @@ export async function listAllUsers(accountId: number): Promise<User[]> {
     if (res.data.length === 0 || offset >= res.meta.total) break;
   }
   return out;
+}
+
+/** Changes a user's name, role or routing profile (admins). */
+export function updateUser(accountId: number, id: number, patch: UserPatch): Promise<User> {
+  return request<User>('PATCH', `/accounts/${accountId}/users/${id}`, { body: patch });
 }

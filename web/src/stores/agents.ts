@@ -1,8 +1,9 @@
 // The people of the current account (for the assignee select and avatars), inboxes and labels (for the
-// list filters), and the signed-in agent's own availability. Loaded once per account, refreshed on demand.
+// list filters), teams (their names in the assignment history), and the signed-in agent's own availability.
+// Loaded once per account, refreshed on demand.
 import { reactive, readonly } from 'vue';
-import { conversations as convApi, inboxes as inboxApi, presence, users as usersApi } from '@/api';
-import type { Availability, Inbox, Label, User } from '@/api';
+import { conversations as convApi, inboxes as inboxApi, presence, teams as teamsApi, users as usersApi } from '@/api';
+import type { Availability, Inbox, Label, Team, User } from '@/api';
 
 const AVAIL_KEY = 'parley.availability';
 
@@ -11,6 +12,7 @@ interface State {
   users: User[];
   inboxes: Inbox[];
   labels: Label[];
+  teams: Team[];
   availability: Availability;
 }
 
@@ -24,7 +26,7 @@ function storedAvailability(): Availability {
   return 'online';
 }
 
-const state = reactive<State>({ accountId: null, users: [], inboxes: [], labels: [], availability: storedAvailability() });
+const state = reactive<State>({ accountId: null, users: [], inboxes: [], labels: [], teams: [], availability: storedAvailability() });
 
 let loading: Promise<void> | null = null;
 
@@ -35,6 +37,7 @@ export function loadDirectory(accountId: number, force = false): Promise<void> {
     state.users = [];
     state.inboxes = [];
     state.labels = [];
+    state.teams = [];
   }
   state.accountId = accountId;
   loading = Promise.allSettled([
@@ -45,6 +48,7 @@ export function loadDirectory(accountId: number, force = false): Promise<void> {
       if (state.accountId === accountId) state.inboxes = r.data;
     }),
     loadLabels(accountId),
+    loadTeams(accountId),
   ]).then(() => undefined);
   return loading;
 }
@@ -56,6 +60,20 @@ export async function loadLabels(accountId: number): Promise<void> {
   } catch {
     /* suggestions only */
   }
+}
+
+export async function loadTeams(accountId: number): Promise<void> {
+  try {
+    const r = await teamsApi.listTeams(accountId);
+    if (state.accountId === accountId) state.teams = r.data;
+  } catch {
+    /* names only */
+  }
+}
+
+export function teamName(id: number | null | undefined): string | undefined {
+  if (id === null || id === undefined) return undefined;
+  return state.teams.find((t) => t.id === id)?.name;
 }
 
 /** Adds labels seen on a conversation to the suggestions. */

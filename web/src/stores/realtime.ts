@@ -36,10 +36,18 @@ export interface PresenceFrame {
   online: boolean;
 }
 
+/** An inbox's queue changed (ephemeral; docs/api.md, "Routing" / "Queue"). */
+export interface QueueFrame {
+  type: 'queue';
+  inbox_id: number;
+  size: number;
+}
+
 export type RealtimeSignal =
   | { kind: 'event'; frame: EventFrame; /** false while replaying what happened during a disconnection */ live: boolean }
   | { kind: 'typing'; frame: TypingFrame }
   | { kind: 'presence'; frame: PresenceFrame }
+  | { kind: 'queue'; frame: QueueFrame }
   | { kind: 'connected'; resumed: boolean; hello: Record<string, unknown> }
   | { kind: 'resync' };
 
@@ -78,9 +86,11 @@ interface State {
   retryAt: number;
   /** Who is online, from presence frames (absent: not known). */
   online: Record<number, boolean>;
+  /** Waiting conversations per inbox id, from queue frames (absent: not known). */
+  queues: Record<number, number>;
 }
 
-const state = reactive<State>({ status: 'idle', accountId: null, seq: 0, attempts: 0, retryAt: 0, online: {} });
+const state = reactive<State>({ status: 'idle', accountId: null, seq: 0, attempts: 0, retryAt: 0, online: {}, queues: {} });
 
 type Listener = (s: RealtimeSignal) => void;
 const listeners = new Set<Listener>();
@@ -155,6 +165,7 @@ export function startRealtime(accountId: number): void {
   state.accountId = accountId;
   state.seq = 0;
   state.online = {};
+  state.queues = {};
   haveSeq = false;
   connect();
 }
@@ -291,6 +302,12 @@ function handleFrame(f: Record<string, unknown>): void {
       state.attempts = 0;
       state.status = 'connected';
       state.online = resumed ? state.online : {};
+      // The agents' hello lists who is online now: take it as the starting point.
+      if (Array.isArray(f.online_user_ids)) {
+        const online: Record<number, boolean> = {};
+        for (const id of f.online_user_ids) if (typeof id === 'number') online[id] = true;
+        state.online = online;
+      }
       startHeartbeat();
       emit({ kind: 'connected', resumed, hello: f });
       // Commands still waiting for an answer go out again with the same client_id; the server answers a
@@ -318,6 +335,12 @@ function handleFrame(f: Record<string, unknown>): void {
       const p = f as unknown as PresenceFrame;
       if (typeof p.user_id === 'number') state.online[p.user_id] = !!p.online;
       emit({ kind: 'presence', frame: p });
+      return;
+    }
+    case 'queue': {
+      const q = f as unknown as QueueFrame;
+      if (typeof q.inbox_id === 'number' && typeof q.size === 'number') state.queues[q.inbox_id] = q.size;
+      emit({ kind: 'queue', frame: q });
       return;
     }
     case 'ack': {

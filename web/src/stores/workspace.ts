@@ -5,7 +5,7 @@ import type { Router } from 'vue-router';
 import { i18n } from '@/i18n';
 import type { AvailabilityChangedData, ConversationEventData, MessageCreatedData } from '@/stores/realtime';
 import { onRealtime, startRealtime, stopRealtime } from '@/stores/realtime';
-import { loadDirectory, noteLabels, rememberAvailability, useDirectory } from '@/stores/agents';
+import { loadDirectory, loadTeams, noteLabels, rememberAvailability, useDirectory } from '@/stores/agents';
 import { alertUser } from '@/stores/notifications';
 import { getCached, resetConversations, useConversations } from '@/stores/conversations';
 import { useSession } from '@/stores/session';
@@ -49,6 +49,10 @@ export function startWorkspace(accountId: number, router: Router): void {
     }
     if (s.kind !== 'event') return;
     const { event, data } = s.frame;
+    if (event.startsWith('team.')) {
+      void loadTeams(accountId);
+      return;
+    }
     if (event === 'user.availability_changed') {
       const d = data as unknown as AvailabilityChangedData;
       if (d.user_id === useSession().state.me?.id) rememberAvailability(d.status);
