@@ -234,24 +234,6 @@ static int emit(struct store_tx *tx, struct cjob *j, const char *type, json_t *c
                       true, data);
 }
 
-static int check_assignee(struct store_tx *tx, struct cjob *j, int64_t inbox_id)
-{
-    /* The assignee must be in the account and able to see the inbox. */
-    int64_t ok;
-    int rc =
-        tx_query_i64(tx, &ok,
-                     "SELECT 1 FROM account_users au WHERE au.account_id = $1 AND au.user_id = $2"
-                     " AND (au.role <> 'agent' OR EXISTS (SELECT 1 FROM inbox_members m"
-                     " WHERE m.inbox_id = $3 AND m.user_id = $2))",
-                     "iii", j->actor.account_id, j->assignee_id, inbox_id);
-    if (rc == ERR_NOTFOUND)
-        return json_fail(&j->fail, "assignee_id",
-                         "user %" PRId64 " is not an agent of this inbox; add them to the inbox"
-                         " first.",
-                         j->assignee_id);
-    return rc;
-}
-
 static int update_fn(struct store_tx *tx, void *arg)
 {
     struct cjob *j = arg;
@@ -265,18 +247,13 @@ static int update_fn(struct store_tx *tx, void *arg)
     const char *old_prio = json_string_value(json_object_get(old, "priority"));
     int64_t old_assignee = json_integer_value(json_object_get(old, "assignee_id"));
     int64_t old_team = json_integer_value(json_object_get(old, "team_id"));
-    if (j->set_assignee && j->assignee_id && (rc = check_assignee(tx, j, inbox_id)) < 0)
+    if (j->set_assignee && j->assignee_id &&
+        (rc = conv_check_assignee(tx, j->actor.account_id, j->assignee_id, inbox_id,
+                                  j->set_team ? j->team_id : old_team, &j->fail)) < 0)
         goto out;
-    if (j->set_team && j->team_id) {
-        int64_t ok;
-        rc = tx_query_i64(
-            tx, &ok, "SELECT 1 FROM teams WHERE id = $1 AND account_id = $2 AND deleted_at IS NULL",
-            "ii", j->team_id, j->actor.account_id);
-        if (rc == ERR_NOTFOUND)
-            rc = json_fail(&j->fail, "team_id", "team %" PRId64 " does not exist.", j->team_id);
-        if (rc < 0)
-            goto out;
-    }
+    if (j->set_team && j->team_id &&
+        (rc = app_check_team(tx, j->actor.account_id, j->team_id, "team_id", &j->fail)) < 0)
+        goto out;
     const char *status = j->new_status >= 0 ? conv_status_names[j->new_status] : old_status;
     const char *prio = j->new_priority >= 0 ? conv_priority_names[j->new_priority] : old_prio;
     int64_t assignee = j->set_assignee ? j->assignee_id : old_assignee;

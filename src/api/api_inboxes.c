@@ -173,19 +173,9 @@ static int save_routing(struct store_tx *tx, struct inbox_job *j)
         return rc < 0 ? rc : ERR_NOTFOUND;
     if ((rc = route_settings_parse(j->routing, &s, &j->fail)) < 0)
         return rc;
-    if (s.overflow_team_id) {
-        int64_t ok;
-        rc = tx_query_i64(tx, &ok,
-                          "SELECT 1 FROM teams WHERE id = $1 AND account_id = $2"
-                          " AND deleted_at IS NULL",
-                          "ii", s.overflow_team_id, j->account_id);
-        if (rc == ERR_NOTFOUND)
-            return json_fail(&j->fail, "routing.overflow_team_id",
-                             "team %" PRId64 " does not exist; create it or pick another.",
-                             s.overflow_team_id);
-        if (rc < 0)
-            return rc;
-    }
+    if (s.overflow_team_id && (rc = app_check_team(tx, j->account_id, s.overflow_team_id,
+                                                   "routing.overflow_team_id", &j->fail)) < 0)
+        return rc;
     json_t *v = route_settings_json(&s);
     char *text = json_dump_compact(v, NULL);
     json_decref(v);
@@ -314,9 +304,8 @@ static void h_update(struct http_req *r)
         json_decref(body);
         return;
     }
-    bool routing_only = json_object_get(body, "routing") && json_object_size(body) == 1;
     json_object_del(body, "routing");
-    int rc = routing_only ? 0 : inbox_parse(body, false, &j->in, &f);
+    int rc = inbox_parse(body, false, &j->in, &f);
     if (rc < 0) {
         json_decref(body);
         http_respond_jfail(r, rc, &f);
@@ -417,21 +406,34 @@ static int set_members_fn(struct store_tx *tx, void *arg)
     if ((rc = app_check_members(tx, j->account_id, j->user_ids, j->nuser_ids, "user_ids",
                                 &j->fail)) < 0)
         return rc;
-    /* members who stay keep their capacity override */
-    if ((rc = tx_exec(tx, "UPDATE inbox_members SET created_at = -created_at WHERE inbox_id = $1",
-                      "i", j->inbox_id)) < 0)
+    /* Members who stay keep their row (and capacity override): remove the others, add the new. */
+    struct store_rows rows;
+    if ((rc = tx_query(tx, &rows, "SELECT user_id FROM inbox_members WHERE inbox_id = $1", "i",
+                       j->inbox_id)) < 0)
         return rc;
-    for (size_t i = 0; i < j->nuser_ids; i++) {
-        rc = tx_exec(tx,
-                     "INSERT INTO inbox_members (account_id, inbox_id, user_id, created_at) VALUES "
-                     "($1, $2, $3, $4) ON CONFLICT (inbox_id, user_id) DO UPDATE SET"
-                     " created_at = -created_at",
-                     "iiii", j->account_id, j->inbox_id, j->user_ids[i], now);
-        if (rc < 0)
-            return rc;
+    int64_t *gone = NULL;
+    size_t ngone = 0;
+    while ((rc = rows_next(&rows)) == 1) {
+        int64_t uid = rows_i64(&rows, 0);
+        bool stays = false;
+        for (size_t i = 0; i < j->nuser_ids && !stays; i++)
+            stays = j->user_ids[i] == uid;
+        if (!stays) {
+            gone = xrealloc(gone, (ngone + 1) * sizeof(*gone));
+            gone[ngone++] = uid;
+        }
     }
-    if ((rc = tx_exec(tx, "DELETE FROM inbox_members WHERE inbox_id = $1 AND created_at < 0", "i",
-                      j->inbox_id)) < 0)
+    rows_close(&rows);
+    for (size_t i = 0; rc >= 0 && i < ngone; i++)
+        rc = tx_exec(tx, "DELETE FROM inbox_members WHERE inbox_id = $1 AND user_id = $2", "ii",
+                     j->inbox_id, gone[i]);
+    free(gone);
+    for (size_t i = 0; rc >= 0 && i < j->nuser_ids; i++)
+        rc = tx_exec(tx,
+                     "INSERT INTO inbox_members (account_id, inbox_id, user_id, created_at)"
+                     " VALUES ($1, $2, $3, $4) ON CONFLICT (inbox_id, user_id) DO NOTHING",
+                     "iiii", j->account_id, j->inbox_id, j->user_ids[i], now);
+    if (rc < 0)
         return rc;
     json_decref(j->body);
     j->body = NULL;

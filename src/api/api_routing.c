@@ -122,9 +122,10 @@ static void h_queue(struct http_req *r)
     if (!in)
         in = &none;
     json_t *data = json_array(), *agents = json_array();
+    double slots = in->nqueue ? route_online_slots(acc, in, now) : 0;
     for (size_t i = 0; i < in->nqueue; i++) {
         struct route_conv *c = in->queue[i];
-        int64_t eta = route_eta_s(acc, in, (int)i + 1, now);
+        int64_t eta = route_eta_s(in, (int)i + 1, slots);
         json_array_append_new(
             data,
             json_pack("{s:I, s:i, s:I, s:s, s:o, s:b, s:o, s:{s:I}}", "conversation_id",
@@ -389,43 +390,19 @@ static int transfer_fn(struct store_tx *tx, void *arg)
     if (resolved)
         return json_fail(&j->fail, "status",
                          "this conversation is resolved; reopen it before transferring it.");
-    if (j->has_team) {
-        int64_t ok;
-        rc = tx_query_i64(tx, &ok,
-                          "SELECT 1 FROM teams WHERE id = $1 AND account_id = $2"
-                          " AND deleted_at IS NULL",
-                          "ii", j->team_id, j->actor.account_id);
-        if (rc == ERR_NOTFOUND)
-            return json_fail(&j->fail, "team_id", "team %" PRId64 " does not exist.", j->team_id);
-        if (rc < 0)
-            return rc;
-    }
-    if (j->has_assignee) {
-        /* an agent of the inbox, an admin or supervisor, or (with a team) a member of it */
-        int64_t ok;
-        rc = tx_query_i64(
-            tx, &ok,
-            "SELECT 1 FROM account_users au WHERE au.account_id = $1 AND au.user_id = $2"
-            " AND (au.role <> 'agent' OR EXISTS (SELECT 1 FROM inbox_members m"
-            " WHERE m.inbox_id = $3 AND m.user_id = $2) OR EXISTS (SELECT 1 FROM team_members tm"
-            " WHERE tm.team_id = $4 AND tm.user_id = $2))",
-            "iiii", j->actor.account_id, j->assignee_id, inbox_id, j->team_id);
-        if (rc == ERR_NOTFOUND)
-            return json_fail(&j->fail, "assignee_id",
-                             "user %" PRId64 " cannot take conversations of this inbox; add them"
-                             " to the inbox or the team first.",
-                             j->assignee_id);
-        if (rc < 0)
-            return rc;
-    }
+    if (j->has_team &&
+        (rc = app_check_team(tx, j->actor.account_id, j->team_id, "team_id", &j->fail)) < 0)
+        return rc;
+    if (j->has_assignee && (rc = conv_check_assignee(tx, j->actor.account_id, j->assignee_id,
+                                                     inbox_id, j->team_id, &j->fail)) < 0)
+        return rc;
     int64_t now = clock_wall_ms();
     int64_t assignee = j->has_assignee ? j->assignee_id : 0;
     rc = tx_exec(tx,
                  "UPDATE conversations SET assignee_id = $1,"
                  " team_id = CASE WHEN $2 > 0 THEN $2 ELSE team_id END,"
                  " assigned_at = CASE WHEN $1 IS NULL THEN NULL ELSE $3 END,"
-                 " status = CASE WHEN status = 'open' THEN status ELSE 'open' END,"
-                 " snoozed_until = NULL, updated_at = $3 WHERE id = $4 AND account_id = $5",
+                 " updated_at = $3 WHERE id = $4 AND account_id = $5",
                  "niiii", assignee, j->has_team ? j->team_id : (int64_t)0, now, j->id,
                  j->actor.account_id);
     if (rc < 0)
@@ -584,17 +561,9 @@ static int rule_refs(struct store_tx *tx, struct rjob *j, int64_t *skill_id)
         if (rc < 0)
             return rc;
     }
-    if (in->team_id) {
-        rc = tx_query_i64(tx, &ok,
-                          "SELECT 1 FROM teams WHERE id = $1 AND account_id = $2"
-                          " AND deleted_at IS NULL",
-                          "ii", in->team_id, j->actor.account_id);
-        if (rc == ERR_NOTFOUND)
-            return json_fail(&j->fail, "actions.team_id", "team %" PRId64 " does not exist.",
-                             in->team_id);
-        if (rc < 0)
-            return rc;
-    }
+    if (in->team_id && (rc = app_check_team(tx, j->actor.account_id, in->team_id, "actions.team_id",
+                                            &j->fail)) < 0)
+        return rc;
     *skill_id = 0;
     if (in->skill) {
         rc = tx_exec(tx,

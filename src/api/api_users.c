@@ -38,17 +38,27 @@ static json_t *user_row_json(struct store_rows *rows)
 /* add_skills: each user's skills ({"name","level"}, by name), for the users in data. */
 static int add_skills(struct store_tx *tx, int64_t account_id, int64_t only_user, json_t *data)
 {
+    /* the users' id range (a page is ordered by id), not every skill of the account */
+    int64_t lo = only_user, hi = only_user;
+    size_t i;
+    json_t *u;
+    json_array_foreach(data, i, u)
+    {
+        int64_t id = json_integer_value(json_object_get(u, "id"));
+        lo = !lo || id < lo ? id : lo;
+        hi = id > hi ? id : hi;
+    }
+    if (!hi)
+        return 0;
     struct store_rows rows;
     int rc = tx_query(tx, &rows,
                       "SELECT us.user_id, s.name, us.level FROM user_skills us"
                       " JOIN skills s ON s.id = us.skill_id WHERE us.account_id = $1"
-                      " AND ($2 = 0 OR us.user_id = $2) ORDER BY s.name",
-                      "ii", account_id, only_user);
+                      " AND us.user_id BETWEEN $2 AND $3 ORDER BY s.name",
+                      "iii", account_id, lo, hi);
     if (rc < 0)
         return rc;
     while ((rc = rows_next(&rows)) == 1) {
-        size_t i;
-        json_t *u;
         json_array_foreach(data, i, u) if (json_integer_value(json_object_get(u, "id")) ==
                                            rows_i64(&rows, 0))
             json_array_append_new(json_object_get(u, "skills"),
@@ -291,12 +301,6 @@ static void h_update_user(struct http_req *r)
         http_respond_jfail(r, rc, &f);
         return;
     }
-    if (j->role == 0)
-        j->role = ROLE_AGENT;
-    else if (j->role == 1)
-        j->role = ROLE_SUPERVISOR;
-    else if (j->role == 2)
-        j->role = ROLE_ADMIN;
     j->input = body; /* held until done: the parsed strings point into it */
     if (app_store_write(r, update_user_fn, update_user_done, j) < 0)
         json_decref(body);

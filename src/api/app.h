@@ -99,6 +99,10 @@ int app_parse_ids(struct http_req *r, json_t *body, const char *key, size_t max,
  * and the first stranger (in a store job). */
 int app_check_members(struct store_tx *tx, int64_t account_id, const int64_t *ids, size_t n,
                       const char *field, struct jfail *f);
+/* app_check_team: the team exists in the account (not deleted), else ERR_VALIDATION naming
+ * `field` (in a store job). */
+int app_check_team(struct store_tx *tx, int64_t account_id, int64_t team_id, const char *field,
+                   struct jfail *f);
 const char *role_name(enum role r);
 int role_parse(const char *s, enum role *out);
 

@@ -58,6 +58,11 @@ extern const char CONTACT_COLS[]; /* 8 columns of contacts ct, for contact_json 
  * out "attributes": the agents' notes about them.) */
 int contact_load(struct store_tx *tx, int64_t account_id, int64_t id, json_t **out);
 
+/* conv_check_assignee: the user may be given a conversation of the inbox: an admin or supervisor
+ * of the account, a member of the inbox, or a member of team_id (0: none). Else ERR_VALIDATION
+ * naming assignee_id. */
+int conv_check_assignee(struct store_tx *tx, int64_t account_id, int64_t user_id, int64_t inbox_id,
+                        int64_t team_id, struct jfail *f);
 /* conv_history_add: a row of the conversation's assignment history, after the change (0 ids are
  * NULL; the team is read from the conversation). actor_type "router" or "user". */
 int conv_history_add(struct store_tx *tx, int64_t account_id, int64_t conversation_id,

@@ -43,7 +43,7 @@
       "ms of silence before a WebSocket is closed")                                                \
     X(ws_ping_interval, "ws-ping-interval", INT, "30000", 50, 3600000, 0,                          \
       "ms between server pings")                                                                   \
-    X(presence_grace, "presence-grace", INT, "30000", 0, 3600000, 0,                              \
+    X(presence_grace, "presence-grace", INT, "30000", 0, 3600000, 0,                               \
       "ms a dropped agent connection still counts as online for routing")                          \
     X(ws_max_queue, "ws-max-queue", INT, "1048576", 1024, 1073741824, 0,                           \
       "bytes queued to a slow WebSocket client before it is closed")                               \

@@ -27,10 +27,6 @@
 
 enum { TICK_MS = 1000 };
 
-struct told {
-    int64_t account_id, conversation_id, contact_id;
-};
-
 struct failed {
     int64_t account_id, conversation_id, user_id;
 };
@@ -43,7 +39,6 @@ static struct {
     bool timers, kick_armed;
     struct map dirty;   /* account id -> (void *)1 */
     struct map reloads; /* account id -> struct reload_job * running */
-    struct map told;    /* conversation id -> struct told: visitors told a position */
     struct failed *failed;
     size_t nfailed, cap_failed;
 } R;
@@ -99,15 +94,17 @@ struct prep_job {
     struct event_batch events;
 };
 
-static void facts_labels(struct store_tx *tx, int64_t cid, json_t *labels)
+static int facts_labels(struct store_tx *tx, int64_t cid, json_t *labels)
 {
     struct store_rows rows;
-    if (tx_query(tx, &rows, "SELECT label FROM conversation_labels WHERE conversation_id = $1", "i",
-                 cid) < 0)
-        return;
-    while (rows_next(&rows) == 1)
+    int rc = tx_query(tx, &rows, "SELECT label FROM conversation_labels WHERE conversation_id = $1",
+                      "i", cid);
+    if (rc < 0)
+        return rc;
+    while ((rc = rows_next(&rows)) == 1)
         json_array_append_new(labels, json_string(rows_text(&rows, 0)));
     rows_close(&rows);
+    return rc < 0 ? rc : 0;
 }
 
 /* apply_rules: the first matching rule's actions; returns its id (0: none). */
@@ -194,7 +191,7 @@ static int prep_fn(struct store_tx *tx, void *arg)
         attrs = json_object();
     }
     json_t *labels = json_array();
-    facts_labels(tx, j->conversation_id, labels);
+    rc = facts_labels(tx, j->conversation_id, labels);
     /* facts for the score terms */
     j->vip = route_truthy(json_object_get(attrs, set.vip_attribute));
     size_t li;
@@ -206,11 +203,12 @@ static int prep_fn(struct store_tx *tx, void *arg)
         region = json_string_value(json_object_get(attrs, "country"));
     snprintf(j->region, sizeof(j->region), "%s", region ? region : "");
     int64_t last = 0;
-    rc = tx_query_i64(tx, &last,
-                      "SELECT assignee_id FROM conversations WHERE account_id = $1"
-                      " AND contact_id = $2 AND id <> $3 AND assignee_id IS NOT NULL"
-                      " ORDER BY id DESC LIMIT 1",
-                      "iii", j->account_id, contact_id, j->conversation_id);
+    if (rc >= 0)
+        rc = tx_query_i64(tx, &last,
+                          "SELECT assignee_id FROM conversations WHERE account_id = $1"
+                          " AND contact_id = $2 AND id <> $3 AND assignee_id IS NOT NULL"
+                          " ORDER BY id DESC LIMIT 1",
+                          "iii", j->account_id, contact_id, j->conversation_id);
     if (rc == ERR_NOTFOUND)
         rc = 0;
     j->last_agent_id = last;
@@ -578,39 +576,26 @@ static void notify(struct route_account *acc, int64_t now)
             in->told_size = in->nqueue;
         }
         in->changed = false;
+        double slots = in->nqueue ? route_online_slots(acc, in, now) : 0;
         for (size_t k = 0; k < in->nqueue; k++) {
             struct route_conv *c = in->queue[k];
             int pos = (int)k + 1;
-            int64_t eta = route_eta_s(acc, in, pos, now);
+            int64_t eta = route_eta_s(in, pos, slots);
             if (pos == c->told_position && eta == c->told_eta)
                 continue;
             c->told_position = pos;
             c->told_eta = eta;
             tell_visitor(acc->id, c->contact_id, c->id, pos, eta);
-            if (!map_get(&R.told, (uint64_t)c->id)) {
-                struct told *t = xmalloc(sizeof(*t));
-                *t = (struct told){acc->id, c->id, c->contact_id};
-                map_put(&R.told, (uint64_t)c->id, t);
-            }
         }
     }
-    /* those who left the queue hear it once */
-    size_t n = 0;
-    int64_t gone[64];
-    for (size_t i = 0; map_next(&R.told, &i, &e) && n < ARRAY_SIZE(gone);) {
-        struct told *t = e->val;
-        if (t->account_id != acc->id)
-            continue;
-        struct route_conv *c = route_conv_find(acc, t->conversation_id);
-        if (c && route_queue_position(acc, c) > 0)
-            continue;
-        tell_visitor(t->account_id, t->contact_id, t->conversation_id, 0, -1);
-        if (c)
-            c->told_position = 0;
-        gone[n++] = t->conversation_id;
+    /* those who left a queue hear it once (unless they are back in one) */
+    size_t n;
+    const struct route_left *left = route_take_left(acc, &n);
+    for (size_t i = 0; i < n; i++) {
+        struct route_conv *c = route_conv_find(acc, left[i].conversation_id);
+        if (!c || !c->in_queue)
+            tell_visitor(acc->id, left[i].contact_id, left[i].conversation_id, 0, -1);
     }
-    for (size_t i = 0; i < n; i++)
-        free(map_del(&R.told, (uint64_t)gone[i]));
 }
 
 /* ---- the kick: dispatch and tell, once per loop iteration ---- */
@@ -966,7 +951,6 @@ int on_route_init(uv_loop_t *loop, struct store *s, int64_t grace_ms, char *err,
     route_init(&R.rt, grace_ms);
     map_init(&R.dirty, false);
     map_init(&R.reloads, false);
-    map_init(&R.told, false);
     struct boot_job b = {0};
     int rc = store_run_sync(s, boot_fn, &b);
     if (rc < 0) {
@@ -1025,10 +1009,6 @@ void on_route_stop(void)
 
 void on_route_release(void)
 {
-    struct map_entry *e;
-    for (size_t i = 0; map_next(&R.told, &i, &e);)
-        free(e->val);
-    map_release(&R.told);
     map_release(&R.dirty);
     map_release(&R.reloads);
     free(R.failed);
@@ -1113,7 +1093,7 @@ json_t *on_route_visitor_queue(int64_t account_id, int64_t contact_id, int64_t i
         struct route_conv *c = in->queue[i];
         if (c->contact_id != contact_id)
             continue;
-        int64_t eta = route_eta_s(acc, in, (int)i + 1, clock_wall_ms());
+        int64_t eta = route_eta_s(in, (int)i + 1, route_online_slots(acc, in, clock_wall_ms()));
         return json_pack("{s:I, s:i, s:o}", "conversation_id", (json_int_t)c->id, "position",
                          (int)i + 1, "estimated_wait_seconds",
                          eta >= 0 ? json_integer(eta) : json_null());

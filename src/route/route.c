@@ -58,6 +58,7 @@ static void account_free(struct route_account *acc)
     map_release(&acc->agents);
     map_release(&acc->inboxes);
     map_release(&acc->convs);
+    free(acc->left);
     free(acc);
 }
 
@@ -187,19 +188,20 @@ struct route_inbox *route_inbox_get(struct route_account *acc, int64_t inbox_id)
     return in;
 }
 
+static void queue_remove(struct route_account *acc, struct route_conv *c);
+
 void route_inbox_remove(struct route_account *acc, int64_t inbox_id)
 {
     struct route_inbox *in = map_get(&acc->inboxes, (uint64_t)inbox_id);
     if (!in)
         return;
     /* Its conversations stay known (they still count towards loads) but no longer wait. */
-    for (size_t i = 0; i < in->nqueue; i++) {
-        in->queue[i]->queued_at = 0;
-        in->queue[i]->in_queue = false;
+    while (in->nqueue) {
+        struct route_conv *c = in->queue[0];
+        queue_remove(acc, c);
+        c->queued_at = 0;
     }
     in->settings.strategy = ROUTE_MANUAL;
-    in->nqueue = 0;
-    in->changed = true;
 }
 
 /* ---- presence ---- */
@@ -274,6 +276,16 @@ static void queue_add(struct route_account *acc, struct route_conv *c)
 static void queue_remove(struct route_account *acc, struct route_conv *c)
 {
     c->in_queue = false;
+    if (c->told_position > 0) {
+        /* its visitor hears it left, unless it is back by then */
+        if (acc->nleft == acc->cap_left) {
+            acc->cap_left = acc->cap_left ? acc->cap_left * 2 : 16;
+            acc->left = xrealloc(acc->left, acc->cap_left * sizeof(*acc->left));
+        }
+        acc->left[acc->nleft++] = (struct route_left){c->id, c->contact_id};
+        c->told_position = 0;
+        c->told_eta = 0;
+    }
     struct route_inbox *in = map_get(&acc->inboxes, (uint64_t)c->inbox_id);
     if (!in)
         return;
@@ -431,8 +443,8 @@ int route_queue_position(const struct route_account *acc, const struct route_con
     return 0;
 }
 
-int64_t route_eta_s(const struct route_account *acc, const struct route_inbox *in, int position,
-                    int64_t now)
+double route_online_slots(const struct route_account *acc, const struct route_inbox *in,
+                          int64_t now)
 {
     double slots = 0;
     struct map_entry *e;
@@ -444,10 +456,22 @@ int64_t route_eta_s(const struct route_account *acc, const struct route_inbox *i
         int cap = m->capacity >= 0 ? m->capacity : a->capacity;
         slots += cap < 0 ? 3 : cap;
     }
+    return slots;
+}
+
+int64_t route_eta_s(const struct route_inbox *in, int position, double slots)
+{
     if (slots <= 0)
         return -1;
     double mean = in->handled ? in->mean_handle_s : 300.0;
     return (int64_t)(position * mean / slots + 0.999);
+}
+
+const struct route_left *route_take_left(struct route_account *acc, size_t *n)
+{
+    *n = acc->nleft;
+    acc->nleft = 0;
+    return acc->left;
 }
 
 /* ---- dispatch ---- */

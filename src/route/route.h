@@ -137,8 +137,15 @@ struct route_inbox {
     bool changed; /* queue changed since the last route_take_changes */
 };
 
+/* A conversation that left the queue after its visitor was told a position. */
+struct route_left {
+    int64_t conversation_id, contact_id;
+};
+
 struct route_account {
     int64_t id;
+    struct route_left *left; /* since the last route_take_left */
+    size_t nleft, cap_left;
     struct map agents;  /* user id -> struct route_agent * */
     struct map inboxes; /* inbox id -> struct route_inbox * */
     struct map convs;   /* conversation id -> struct route_conv * (not resolved) */
@@ -231,11 +238,18 @@ typedef void (*route_conv_fn)(struct route_account *acc, struct route_conv *c, v
 void route_tick(struct route_account *acc, int64_t now, route_conv_fn overflow_fn,
                 route_conv_fn reroute_fn, void *ud);
 
+/* route_take_left: the conversations that left a queue after their visitor was told a position
+ * (still there again: skip them); empties the list. Borrowed until the next change. */
+const struct route_left *route_take_left(struct route_account *acc, size_t *n);
+
 /* Queue. */
 int route_queue_position(const struct route_account *acc, const struct route_conv *c); /* 1.., 0 */
+/* route_online_slots: the capacity of the inbox's online members (an unlimited agent counts as 3);
+ * computed once per inbox, then route_eta_s per position. */
+double route_online_slots(const struct route_account *acc, const struct route_inbox *in,
+                          int64_t now);
 /* route_eta_s: estimated wait in seconds at a position, or -1 when nobody eligible is online. */
-int64_t route_eta_s(const struct route_account *acc, const struct route_inbox *in, int position,
-                    int64_t now);
+int64_t route_eta_s(const struct route_inbox *in, int position, double slots);
 /* route_handle_sample: a conversation was handled for `seconds` (assigned to resolved). */
 void route_handle_sample(struct route_inbox *in, double seconds);
 

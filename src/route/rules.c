@@ -16,9 +16,11 @@ static int get_seconds(json_t *v, const char *key, int *out, struct jfail *f)
     json_t *x = json_object_get(v, key);
     if (!x)
         return 0;
-    if (!json_is_integer(x) || json_integer_value(x) < 0 || json_integer_value(x) > 86400)
-        return json_fail(f, "routing", "routing.%s must be a whole number of seconds, 0..86400.",
-                         key);
+    if (!json_is_integer(x) || json_integer_value(x) < 0 || json_integer_value(x) > 86400) {
+        char field[48];
+        snprintf(field, sizeof(field), "routing.%s", key);
+        return json_fail(f, field, "%s must be a whole number of seconds, 0..86400.", field);
+    }
     *out = (int)json_integer_value(x);
     return 0;
 }
@@ -49,14 +51,11 @@ int route_settings_parse(json_t *v, struct route_settings *s, struct jfail *f)
         }
     }
     int idx, rc;
-    x = json_object_get(v, "strategy");
-    if (x) {
-        if ((rc = json_get_enum(v, "strategy", true, route_strategy_names, &idx, f)) < 0) {
-            snprintf(f->field, sizeof(f->field), "routing.strategy");
+    if (json_object_get(v, "strategy")) {
+        if (json_get_enum(v, "strategy", true, route_strategy_names, &idx, f) < 0)
             return json_fail(f, "routing.strategy",
                              "routing.strategy must be manual, round_robin, least_busy or"
                              " weighted.");
-        }
         s->strategy = (enum route_strategy)idx;
     }
     x = json_object_get(v, "weights");
@@ -91,14 +90,9 @@ int route_settings_parse(json_t *v, struct route_settings *s, struct jfail *f)
             return json_fail(f, "routing.overflow_team_id",
                              "routing.overflow_team_id must be a team id or null.");
     }
-    if ((rc = get_seconds(v, "overflow_after_seconds", &s->overflow_after_s, f)) < 0) {
-        snprintf(f->field, sizeof(f->field), "routing.overflow_after_seconds");
+    if ((rc = get_seconds(v, "overflow_after_seconds", &s->overflow_after_s, f)) < 0 ||
+        (rc = get_seconds(v, "reroute_after_seconds", &s->reroute_after_s, f)) < 0)
         return rc;
-    }
-    if ((rc = get_seconds(v, "reroute_after_seconds", &s->reroute_after_s, f)) < 0) {
-        snprintf(f->field, sizeof(f->field), "routing.reroute_after_seconds");
-        return rc;
-    }
     x = json_object_get(v, "vip_attribute");
     if (x) {
         const char *a = json_string_value(x);
