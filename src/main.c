@@ -8,7 +8,9 @@
 #include "event/event.h"
 #include "event/on_push.h"
 #include "event/on_route.h"
+#include "event/on_bot.h"
 #include "net/static.h"
+#include "nlp/eval.h"
 
 #include <signal.h>
 #include <sodium.h>
@@ -50,6 +52,7 @@ static void finish(void)
     uv_timer_stop(&shutdown_timer);
     conv_timers_stop();
     on_route_stop();
+    on_bot_stop();
     server_close(&a->srv);
     store_close(a->store); /* runs the last completions */
     a->store = NULL;
@@ -100,6 +103,8 @@ int main(int argc, char **argv)
 {
     char err[512];
     setvbuf(stdout, NULL, _IOLBF, 0);
+    if (argc > 1 && strcmp(argv[1], "nlp-eval") == 0)
+        return nlp_eval_main(argc, argv);
     int rc = cfg_load(&cfg, argc, argv, 1, err, sizeof(err));
     if (rc == 1) {
         cfg_release(&cfg);
@@ -216,6 +221,11 @@ int main(int argc, char **argv)
         return 1;
     }
     event_listen(on_route);
+    if ((rc = on_bot_init(app.loop, app.store, err, sizeof(err))) < 0) {
+        fprintf(stderr, "parleyd: %s\n", err);
+        return 1;
+    }
+    event_listen(on_bot);
     if ((rc = server_listen(&app.srv, cfg.listen, err, sizeof(err))) < 0) {
         fprintf(stderr, "parleyd: %s\n", err);
         return 1;
@@ -251,6 +261,7 @@ int main(int argc, char **argv)
     ws_proto_release();
     push_release();
     on_route_release();
+    on_bot_release();
     app_release(&app);
     static_release();
     cfg_release(&cfg);

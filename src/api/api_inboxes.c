@@ -13,11 +13,13 @@
 
 #include <sodium.h>
 
+#include "model/bot.h"
+
 #define INBOX_COLS                                                                                 \
     "id, name, channel, widget_token, greeting, offline_message, widget_color, widget_title, "     \
     "prechat_fields,"                                                                              \
     " created_at, updated_at, (SELECT COUNT(*) FROM inbox_members mc WHERE mc.inbox_id = i.id),"   \
-    " routing"
+    " routing, bot"
 
 struct inbox_job {
     struct http_req *r;
@@ -25,6 +27,7 @@ struct inbox_job {
     enum role role;
     struct inbox_input in;
     json_t *routing; /* the routing settings given (a patch over the stored ones) */
+    json_t *bot;     /* the bot settings given (likewise) */
     int64_t member_id, capacity;
     char token[41];
     int64_t *user_ids;
@@ -49,6 +52,9 @@ static json_t *inbox_json(struct store_rows *rows)
                   pf ? pf : json_array(), "created_at", json_time(rows_i64(rows, 9)), "updated_at",
                   json_time(rows_i64(rows, 10)), "members_count", (json_int_t)rows_i64(rows, 11));
     json_object_set_new(v, "routing", route_settings_json(&rs));
+    struct bot_settings bs;
+    bot_settings_load(rows_text(rows, 13), &bs);
+    json_object_set_new(v, "bot", bot_settings_json(&bs));
     return v;
 }
 
@@ -77,6 +83,7 @@ static void job_done(void *arg, int rc)
     struct inbox_job *j = arg;
     inbox_input_release(&j->in);
     json_decref(j->routing);
+    json_decref(j->bot);
     app_finish(j->r, rc, j->body, j->status, &j->events, &j->fail);
 }
 
@@ -184,6 +191,52 @@ static int save_routing(struct store_tx *tx, struct inbox_job *j)
     return rc < 0 ? rc : 0;
 }
 
+/* save_bot: the bot settings patch over the stored ones. */
+static int save_bot(struct store_tx *tx, struct inbox_job *j)
+{
+    if (!j->bot)
+        return 0;
+    struct store_rows rows;
+    int rc = tx_query(tx, &rows,
+                      "SELECT bot FROM inboxes WHERE id = $1 AND account_id = $2 AND deleted_at IS NULL",
+                      "ii", j->inbox_id, j->account_id);
+    if (rc < 0)
+        return rc;
+    struct bot_settings s;
+    if ((rc = rows_next(&rows)) == 1)
+        bot_settings_load(rows_text(&rows, 0), &s);
+    rows_close(&rows);
+    if (rc <= 0)
+        return rc < 0 ? rc : ERR_NOTFOUND;
+    if ((rc = bot_settings_parse(j->bot, &s, &j->fail)) < 0)
+        return rc;
+    json_t *v = bot_settings_json(&s);
+    char *text = json_dump_compact(v, NULL);
+    json_decref(v);
+    rc = tx_exec(tx, "UPDATE inboxes SET bot = $1 WHERE id = $2", "ti", text, j->inbox_id);
+    free(text);
+    return rc < 0 ? rc : 0;
+}
+
+/* take_bot: validates body.bot against the defaults and keeps a copy; 422 and < 0 if bad. */
+static int take_bot(struct http_req *r, json_t *body, struct inbox_job *j)
+{
+    json_t *v = json_object_get(body, "bot");
+    if (!v)
+        return 0;
+    struct bot_settings s;
+    bot_settings_default(&s);
+    struct jfail f = {0};
+    int rc = bot_settings_parse(v, &s, &f);
+    if (rc < 0) {
+        http_respond_jfail(r, rc, &f);
+        return rc;
+    }
+    j->bot = json_deep_copy(v);
+    json_object_del(body, "bot");
+    return 0;
+}
+
 /* take_routing: validates body.routing against the defaults (the job applies it over the stored
  * settings) and keeps a copy. Answers 422 and returns < 0 if bad. */
 static int take_routing(struct http_req *r, json_t *body, struct inbox_job *j)
@@ -235,7 +288,7 @@ static int create_fn(struct store_tx *tx, void *arg)
         j->in.widget_color ? j->in.widget_color : "#1f6feb",
         j->in.widget_title ? j->in.widget_title : j->in.name, pf, now);
     free(pf);
-    if (rc < 0 || (rc = save_routing(tx, j)) < 0)
+    if (rc < 0 || (rc = save_routing(tx, j)) < 0 || (rc = save_bot(tx, j)) < 0)
         return rc;
     return changed(tx, j, "inbox.created");
 }
@@ -247,7 +300,7 @@ static void h_create(struct http_req *r)
         return;
     struct inbox_job *j = new_job(r, false);
     struct jfail f = {0};
-    if (take_routing(r, body, j) < 0) {
+    if (take_routing(r, body, j) < 0 || take_bot(r, body, j) < 0) {
         json_decref(body);
         return;
     }
@@ -286,7 +339,7 @@ static int update_fn(struct store_tx *tx, void *arg)
         return rc;
     if (rc == 0)
         return ERR_NOTFOUND;
-    if ((rc = save_routing(tx, j)) < 0)
+    if ((rc = save_routing(tx, j)) < 0 || (rc = save_bot(tx, j)) < 0)
         return rc;
     return changed(tx, j, "inbox.updated");
 }
@@ -300,7 +353,7 @@ static void h_update(struct http_req *r)
     if (http_body_json(r, &body) < 0)
         return;
     struct jfail f = {0};
-    if (take_routing(r, body, j) < 0) {
+    if (take_routing(r, body, j) < 0 || take_bot(r, body, j) < 0) {
         json_decref(body);
         return;
     }

@@ -7,6 +7,7 @@
 #include "base/clock.h"
 #include "api/app.h"
 #include "event/on_route.h"
+#include "event/on_bot.h"
 #include "api/conv.h"
 #include "event/on_push.h"
 #include "model/conversation.h"
@@ -227,6 +228,7 @@ static void session_done(void *arg, int rc)
         json_object_set_new(j->body, "seq", json_integer(j->seq));
         json_t *q = on_route_visitor_queue(j->account_id, j->contact_id, j->inbox_id);
         json_object_set_new(j->body, "queue", q ? q : json_null());
+        json_object_set_new(j->body, "bot", on_bot_widget(j->account_id, j->inbox_id));
     }
     wjob_done(arg, rc);
 }
@@ -498,7 +500,7 @@ void api_widget_routes(struct router *rt)
 {
     static const char *const paths[] = {"/api/v1/widget/sessions", "/api/v1/widget/contact",
                                         "/api/v1/widget/messages", "/api/v1/widget/attachments",
-                                        "/api/v1/widget/queue"};
+                                        "/api/v1/widget/queue", "/api/v1/widget/handoff"};
     for (size_t i = 0; i < ARRAY_SIZE(paths); i++)
         router_add(rt, HTTP_OPTIONS, paths[i], h_preflight, R_PUBLIC);
     router_add(rt, HTTP_POST, "/api/v1/widget/sessions", h_session, R_PUBLIC);

@@ -247,6 +247,9 @@ void app_routes(struct app *a)
     api_conversations_routes(&a->router);
     api_widget_routes(&a->router);
     api_canned_routes(&a->router);
+    api_kb_routes(&a->router);
+    api_bot_routes(&a->router);
+    help_routes(&a->router);
     api_teams_routes(&a->router);
     api_routing_routes(&a->router);
     api_attachments_routes(&a->router);

@@ -2,6 +2,11 @@
 #include "base/sys.h"
 #include "base/clock.h"
 #include "api/conv.h"
+
+#include <math.h>
+
+#include "model/bot.h"
+#include "nlp/sentiment.h"
 #include "model/conversation.h"
 #include "store/store.h"
 
@@ -19,7 +24,8 @@ const char CONV_SELECT[] =
     " c.priority, c.last_activity_at, c.waiting_since, c.first_reply_at, c.agent_last_read_id,"
     " c.contact_last_read_id, c.page_url, c.prechat, c.created_at, c.updated_at,"
     " ct.id, ct.name, ct.email, ct.phone,"
-    " lm.id, lm.content, lm.sender_type, lm.private, lm.created_at, c.unread_count"
+    " lm.id, lm.content, lm.sender_type, lm.private, lm.created_at, c.unread_count,"
+    " c.bot_state, c.intent, c.sentiment"
     " FROM conversations c JOIN contacts ct ON ct.id = c.contact_id"
     " LEFT JOIN users u ON u.id = c.assignee_id"
     " LEFT JOIN messages lm ON lm.id = c.last_message_id";
@@ -110,6 +116,11 @@ static json_t *conv_row_json(struct store_rows *rows)
         "prechat", json_or(rows_text(rows, 14), json_object()), "created_at",
         json_time(rows_i64(rows, 15)), "updated_at", json_time(rows_i64(rows, 16)));
     json_object_set_new(v, "assignee_id", opt_int(rows, 4));
+    json_object_set_new(v, "bot_state", rows_null(rows, 27) ? json_null() : json_string(rows_text(rows, 27)));
+    json_object_set_new(v, "intent", rows_null(rows, 28) || !rows_text(rows, 28)[0]
+                                          ? json_null()
+                                          : json_string(rows_text(rows, 28)));
+    json_object_set_new(v, "sentiment", rows_null(rows, 29) ? json_null() : json_real(rows_double(rows, 29)));
     json_object_set_new(
         v, "contact",
         json_pack("{s:I, s:s, s:s, s:s}", "id", (json_int_t)contact_id, "name",
@@ -214,12 +225,14 @@ json_t *message_json(struct store_rows *rows)
     else if (strcmp(type, "system") == 0)
         name = "";
     return json_pack(
-        "{s:I, s:I, s:I, s:{s:s, s:I, s:s}, s:s, s:b, s:o, s:o, s:o}", "id",
+        "{s:I, s:I, s:I, s:{s:s, s:I, s:s}, s:s, s:b, s:o, s:o, s:o, s:o, s:o}", "id",
         (json_int_t)rows_i64(rows, 0), "conversation_id", (json_int_t)rows_i64(rows, 1), "inbox_id",
         (json_int_t)rows_i64(rows, 2), "sender", "type", type, "id", (json_int_t)sender_id, "name",
         name, "content", rows_text(rows, 6), "private", (int)rows_i64(rows, 7), "client_id",
         rows_null(rows, 8) ? json_null() : json_string(rows_text(rows, 8)), "attachments",
-        json_or(rows_text(rows, 9), json_array()), "created_at", json_time(rows_i64(rows, 10)));
+        json_or(rows_text(rows, 9), json_array()), "created_at", json_time(rows_i64(rows, 10)),
+        "sentiment", rows_null(rows, 11) ? json_null() : json_real(rows_double(rows, 11)),
+        "attributes", json_or(rows_text(rows, 12), json_object()));
 }
 
 static int load_message(struct store_tx *tx, int64_t account_id, int64_t id, json_t **out)
@@ -360,7 +373,10 @@ static int find_duplicate(struct store_tx *tx, struct msg_send *ms)
 struct conv_state {
     int64_t id, inbox_id, contact_id, assignee_id;
     char status[16];
+    char priority[16];
     bool created;
+    bool bot; /* the bot is answering: the conversation stays pending, out of the queue */
+    struct bot_settings settings; /* visitors: their inbox's bot settings */
 };
 
 /* visitor_conversation: the visitor's open conversation in their inbox, or a new one. */
@@ -369,11 +385,21 @@ static int visitor_conversation(struct store_tx *tx, struct msg_send *ms, struct
 {
     const struct conv_actor *a = &ms->actor;
     struct store_rows rows;
-    int rc = tx_query(tx, &rows,
-                      "SELECT id, status, COALESCE(assignee_id, 0) FROM conversations"
-                      " WHERE account_id = $1 AND contact_id = $2 AND inbox_id = $3"
-                      " AND status <> 'resolved' ORDER BY id DESC LIMIT 1",
-                      "iii", a->account_id, a->contact_id, a->inbox_id);
+    int rc = tx_query(tx, &rows, "SELECT bot FROM inboxes WHERE id = $1 AND account_id = $2 AND deleted_at IS NULL",
+                      "ii", a->inbox_id, a->account_id);
+    if (rc < 0)
+        return rc;
+    if ((rc = rows_next(&rows)) == 1)
+        bot_settings_load(rows_text(&rows, 0), &cs->settings);
+    rows_close(&rows);
+    if (rc <= 0)
+        return rc < 0 ? rc : ERR_NOTFOUND;
+    rc = tx_query(tx, &rows,
+                  "SELECT id, status, COALESCE(assignee_id, 0), priority,"
+                  " COALESCE(bot_state, '') IN ('active', 'collecting') FROM conversations"
+                  " WHERE account_id = $1 AND contact_id = $2 AND inbox_id = $3"
+                  " AND status <> 'resolved' ORDER BY id DESC LIMIT 1",
+                  "iii", a->account_id, a->contact_id, a->inbox_id);
     if (rc < 0)
         return rc;
     rc = rows_next(&rows);
@@ -381,6 +407,8 @@ static int visitor_conversation(struct store_tx *tx, struct msg_send *ms, struct
         cs->id = rows_i64(&rows, 0);
         snprintf(cs->status, sizeof(cs->status), "%s", rows_text(&rows, 1));
         cs->assignee_id = rows_i64(&rows, 2);
+        snprintf(cs->priority, sizeof(cs->priority), "%s", rows_text(&rows, 3));
+        cs->bot = rows_i64(&rows, 4) != 0;
     }
     rows_close(&rows);
     if (rc < 0)
@@ -389,22 +417,20 @@ static int visitor_conversation(struct store_tx *tx, struct msg_send *ms, struct
     cs->contact_id = a->contact_id;
     if (rc == 1)
         return 0;
-    int64_t live;
-    rc = tx_query_i64(
-        tx, &live,
-        "SELECT id FROM inboxes WHERE id = $1 AND account_id = $2 AND deleted_at IS NULL", "ii",
-        a->inbox_id, a->account_id);
-    if (rc < 0)
-        return rc;
+    /* A new conversation: the bot takes it first when the inbox says so (now), and then it is
+     * pending, out of routing, until the bot hands it over (event/on_bot.c). */
+    cs->bot = bot_active(&cs->settings, now);
     rc = tx_query_i64(tx, &cs->id,
                       "INSERT INTO conversations (account_id, inbox_id, contact_id, status,"
-                      " last_activity_at, page_url, prechat, created_at, updated_at)"
-                      " SELECT $1, $2, $3, 'open', $4, last_page_url, prechat, $4, $4"
+                      " last_activity_at, page_url, prechat, created_at, updated_at, bot_state)"
+                      " SELECT $1, $2, $3, $5, $4, last_page_url, prechat, $4, $4, $6"
                       " FROM contacts WHERE id = $3 AND account_id = $1 RETURNING id",
-                      "iiii", a->account_id, a->inbox_id, a->contact_id, now);
+                      "iiiitt", a->account_id, a->inbox_id, a->contact_id, now,
+                      cs->bot ? "pending" : "open", cs->bot ? "active" : NULL);
     if (rc < 0)
         return rc;
-    snprintf(cs->status, sizeof(cs->status), "open");
+    snprintf(cs->status, sizeof(cs->status), "%s", cs->bot ? "pending" : "open");
+    snprintf(cs->priority, sizeof(cs->priority), "none");
     cs->created = true;
     return 0;
 }
@@ -499,28 +525,39 @@ int msg_send_fn(struct store_tx *tx, void *arg)
         return rc;
     char *atext = json_dump_compact(atts, NULL);
     json_decref(atts);
+    /* A customer's words get a sentiment score; agents see it, and a negative turn can raise
+     * the priority (the inbox's bot.negative_priority). */
+    double senti = ms->actor.visitor ? sentiment_score(ms->content, strlen(ms->content)) : NAN;
     int64_t mid;
     rc = tx_query_i64(tx, &mid,
                       "INSERT INTO messages (account_id, conversation_id, sender_type, sender_id,"
-                      " content, private, client_id, attachments, created_at)"
-                      " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
-                      "iitisbtti", ms->actor.account_id, cs.id, ms->sender_type, sender_id(ms),
+                      " content, private, client_id, attachments, created_at, sentiment)"
+                      " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+                      "iitisbttid", ms->actor.account_id, cs.id, ms->sender_type, sender_id(ms),
                       (struct span){ms->content, strlen(ms->content)}, (int)ms->private,
-                      ms->client_id, atext, now);
+                      ms->client_id, atext, now, senti);
     free(atext);
     if (rc < 0)
         return rc;
-    bool reopened = false, assigned = false;
+    bool reopened = false, assigned = false, raised = false;
     if (ms->actor.visitor) {
-        /* A customer writing reopens a pending or snoozed conversation and starts the wait. */
-        reopened = strcmp(cs.status, "open") != 0;
+        /* A customer writing reopens a pending or snoozed conversation and starts the wait;
+         * while the bot answers, it stays pending and nobody waits yet. */
+        reopened = !cs.bot && strcmp(cs.status, "open") != 0;
+        raised = senti <= -0.25 && cs.settings.negative_priority &&
+                 (strcmp(cs.priority, "none") == 0 || strcmp(cs.priority, "low") == 0 ||
+                  strcmp(cs.priority, "medium") == 0);
         rc = tx_exec(tx,
                      "UPDATE conversations SET last_message_id = $1, last_activity_at = $2,"
-                     " updated_at = $2, waiting_since = COALESCE(waiting_since, $2),"
-                     " contact_last_read_id = $1, status = 'open', snoozed_until = NULL,"
-                     " unread_count = unread_count + 1"
+                     " updated_at = $2,"
+                     " waiting_since = CASE WHEN $4 THEN waiting_since ELSE COALESCE(waiting_since, $2) END,"
+                     " contact_last_read_id = $1,"
+                     " status = CASE WHEN $4 THEN status ELSE 'open' END,"
+                     " snoozed_until = CASE WHEN $4 THEN snoozed_until ELSE NULL END,"
+                     " unread_count = unread_count + 1, sentiment = $5,"
+                     " priority = CASE WHEN $6 THEN 'high' ELSE priority END"
                      " WHERE id = $3",
-                     "iii", mid, now, cs.id);
+                     "iiibdb", mid, now, cs.id, (int)cs.bot, senti, (int)raised);
     } else if (ms->private) {
         rc = tx_exec(tx,
                      "UPDATE conversations SET last_message_id = $1, updated_at = $2,"
@@ -530,9 +567,12 @@ int msg_send_fn(struct store_tx *tx, void *arg)
         /* An agent's reply ends the wait; the first one to answer an unassigned conversation
          * takes it (Chatwoot does the same). */
         assigned = cs.assignee_id == 0 && strcmp(ms->sender_type, "user") == 0;
+        /* an agent who answers takes over from the bot */
         rc = tx_exec(tx,
                      "UPDATE conversations SET last_message_id = $1, last_activity_at = $2,"
                      " updated_at = $2, waiting_since = NULL,"
+                     " bot_state = CASE WHEN bot_state IN ('active', 'collecting') THEN 'handed_off'"
+                     " ELSE bot_state END,"
                      " first_reply_at = COALESCE(first_reply_at, $2),"
                      " agent_last_read_id = $1, unread_count = 0,"
                      " assigned_at = CASE WHEN assignee_id IS NULL AND $4 > 0 THEN $2"
@@ -558,6 +598,9 @@ int msg_send_fn(struct store_tx *tx, void *arg)
     if (rc == 0 && reopened)
         rc = emit_conv(tx, ms, &cs, "conversation.status_changed", conv,
                        json_pack("{s:s}", "previous_status", cs.status));
+    if (rc == 0 && raised)
+        rc = emit_conv(tx, ms, &cs, "conversation.updated", conv,
+                       json_pack("{s:s}", "reason", "sentiment"));
     if (rc == 0 && assigned)
         rc = emit_conv(tx, ms, &cs, "conversation.assigned", conv,
                        json_pack("{s:n, s:s}", "previous_assignee_id", "reason", "self"));

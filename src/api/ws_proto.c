@@ -17,6 +17,7 @@
 #include "event/event.h"
 #include "event/on_push.h"
 #include "event/on_route.h"
+#include "event/on_bot.h"
 #include "net/ws.h"
 
 struct ws_session {
@@ -407,10 +408,11 @@ static void start_done(void *arg, int rc)
             push_visitor_told(s->sub, online);
             json_t *queue = on_route_visitor_queue(s->account_id, s->contact_id, s->inbox_id);
             send_json(j->conn_id,
-                      json_pack("{s:s, s:I, s:I, s:I, s:b, s:o}", "type", "hello", "contact_id",
+                      json_pack("{s:s, s:I, s:I, s:I, s:b, s:o, s:o}", "type", "hello", "contact_id",
                                 (json_int_t)s->contact_id, "inbox_id", (json_int_t)s->inbox_id,
                                 "seq", (json_int_t)j->last_seq, "online", (int)online, "queue",
-                                queue ? queue : json_null()));
+                                queue ? queue : json_null(), "bot",
+                                on_bot_widget(s->account_id, s->inbox_id)));
         } else {
             push_set_agent(s->sub, j->inboxes, j->ninboxes, strcmp(j->availability, "online") == 0);
             on_route_connected(s->account_id, s->user_id, true);

@@ -163,6 +163,12 @@ static int prepare_bind(struct store_conn *c, sqlite3_stmt **out, const char *sq
                 rc = v ? sqlite3_bind_int64(st, idx, v) : sqlite3_bind_null(st, idx);
             break;
         }
+        case 'd': { /* a double; NaN binds NULL */
+            double v = va_arg(ap, double);
+            if (idx)
+                rc = v == v ? sqlite3_bind_double(st, idx, v) : sqlite3_bind_null(st, idx);
+            break;
+        }
         case 'b': {
             int v = va_arg(ap, int);
             if (idx)

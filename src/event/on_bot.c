@@ -1,0 +1,1177 @@
+/* on_bot.c: the bot (see on_bot.h).
+ *
+ * Training. A change to FAQ entries, intents or articles (their events) arms a 1.5 s timer for the
+ * account, so a burst of edits trains once. Then a read job gathers what the bot knows, the libuv
+ * thread pool builds a new brain (cross-validated accuracy and the softmax temperature from k-fold
+ * training, then the final model on everything, then the BM25 index), and the loop swaps it in and
+ * records the figures in bot_models. Edits during a training train again afterwards. The brain is
+ * used on the loop only, so swapping needs no lock; the worker shares nothing with the loop but the
+ * progress counter (atomic).
+ *
+ * Answering. A customer message in a conversation the bot holds (bot_state active or collecting;
+ * the conversation is pending, so routing leaves it alone) is classified on the loop (tens of
+ * microseconds), and one write job commits the reply: an answer, "did you mean" suggestions, the
+ * next question of a form, or the handoff. The job re-reads the conversation, so an agent who took
+ * over meanwhile wins. */
+#include "base/sys.h"
+
+#include "event/on_bot.h"
+
+#include <math.h>
+#include <stdatomic.h>
+
+#include "api/app.h"
+#include "api/conv.h"
+#include "base/alloc.h"
+#include "base/clock.h"
+#include "base/log.h"
+#include "base/map.h"
+#include "event/event.h"
+#include "model/bot.h"
+#include "model/conversation.h"
+#include "nlp/bm25.h"
+#include "nlp/model.h"
+#include "nlp/sentiment.h"
+#include "route/rules.h"
+#include "store/store.h"
+
+#define TRAIN_DELAY_MS 1500
+#define CV_FOLDS 5
+#define SUGGESTIONS 3
+#define OOS_LOW -0.1f /* SVM score at which a text counts as out of scope */
+#define OOS_HIGH 0.4f /* ... and fully in scope */
+
+/* ---- the brain ---- */
+
+enum item_kind { IT_FAQ = 'f', IT_INTENT = 'i', IT_ARTICLE = 'a' };
+
+struct item {
+    char kind;
+    int64_t id;
+    char *title;  /* FAQ question, intent name, article title */
+    char *answer; /* FAQ answer, intent answer, article body */
+    char *action; /* intents */
+    int64_t team_id, skill_id, hits;
+    char *fields; /* intents: JSON */
+    char *examples; /* FAQ phrasings / intent examples: JSON (gathered, used to train) */
+    double self;  /* BM25 score of its own title: normalises a BM25-only confidence */
+};
+
+struct brain {
+    struct nlp_model *model; /* NULL with fewer than two classes */
+    int *class_item;         /* model class -> item */
+    struct item *items;
+    size_t nitems;
+    struct bm25 bm25;
+    uint32_t *doc_item; /* BM25 document -> item */
+    int top[SUGGESTIONS]; /* the most asked FAQ entries, -1 padded */
+    double cv;            /* NAN when there was too little data */
+    size_t examples;
+    int classes;
+    int64_t train_ms, version, trained_at;
+    char slug[64];
+};
+
+static void brain_free(struct brain *b)
+{
+    if (!b)
+        return;
+    nlp_model_free(b->model);
+    free(b->class_item);
+    for (size_t i = 0; i < b->nitems; i++) {
+        free(b->items[i].title);
+        free(b->items[i].answer);
+        free(b->items[i].action);
+        free(b->items[i].fields);
+        free(b->items[i].examples);
+    }
+    free(b->items);
+    bm25_release(&b->bm25);
+    free(b->doc_item);
+    free(b);
+}
+
+struct acct {
+    int64_t account_id;
+    struct brain *brain;
+    bool training, again, timer_on;
+    uv_timer_t timer;
+    atomic_int done, total;
+    char error[200];
+    int64_t version, trained_at;
+};
+
+static struct {
+    uv_loop_t *loop;
+    struct store *store;
+    struct map accts;   /* account id -> struct acct */
+    struct map inboxes; /* inbox id -> struct bot_settings */
+    bool stopping;
+} B;
+
+static struct acct *acct_get(int64_t account_id)
+{
+    struct acct *a = map_get(&B.accts, (uint64_t)account_id);
+    if (!a) {
+        a = xcalloc(1, sizeof(*a));
+        a->account_id = account_id;
+        uv_timer_init(B.loop, &a->timer);
+        a->timer.data = a;
+        map_put(&B.accts, (uint64_t)account_id, a);
+    }
+    return a;
+}
+
+static struct bot_settings *inbox_settings(int64_t inbox_id)
+{
+    return map_get(&B.inboxes, (uint64_t)inbox_id);
+}
+
+static void inbox_set(int64_t inbox_id, const char *json)
+{
+    struct bot_settings *s = inbox_settings(inbox_id);
+    if (!s) {
+        s = xmalloc(sizeof(*s));
+        map_put(&B.inboxes, (uint64_t)inbox_id, s);
+    }
+    bot_settings_load(json, s);
+}
+
+/* ---- classification (loop) ---- */
+
+struct guess {
+    int item;   /* -1: nothing */
+    float conf; /* calibrated probability (or normalised BM25 with no model) */
+    float score; /* the best class's raw SVM score: below 0 its own classifier says "not me" */
+    int sugg[SUGGESTIONS];
+    int nsugg;
+};
+
+static void brain_guess(const struct brain *b, const char *text, size_t len, struct guess *g)
+{
+    struct feat_buf fb;
+    feat_buf_init(&fb);
+    g->item = -1;
+    g->conf = 0;
+    g->nsugg = 0;
+    if (b->model) {
+        float *pr = xmalloc((size_t)b->model->nclass * sizeof(*pr));
+        float p;
+        int c = nlp_predict(b->model, &fb, text, len, pr, &p);
+        float *sc = xmalloc((size_t)b->model->nclass * sizeof(*sc));
+        nlp_scores(b->model, &fb, text, len, sc);
+        g->score = sc[c];
+        free(sc);
+        g->item = b->class_item[c];
+        /* Which entry (the softmax) and whether the text is about any of them at all (the winning
+         * one-vs-rest SVM's own score: around +0.5 and up for phrasings it knows, below 0 for
+         * small talk and other topics). Tenants' sets are small, so the softmax alone is sharp
+         * even for nonsense; the product of the two is what must pass the inbox's threshold. */
+        float in_scope = (g->score - OOS_LOW) / (OOS_HIGH - OOS_LOW);
+        g->conf = p * (in_scope < 0 ? 0 : in_scope > 1 ? 1 : in_scope);
+        /* the next most likely FAQ entries as suggestions */
+        for (int k = 0; k < SUGGESTIONS; k++) {
+            int best = -1;
+            for (int q = 0; q < b->model->nclass; q++) {
+                bool taken = q == c;
+                for (int s = 0; s < g->nsugg; s++)
+                    taken = taken || b->class_item[q] == g->sugg[s];
+                if (taken || b->items[b->class_item[q]].kind != IT_FAQ)
+                    continue;
+                if (best < 0 || pr[q] > pr[best])
+                    best = q;
+            }
+            if (best < 0 || pr[best] < 0.02f)
+                break;
+            g->sugg[g->nsugg++] = b->class_item[best];
+        }
+        free(pr);
+    }
+    struct bm25_hit hits[SUGGESTIONS + 1];
+    size_t n = bm25_search(&b->bm25, &fb, text, len, hits, SUGGESTIONS + 1);
+    if (!b->model && n > 0 && b->items[b->doc_item[hits[0].doc]].kind != IT_ARTICLE) {
+        int it = (int)b->doc_item[hits[0].doc];
+        g->item = it;
+        double self = b->items[it].self > 0 ? b->items[it].self : 1;
+        g->conf = (float)fmin(1.0, hits[0].score / self);
+    }
+    for (size_t i = 0; i < n && g->nsugg < SUGGESTIONS; i++) {
+        int it = (int)b->doc_item[hits[i].doc];
+        bool taken = it == g->item;
+        for (int s = 0; s < g->nsugg; s++)
+            taken = taken || g->sugg[s] == it;
+        if (!taken && b->items[it].kind != IT_INTENT)
+            g->sugg[g->nsugg++] = it;
+    }
+    feat_buf_release(&fb);
+}
+
+/* ---- training (read job -> thread pool -> loop) ---- */
+
+struct train_job {
+    uv_work_t work;
+    struct acct *acct;
+    struct brain *b; /* items gathered by the read job, the rest built by the worker */
+    int64_t started;
+    int rc;
+};
+
+static int gather_fn(struct store_tx *tx, void *arg)
+{
+    struct train_job *t = arg;
+    struct brain *b = t->b;
+    size_t cap = 16;
+    b->items = xcalloc(cap, sizeof(*b->items));
+    int64_t aid = t->acct->account_id;
+    static const char *const Q[] = {
+        "SELECT 'f', id, question, answer, '', 0, 0, hits, '[]', phrasings FROM faqs"
+        " WHERE account_id = $1 AND enabled = 1 ORDER BY id",
+        "SELECT 'i', id, name, answer, action, COALESCE(team_id, 0), COALESCE(skill_id, 0), 0,"
+        " fields, examples FROM intents WHERE account_id = $1 ORDER BY id",
+        "SELECT 'a', id, title, body, locale, 0, 0, views, '[]', '[]' FROM kb_articles"
+        " WHERE account_id = $1 AND status = 'published' ORDER BY id",
+    };
+    for (size_t q = 0; q < 3; q++) {
+        struct store_rows rows;
+        int rc = tx_query(tx, &rows, Q[q], "i", aid);
+        if (rc < 0)
+            return rc;
+        while ((rc = rows_next(&rows)) == 1) {
+            if (b->nitems == cap) {
+                cap *= 2;
+                b->items = xrealloc(b->items, cap * sizeof(*b->items));
+            }
+            struct item *it = &b->items[b->nitems++];
+            memset(it, 0, sizeof(*it));
+            it->kind = rows_text(&rows, 0)[0];
+            it->id = rows_i64(&rows, 1);
+            it->title = xstrdup(rows_text(&rows, 2));
+            it->answer = xstrdup(rows_text(&rows, 3));
+            it->action = xstrdup(rows_text(&rows, 4));
+            it->team_id = rows_i64(&rows, 5);
+            it->skill_id = rows_i64(&rows, 6);
+            it->hits = rows_i64(&rows, 7);
+            it->fields = xstrdup(rows_text(&rows, 8));
+            it->examples = xstrdup(rows_text(&rows, 9));
+        }
+        rows_close(&rows);
+        if (rc < 0)
+            return rc;
+    }
+    struct store_rows rows;
+    if (tx_query(tx, &rows, "SELECT slug FROM accounts WHERE id = $1", "i", aid) == 0) {
+        if (rows_next(&rows) == 1)
+            snprintf(b->slug, sizeof(b->slug), "%s", rows_text(&rows, 0));
+        rows_close(&rows);
+    }
+    return 0;
+}
+
+static void progress(int done, int total, void *arg)
+{
+    (void)done;
+    (void)total;
+    struct acct *a = arg;
+    atomic_fetch_add(&a->done, 1);
+}
+
+static void add_examples(struct nlp_data *d, const struct item *it, int idx)
+{
+    char label[24];
+    snprintf(label, sizeof(label), "%d", idx);
+    if (it->kind == IT_FAQ)
+        nlp_data_add(d, it->title, strlen(it->title), label, strlen(label));
+    json_t *arr = json_loads(it->examples, 0, NULL);
+    size_t i;
+    json_t *v;
+    json_array_foreach(arr, i, v)
+    {
+        const char *s = json_string_value(v);
+        if (s)
+            nlp_data_add(d, s, strlen(s), label, strlen(label));
+    }
+    json_decref(arr);
+}
+
+static void train_work(uv_work_t *w)
+{
+    struct train_job *t = w->data;
+    struct brain *b = t->b;
+    struct nlp_data all;
+    nlp_data_init(&all);
+    for (size_t i = 0; i < b->nitems; i++)
+        if (b->items[i].kind != IT_ARTICLE)
+            add_examples(&all, &b->items[i], (int)i);
+    b->examples = all.n;
+    b->classes = all.nclass;
+    b->cv = NAN;
+    struct nlp_opts o = {.threads = 1, .seed = 1, .progress = progress, .progress_arg = t->acct};
+    bool cv = all.nclass >= 2 && all.n >= 2 * CV_FOLDS;
+    atomic_store(&t->acct->done, 0);
+    atomic_store(&t->acct->total, all.nclass >= 2 ? (cv ? CV_FOLDS + 1 : 1) * all.nclass : 1);
+    if (all.nclass >= 2) {
+        double temp = 0;
+        int temps = 0;
+        if (cv) {
+            /* k folds, stratified: each class's rows go round the folds in turn */
+            size_t right = 0, total = 0;
+            int *seen = xcalloc((size_t)all.nclass, sizeof(*seen));
+            int *fold = xmalloc(all.n * sizeof(*fold));
+            for (size_t i = 0; i < all.n; i++)
+                fold[i] = seen[all.label[i]]++ % CV_FOLDS;
+            free(seen);
+            struct feat_buf fb;
+            feat_buf_init(&fb);
+            for (int k = 0; k < CV_FOLDS; k++) {
+                struct nlp_data tr, te;
+                nlp_data_init(&tr);
+                nlp_data_init(&te);
+                for (size_t i = 0; i < all.n; i++) {
+                    const char *lab = all.labels[all.label[i]];
+                    nlp_data_add(fold[i] == k ? &te : &tr, all.text[i], all.len[i], lab, strlen(lab));
+                }
+                struct nlp_model *m = NULL;
+                if (tr.nclass >= 2 && te.n > 0 && nlp_train(&tr, &o, &m) == 0) {
+                    for (size_t i = 0; i < te.n; i++) {
+                        float p;
+                        int c = nlp_predict(m, &fb, te.text[i], te.len[i], NULL, &p);
+                        right += strcmp(m->labels[c], te.labels[te.label[i]]) == 0;
+                        total++;
+                    }
+                    if (nlp_calibrate(m, &te, NULL, 0) == 0) {
+                        temp += m->temp;
+                        temps++;
+                    }
+                }
+                nlp_model_free(m);
+                nlp_data_release(&tr);
+                nlp_data_release(&te);
+            }
+            feat_buf_release(&fb);
+            free(fold);
+            b->cv = total ? (double)right / (double)total : NAN;
+        }
+        t->rc = nlp_train(&all, &o, &b->model);
+        if (t->rc == 0) {
+            b->model->temp = temps ? (float)(temp / temps) : 1.0f;
+            b->class_item = xmalloc((size_t)b->model->nclass * sizeof(int));
+            for (int c = 0; c < b->model->nclass; c++)
+                b->class_item[c] = atoi(b->model->labels[c]);
+        }
+    }
+    /* BM25 over FAQ entries (question, phrasings, answer) and articles (title twice, body) */
+    bm25_init(&b->bm25);
+    b->doc_item = xmalloc((b->nitems ? b->nitems : 1) * sizeof(*b->doc_item));
+    struct feat_buf fb;
+    feat_buf_init(&fb);
+    struct buf text;
+    buf_init(&text, (size_t)1 << 24);
+    for (size_t i = 0; i < b->nitems; i++) {
+        struct item *it = &b->items[i];
+        buf_reset(&text);
+        buf_printf(&text, "%s\n%s\n", it->title, it->kind == IT_ARTICLE ? it->title : "");
+        json_t *arr = json_loads(it->examples, 0, NULL);
+        size_t k;
+        json_t *v;
+        json_array_foreach(arr, k, v) buf_printf(&text, "%s\n", json_string_value(v) ? json_string_value(v) : "");
+        json_decref(arr);
+        if (it->kind != IT_INTENT)
+            buf_append_str(&text, it->answer);
+        uint32_t doc = bm25_add(&b->bm25, &fb, text.p ? text.p : "", text.len);
+        b->doc_item[doc] = (uint32_t)i;
+    }
+    for (size_t i = 0; i < b->nitems; i++) {
+        struct bm25_hit h[8];
+        size_t n = bm25_search(&b->bm25, &fb, b->items[i].title, strlen(b->items[i].title), h, 8);
+        for (size_t k = 0; k < n; k++)
+            if (b->doc_item[h[k].doc] == i)
+                b->items[i].self = h[k].score;
+    }
+    buf_release(&text);
+    feat_buf_release(&fb);
+    /* the most asked FAQ entries, for the widget's first screen */
+    for (int k = 0; k < SUGGESTIONS; k++) {
+        b->top[k] = -1;
+        for (size_t i = 0; i < b->nitems; i++) {
+            if (b->items[i].kind != IT_FAQ)
+                continue;
+            bool taken = false;
+            for (int q = 0; q < k; q++)
+                taken = taken || b->top[q] == (int)i;
+            if (!taken && (b->top[k] < 0 || b->items[i].hits > b->items[b->top[k]].hits))
+                b->top[k] = (int)i;
+        }
+    }
+    nlp_data_release(&all);
+}
+
+struct stats_job {
+    int64_t account_id, version, trained_at, train_ms, examples;
+    int classes;
+    double cv;
+};
+
+static int stats_fn(struct store_tx *tx, void *arg)
+{
+    struct stats_job *s = arg;
+    return tx_exec(tx,
+                   "INSERT INTO bot_models (account_id, version, examples, classes, cv_accuracy,"
+                   " train_ms, trained_at) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+                   " ON CONFLICT (account_id) DO UPDATE SET version = excluded.version,"
+                   " examples = excluded.examples, classes = excluded.classes,"
+                   " cv_accuracy = excluded.cv_accuracy, train_ms = excluded.train_ms,"
+                   " trained_at = excluded.trained_at",
+                   "iiiidii", s->account_id, s->version, s->examples, (int64_t)s->classes, s->cv,
+                   s->train_ms, s->trained_at);
+}
+
+static void stats_done(void *arg, int rc)
+{
+    if (rc < 0)
+        log_warn("bot", "saving the model figures failed: %s", err_str(rc));
+    free(arg);
+}
+
+static void schedule(struct acct *a, uint64_t delay);
+
+static void train_after(uv_work_t *w, int status)
+{
+    struct train_job *t = w->data;
+    struct acct *a = t->acct;
+    a->training = false;
+    if (status < 0 || t->rc < 0) {
+        snprintf(a->error, sizeof(a->error), "training failed: %s",
+                 status < 0 ? uv_strerror(status) : err_str(t->rc));
+        log_warn("bot", "account=%" PRId64 " %s", a->account_id, a->error);
+        brain_free(t->b);
+    } else {
+        a->error[0] = 0;
+        t->b->train_ms = clock_wall_ms() - t->started;
+        t->b->version = ++a->version;
+        t->b->trained_at = a->trained_at = clock_wall_ms();
+        brain_free(a->brain);
+        a->brain = t->b;
+        log_info("bot", "account=%" PRId64 " trained version=%" PRId64 " examples=%zu classes=%d cv=%.3f ms=%" PRId64,
+                 a->account_id, a->brain->version, a->brain->examples, a->brain->classes, a->brain->cv,
+                 a->brain->train_ms);
+        struct stats_job *s = xcalloc(1, sizeof(*s));
+        *s = (struct stats_job){a->account_id, a->brain->version, a->brain->trained_at, a->brain->train_ms,
+                                (int64_t)a->brain->examples, a->brain->classes, a->brain->cv};
+        if (!B.stopping && store_write(B.store, stats_fn, stats_done, s) < 0)
+            free(s);
+    }
+    free(t);
+    if (a->again && !B.stopping) {
+        a->again = false;
+        schedule(a, 0);
+    }
+}
+
+static void gathered(void *arg, int rc)
+{
+    struct train_job *t = arg;
+    if (rc < 0 || B.stopping) {
+        t->acct->training = false;
+        snprintf(t->acct->error, sizeof(t->acct->error), "reading the knowledge failed: %s", err_str(rc));
+        brain_free(t->b);
+        free(t);
+        return;
+    }
+    t->work.data = t;
+    if (uv_queue_work(B.loop, &t->work, train_work, train_after) < 0) {
+        t->acct->training = false;
+        brain_free(t->b);
+        free(t);
+    }
+}
+
+static void on_timer(uv_timer_t *h)
+{
+    struct acct *a = h->data;
+    a->timer_on = false;
+    if (a->training) {
+        a->again = true;
+        return;
+    }
+    struct train_job *t = xcalloc(1, sizeof(*t));
+    t->acct = a;
+    t->b = xcalloc(1, sizeof(*t->b));
+    t->started = clock_wall_ms();
+    a->training = true;
+    atomic_store(&a->done, 0);
+    atomic_store(&a->total, 1);
+    if (store_read(B.store, gather_fn, gathered, t) < 0) {
+        a->training = false;
+        brain_free(t->b);
+        free(t);
+        schedule(a, 1000); /* the store is busy: try again in a second */
+    }
+}
+
+static void schedule(struct acct *a, uint64_t delay)
+{
+    if (B.stopping)
+        return;
+    a->timer_on = true;
+    uv_timer_start(&a->timer, on_timer, delay, 0);
+}
+
+/* ---- replies (write jobs) ---- */
+
+enum reply_kind { RK_ANSWER, RK_SUGGEST, RK_HANDOFF, RK_COLLECT_START, RK_COLLECT };
+
+struct reply {
+    int64_t account_id, conversation_id;
+    enum reply_kind kind;
+    char *content;
+    json_t *attrs;
+    char *intent;
+    int64_t team_id, skill_id, faq_id;
+    char *fields; /* RK_COLLECT_START: JSON [{name,label}] */
+    char *text;   /* RK_COLLECT: the customer's answer */
+    const char *reason;
+    char lang[4];
+    bool after_hours;
+    unsigned collect; /* contact fields to ask for before an after-hours handoff */
+    struct event_batch events;
+};
+
+static bool zh(const char *lang)
+{
+    return strcmp(lang, "en") != 0;
+}
+
+/* A bot message (public or a private note), with its event. Takes attrs (may be NULL). */
+static int bot_message(struct store_tx *tx, struct event_batch *ev, int64_t account_id, int64_t conv_id,
+                       const char *content, json_t *attrs, bool private)
+{
+    int64_t now = clock_wall_ms(), mid;
+    if (!attrs)
+        attrs = json_object();
+    char *a = json_dump_compact(attrs, NULL);
+    json_decref(attrs);
+    int rc = tx_query_i64(tx, &mid,
+                          "INSERT INTO messages (account_id, conversation_id, sender_type, sender_id,"
+                          " content, private, attachments, created_at, attributes)"
+                          " VALUES ($1, $2, 'bot', 0, $3, $4, '[]', $5, $6) RETURNING id",
+                          "iitbit", account_id, conv_id, content, (int)private, now, a);
+    free(a);
+    if (rc < 0)
+        return rc;
+    if (private)
+        rc = tx_exec(tx, "UPDATE conversations SET last_message_id = $1, updated_at = $2 WHERE id = $3", "iii",
+                     mid, now, conv_id);
+    else
+        rc = tx_exec(tx,
+                     "UPDATE conversations SET last_message_id = $1, last_activity_at = $2,"
+                     " updated_at = $2 WHERE id = $3",
+                     "iii", mid, now, conv_id);
+    if (rc < 0)
+        return rc;
+    char sql[1024];
+    snprintf(sql, sizeof(sql), "%s WHERE m.id = $1 AND m.account_id = $2", MSG_SELECT);
+    struct store_rows rows;
+    if ((rc = tx_query(tx, &rows, sql, "ii", mid, account_id)) < 0)
+        return rc;
+    json_t *msg = NULL;
+    if ((rc = rows_next(&rows)) == 1)
+        msg = message_json(&rows);
+    rows_close(&rows);
+    if (!msg)
+        return rc < 0 ? rc : ERR_INTERNAL;
+    json_t *conv;
+    if ((rc = conv_load(tx, account_id, conv_id, &conv)) < 0) {
+        json_decref(msg);
+        return rc;
+    }
+    int64_t inbox = json_integer_value(json_object_get(conv, "inbox_id"));
+    int64_t contact = json_integer_value(json_object_get(json_object_get(conv, "contact"), "id"));
+    return event_emit(tx, ev, account_id, "message.created", inbox, conv_id, contact, private,
+                      json_pack("{s:o, s:o}", "message", msg, "conversation", conv));
+}
+
+static json_t *handoff_button(const char *lang)
+{
+    return json_pack("{s:s, s:s}", "label", zh(lang) ? "转人工" : "Talk to a person", "payload", "handoff");
+}
+
+int bot_handoff_tx(struct store_tx *tx, struct event_batch *events, int64_t account_id, int64_t conversation_id,
+                   const char *reason, const char *intent, int64_t team_id, int64_t skill_id, const char *lang,
+                   bool *done)
+{
+    *done = false;
+    struct store_rows rows;
+    int rc = tx_query(tx, &rows,
+                      "SELECT c.bot_state, c.bot_data, c.sentiment, c.intent, c.status, c.inbox_id, c.contact_id"
+                      " FROM conversations c WHERE c.id = $1 AND c.account_id = $2"
+                      " AND c.bot_state IN ('active', 'collecting')",
+                      "ii", conversation_id, account_id);
+    if (rc < 0)
+        return rc;
+    if ((rc = rows_next(&rows)) != 1) {
+        rows_close(&rows);
+        return rc;
+    }
+    json_t *data = json_loads(rows_text(&rows, 1), 0, NULL);
+    double senti = rows_null(&rows, 2) ? NAN : rows_double(&rows, 2);
+    char old_intent[160], status[16];
+    snprintf(old_intent, sizeof(old_intent), "%s", rows_text(&rows, 3));
+    snprintf(status, sizeof(status), "%s", rows_text(&rows, 4));
+    int64_t inbox = rows_i64(&rows, 5), contact = rows_i64(&rows, 6);
+    rows_close(&rows);
+    const char *in = intent && *intent ? intent : old_intent;
+    bool after = strcmp(reason, "after_hours") == 0;
+    const char *say = after ? (zh(lang) ? "感谢您的留言！我们的客服上班后会第一时间回复您。"
+                                        : "Thanks! Our team will get back to you as soon as we are open.")
+                            : (zh(lang) ? "好的，正在为您转接人工客服，请稍候。"
+                                        : "OK, connecting you with a person now. Please hold on.");
+    rc = bot_message(tx, events, account_id, conversation_id, say, json_pack("{s:s}", "kind", "handoff"), false);
+    /* the note agents read first: why, what the customer wants, how they feel, what they told */
+    struct buf note;
+    buf_init(&note, 8192);
+    buf_printf(&note, "机器人转人工 · Bot handoff — %s", reason);
+    if (*in)
+        buf_printf(&note, "; intent: %s", in);
+    if (senti == senti)
+        buf_printf(&note, "; sentiment: %s (%.2f)", sentiment_label(senti), senti);
+    json_t *values = json_object_get(data, "values");
+    const char *k;
+    json_t *v;
+    json_object_foreach(values, k, v) buf_printf(&note, "; %s: %s", k, json_string_value(v) ? json_string_value(v) : "");
+    if (rc >= 0)
+        rc = bot_message(tx, events, account_id, conversation_id, note.p, json_pack("{s:s}", "kind", "handoff_note"),
+                         true);
+    buf_release(&note);
+    json_decref(data);
+    int64_t now = clock_wall_ms();
+    if (rc >= 0)
+        rc = tx_exec(tx,
+                     "UPDATE conversations SET status = 'open', bot_state = 'handed_off',"
+                     " intent = $1, team_id = COALESCE($2, team_id), skill_id = COALESCE($3, skill_id),"
+                     " skill_level = CASE WHEN $3 IS NOT NULL THEN 1 ELSE skill_level END,"
+                     " waiting_since = $4, snoozed_until = NULL, updated_at = $4"
+                     " WHERE id = $5 AND account_id = $6",
+                     "tnniii", in, team_id, skill_id, now, conversation_id, account_id);
+    json_t *conv = NULL;
+    if (rc >= 0)
+        rc = conv_load(tx, account_id, conversation_id, &conv);
+    if (rc >= 0)
+        rc = event_emit(tx, events, account_id, "conversation.status_changed", inbox, conversation_id, contact,
+                        true,
+                        json_pack("{s:o, s:s, s:s}", "conversation", conv, "previous_status", status, "reason",
+                                  "bot_handoff"));
+    if (rc >= 0)
+        *done = true;
+    return rc < 0 ? rc : 0;
+}
+
+/* Asks field i of the form in bot_data (JSON). */
+static int ask(struct store_tx *tx, struct reply *r, json_t *data, bool again)
+{
+    json_t *fields = json_object_get(data, "fields");
+    size_t i = (size_t)json_integer_value(json_object_get(data, "i"));
+    const char *label = json_string_value(json_object_get(json_array_get(fields, i), "label"));
+    char text[600];
+    if (again)
+        snprintf(text, sizeof(text), zh(r->lang) ? "这个格式好像不对，请再输入一次%s：" : "That does not look right. Please enter your %s again:",
+                 label ? label : "");
+    else
+        snprintf(text, sizeof(text), zh(r->lang) ? "请留下您的%s：" : "Please enter your %s:", label ? label : "");
+    char *d = json_dump_compact(data, NULL);
+    int rc = tx_exec(tx, "UPDATE conversations SET bot_state = 'collecting', bot_data = $1 WHERE id = $2", "ti", d,
+                     r->conversation_id);
+    free(d);
+    if (rc < 0)
+        return rc;
+    return bot_message(tx, &r->events, r->account_id, r->conversation_id, text,
+                       json_pack("{s:s, s:s, s:[o]}", "kind", "collect", "field",
+                                 json_string_value(json_object_get(json_array_get(fields, i), "name"))
+                                     ? json_string_value(json_object_get(json_array_get(fields, i), "name"))
+                                     : "",
+                                 "buttons", handoff_button(r->lang)),
+                       false);
+}
+
+static bool answer_valid(const char *field, const char *v)
+{
+    size_t n = strlen(v);
+    if (n == 0 || text_blank(v) || n > 400)
+        return false;
+    if (strcmp(field, "email") == 0)
+        return strchr(v, '@') && strchr(strchr(v, '@'), '.') && !strchr(v, ' ');
+    if (strcmp(field, "phone") == 0)
+        return phone_valid(v);
+    return true;
+}
+
+static int reply_fn(struct store_tx *tx, void *arg)
+{
+    struct reply *r = arg;
+    event_batch_reset(&r->events);
+    struct store_rows rows;
+    int rc = tx_query(tx, &rows,
+                      "SELECT c.bot_state, c.bot_data, ct.name, ct.email, ct.phone, c.contact_id"
+                      " FROM conversations c JOIN contacts ct ON ct.id = c.contact_id"
+                      " WHERE c.id = $1 AND c.account_id = $2 AND c.bot_state IN ('active', 'collecting')",
+                      "ii", r->conversation_id, r->account_id);
+    if (rc < 0)
+        return rc;
+    if ((rc = rows_next(&rows)) != 1) {
+        rows_close(&rows);
+        return rc; /* an agent took over: the bot says nothing */
+    }
+    json_t *data = json_loads(rows_text(&rows, 1), 0, NULL);
+    if (!json_is_object(data)) {
+        json_decref(data);
+        data = json_object();
+    }
+    bool has[3] = {rows_text(&rows, 2)[0] != 0, rows_text(&rows, 3)[0] != 0, rows_text(&rows, 4)[0] != 0};
+    int64_t contact = rows_i64(&rows, 5);
+    rows_close(&rows);
+    bool done;
+    switch (r->kind) {
+    case RK_ANSWER:
+    case RK_SUGGEST:
+        rc = bot_message(tx, &r->events, r->account_id, r->conversation_id, r->content, json_incref(r->attrs), false);
+        if (rc >= 0 && r->faq_id)
+            rc = tx_exec(tx, "UPDATE faqs SET hits = hits + 1 WHERE id = $1 AND account_id = $2", "ii", r->faq_id,
+                         r->account_id);
+        if (rc >= 0 && r->intent)
+            rc = tx_exec(tx, "UPDATE conversations SET intent = $1 WHERE id = $2", "ti", r->intent,
+                         r->conversation_id);
+        break;
+    case RK_HANDOFF:
+        if (r->after_hours) {
+            /* outside business hours: first the contact details nobody has yet */
+            static const char *const names[3] = {"name", "email", "phone"};
+            static const char *const zh_l[3] = {"姓名", "邮箱", "手机号"};
+            static const char *const en_l[3] = {"name", "e-mail address", "phone number"};
+            json_t *fields = json_array();
+            for (int k = 0; k < 3; k++)
+                if ((r->collect & (1u << k)) && !has[k])
+                    json_array_append_new(fields, json_pack("{s:s, s:s}", "name", names[k], "label",
+                                                            zh(r->lang) ? zh_l[k] : en_l[k]));
+            if (json_array_size(fields) > 0) {
+                json_t *d = json_pack("{s:o, s:i, s:{}, s:{s:s, s:s}}", "fields", fields, "i", 0, "values", "then",
+                                      "reason", "after_hours", "intent", r->intent ? r->intent : "");
+                rc = ask(tx, r, d, false);
+                json_decref(d);
+                break;
+            }
+            json_decref(fields);
+        }
+        rc = bot_handoff_tx(tx, &r->events, r->account_id, r->conversation_id,
+                            r->after_hours ? "after_hours" : r->reason, r->intent, r->team_id, r->skill_id, r->lang,
+                            &done);
+        break;
+    case RK_COLLECT_START: {
+        json_t *d = json_pack("{s:o, s:i, s:{}, s:{s:s, s:s, s:I, s:I}}", "fields", json_loads(r->fields, 0, NULL), "i",
+                              0, "values", "then", "reason", "intent", "intent", r->intent ? r->intent : "",
+                              "team_id", (json_int_t)r->team_id, "skill_id", (json_int_t)r->skill_id);
+        rc = ask(tx, r, d, false);
+        json_decref(d);
+        break;
+    }
+    case RK_COLLECT: {
+        json_t *fields = json_object_get(data, "fields");
+        size_t i = (size_t)json_integer_value(json_object_get(data, "i"));
+        const char *name = json_string_value(json_object_get(json_array_get(fields, i), "name"));
+        if (!name) { /* nothing left to ask: hand over */
+            json_t *then = json_object_get(data, "then");
+            rc = bot_handoff_tx(tx, &r->events, r->account_id, r->conversation_id, "collected",
+                                json_string_value(json_object_get(then, "intent")), 0, 0, r->lang, &done);
+            break;
+        }
+        if (!answer_valid(name, r->text)) {
+            rc = ask(tx, r, data, true);
+            break;
+        }
+        if (strcmp(name, "name") == 0 || strcmp(name, "email") == 0 || strcmp(name, "phone") == 0) {
+            char sql[160];
+            snprintf(sql, sizeof(sql), "UPDATE contacts SET %s = $1, updated_at = $2 WHERE id = $3 AND account_id = $4",
+                     name); /* name is one of three fixed column names */
+            rc = tx_exec(tx, sql, "tiii", r->text, clock_wall_ms(), contact, r->account_id);
+        }
+        json_object_set_new(json_object_get(data, "values"), name, json_string(r->text));
+        json_object_set_new(data, "i", json_integer((json_int_t)i + 1));
+        if (rc < 0)
+            break;
+        if (i + 1 < json_array_size(fields)) {
+            rc = ask(tx, r, data, false);
+            break;
+        }
+        char *d = json_dump_compact(data, NULL);
+        rc = tx_exec(tx, "UPDATE conversations SET bot_data = $1 WHERE id = $2", "ti", d, r->conversation_id);
+        free(d);
+        json_t *then = json_object_get(data, "then");
+        const char *why = json_string_value(json_object_get(then, "reason"));
+        if (rc >= 0)
+            rc = bot_handoff_tx(tx, &r->events, r->account_id, r->conversation_id, why ? why : "collected",
+                                json_string_value(json_object_get(then, "intent")),
+                                json_integer_value(json_object_get(then, "team_id")),
+                                json_integer_value(json_object_get(then, "skill_id")), r->lang, &done);
+        break;
+    }
+    }
+    json_decref(data);
+    return rc < 0 ? rc : 0;
+}
+
+static void reply_free(struct reply *r)
+{
+    free(r->content);
+    json_decref(r->attrs);
+    free(r->intent);
+    free(r->fields);
+    free(r->text);
+    free(r);
+}
+
+static void reply_done(void *arg, int rc)
+{
+    struct reply *r = arg;
+    if (rc >= 0)
+        event_publish(&r->events);
+    else {
+        event_batch_reset(&r->events);
+        log_warn("bot", "reply failed conversation=%" PRId64 " err=%s", r->conversation_id, err_str(rc));
+    }
+    reply_free(r);
+}
+
+/* Decides the reply to a customer message on the loop, then queues its write. */
+static void respond(int64_t account_id, int64_t conversation_id, int64_t inbox_id, const char *bot_state,
+                    const char *text)
+{
+    struct bot_settings dflt, *s = inbox_settings(inbox_id);
+    if (!s) {
+        bot_settings_default(&dflt);
+        s = &dflt;
+    }
+    struct reply *r = xcalloc(1, sizeof(*r));
+    r->account_id = account_id;
+    r->conversation_id = conversation_id;
+    const char *lang = route_language_guess(text);
+    snprintf(r->lang, sizeof(r->lang), "%s", *lang ? lang : "zh");
+    r->after_hours = s->mode == BOT_OUTSIDE_HOURS && !bot_in_hours(s, clock_wall_ms());
+    r->collect = s->collect;
+    r->reason = "keyword";
+    struct acct *a = acct_get(account_id);
+    struct brain *b = a->brain;
+    if (strcmp(bot_state, "collecting") == 0) {
+        r->kind = RK_COLLECT;
+        r->text = xstrdup(text);
+    } else if (bot_handoff_word(s, text)) {
+        r->kind = RK_HANDOFF;
+    } else {
+        struct guess g = {.item = -1};
+        if (b)
+            brain_guess(b, text, strlen(text), &g);
+        const struct item *it = g.item >= 0 ? &b->items[g.item] : NULL;
+        if (it && g.conf >= s->threshold && it->kind == IT_FAQ) {
+            r->kind = RK_ANSWER;
+            r->content = xstrdup(it->answer);
+            r->faq_id = it->id;
+            r->attrs = json_pack("{s:s, s:I, s:f, s:[o]}", "kind", "answer", "faq_id", (json_int_t)it->id,
+                                 "confidence", (double)g.conf, "buttons", handoff_button(r->lang));
+        } else if (it && g.conf >= s->threshold && it->kind == IT_INTENT) {
+            r->intent = xstrdup(it->title);
+            if (strcmp(it->action, "route") == 0) {
+                r->kind = RK_HANDOFF;
+                r->reason = "intent";
+                r->team_id = it->team_id;
+                r->skill_id = it->skill_id;
+            } else if (strcmp(it->action, "collect") == 0) {
+                r->kind = RK_COLLECT_START;
+                r->fields = xstrdup(it->fields);
+                r->team_id = it->team_id;
+                r->skill_id = it->skill_id;
+            } else {
+                r->kind = RK_ANSWER;
+                r->content = xstrdup(it->answer);
+                r->attrs = json_pack("{s:s, s:s, s:f, s:[o]}", "kind", "answer", "intent", it->title, "confidence",
+                                     (double)g.conf, "buttons", handoff_button(r->lang));
+            }
+        } else {
+            r->kind = RK_SUGGEST;
+            json_t *buttons = json_array();
+            for (int k = 0; k < g.nsugg; k++)
+                json_array_append_new(buttons, json_pack("{s:s, s:s}", "label", b->items[g.sugg[k]].title,
+                                                         "payload", b->items[g.sugg[k]].kind == IT_ARTICLE ? "article" : "faq"));
+            json_array_append_new(buttons, handoff_button(r->lang));
+            r->content = xstrdup(g.nsugg ? (zh(r->lang) ? "我不太确定您的意思，您是想问：" : "I am not sure I understood. Did you mean:")
+                                         : (zh(r->lang) ? "抱歉，我没有找到答案。需要为您转人工吗？"
+                                                        : "Sorry, I could not find an answer. Shall I get you a person?"));
+            r->attrs = json_pack("{s:s, s:o}", "kind", "suggestions", "buttons", buttons);
+            if (it)
+                json_object_set_new(r->attrs, "confidence", json_real(g.conf));
+        }
+    }
+    if (store_write(B.store, reply_fn, reply_done, r) < 0) {
+        log_warn("bot", "store busy: no reply to conversation=%" PRId64, conversation_id);
+        reply_free(r);
+    }
+}
+
+/* ---- the listener ---- */
+
+void on_bot(const struct event *ev)
+{
+    const char *t = ev->type;
+    if (strncmp(t, "faq.", 4) == 0 || strncmp(t, "intent.", 7) == 0 || strncmp(t, "kb.article.", 11) == 0) {
+        struct acct *a = acct_get(ev->account_id);
+        schedule(a, TRAIN_DELAY_MS);
+    } else if (strcmp(t, "inbox.created") == 0 || strcmp(t, "inbox.updated") == 0) {
+        json_t *bot = json_object_get(ev->data, "bot");
+        int64_t id = json_integer_value(json_object_get(ev->data, "id"));
+        if (id > 0 && json_is_object(bot)) {
+            char *s = json_dump_compact(bot, NULL);
+            inbox_set(id, s);
+            free(s);
+        }
+    } else if (strcmp(t, "message.created") == 0 && !ev->private) {
+        json_t *m = json_object_get(ev->data, "message");
+        json_t *c = json_object_get(ev->data, "conversation");
+        const char *st = json_string_value(json_object_get(json_object_get(m, "sender"), "type"));
+        const char *bs = json_string_value(json_object_get(c, "bot_state"));
+        const char *text = json_string_value(json_object_get(m, "content"));
+        if (st && strcmp(st, "contact") == 0 && bs && text &&
+            (strcmp(bs, "active") == 0 || strcmp(bs, "collecting") == 0))
+            respond(ev->account_id, ev->conversation_id, ev->inbox_id, bs, text);
+    }
+}
+
+/* ---- the console's views ---- */
+
+json_t *on_bot_status(int64_t account_id)
+{
+    struct acct *a = acct_get(account_id);
+    struct brain *b = a->brain;
+    const char *status = a->training ? "training" : a->error[0] ? "failed" : b && b->nitems ? "ready" : "empty";
+    int total = atomic_load(&a->total), done = atomic_load(&a->done);
+    double progress = a->training ? (total > 0 ? (double)done / total : 0) : b ? 1.0 : 0.0;
+    if (progress > 1)
+        progress = 1;
+    return json_pack("{s:s, s:f, s:I, s:o, s:I, s:i, s:o, s:I, s:o}", "status", status, "progress", progress,
+                     "version", (json_int_t)(b ? b->version : 0), "trained_at", json_time(b ? b->trained_at : 0),
+                     "examples", (json_int_t)(b ? b->examples : 0), "classes", b ? b->classes : 0, "cv_accuracy",
+                     b && b->cv == b->cv ? json_real(b->cv) : json_null(), "train_ms",
+                     (json_int_t)(b ? b->train_ms : 0), "error", a->error[0] ? json_string(a->error) : json_null());
+}
+
+void on_bot_train(int64_t account_id)
+{
+    struct acct *a = acct_get(account_id);
+    if (a->training)
+        a->again = true;
+    else
+        schedule(a, 0);
+}
+
+static json_t *item_ref(const struct brain *b, int i)
+{
+    const struct item *it = &b->items[i];
+    json_t *v = json_pack("{s:s, s:I, s:s}", "type", it->kind == IT_FAQ ? "faq" : it->kind == IT_INTENT ? "intent" : "article",
+                          "id", (json_int_t)it->id, "title", it->title);
+    if (it->kind == IT_ARTICLE) {
+        char url[160];
+        snprintf(url, sizeof(url), "/help/%s/articles/%" PRId64, b->slug, it->id);
+        json_object_set_new(v, "url", json_string(url));
+    }
+    return v;
+}
+
+json_t *on_bot_test(int64_t account_id, const char *text, double threshold)
+{
+    struct acct *a = acct_get(account_id);
+    struct brain *b = a->brain;
+    struct guess g = {.item = -1};
+    if (b)
+        brain_guess(b, text, strlen(text), &g);
+    if (threshold <= 0)
+        threshold = 0.5;
+    double senti = sentiment_score(text, strlen(text));
+    json_t *match = json_null(), *answer = json_null(), *sugg = json_array();
+    bool confident = false;
+    if (g.item >= 0) {
+        const struct item *it = &b->items[g.item];
+        match = json_pack("{s:s, s:I, s:s, s:f, s:f}", "type", it->kind == IT_FAQ ? "faq" : "intent", "id",
+                          (json_int_t)it->id, "name", it->title, "confidence", (double)g.conf, "score",
+                          (double)g.score);
+        confident = g.conf >= threshold;
+        if (confident && (it->kind == IT_FAQ || strcmp(it->action, "answer") == 0))
+            answer = json_string(it->answer);
+    }
+    for (int k = 0; k < g.nsugg; k++)
+        json_array_append_new(sugg, item_ref(b, g.sugg[k]));
+    return json_pack("{s:o, s:b, s:o, s:o, s:{s:f, s:s}}", "match", match, "confident", confident, "answer", answer,
+                     "suggestions", sugg, "sentiment", "score", senti, "label", sentiment_label(senti));
+}
+
+json_t *on_bot_suggest(int64_t account_id, const char *text)
+{
+    struct acct *a = acct_get(account_id);
+    struct brain *b = a->brain;
+    json_t *faqs = json_array(), *articles = json_array();
+    if (b && text && *text) {
+        struct feat_buf fb;
+        feat_buf_init(&fb);
+        int seen[8];
+        int nseen = 0;
+        /* the classifier's best FAQ entries first, then BM25 */
+        if (b->model) {
+            float *pr = xmalloc((size_t)b->model->nclass * sizeof(*pr));
+            float p;
+            nlp_predict(b->model, &fb, text, strlen(text), pr, &p);
+            for (int k = 0; k < 3; k++) {
+                int best = -1;
+                for (int c = 0; c < b->model->nclass; c++) {
+                    bool taken = false;
+                    for (int q = 0; q < nseen; q++)
+                        taken = taken || seen[q] == b->class_item[c];
+                    if (taken || b->items[b->class_item[c]].kind != IT_FAQ)
+                        continue;
+                    if (best < 0 || pr[c] > pr[best])
+                        best = c;
+                }
+                if (best < 0 || pr[best] < 0.05f)
+                    break;
+                const struct item *it = &b->items[b->class_item[best]];
+                seen[nseen++] = b->class_item[best];
+                json_array_append_new(faqs, json_pack("{s:I, s:s, s:s, s:f}", "id", (json_int_t)it->id, "question",
+                                                      it->title, "answer", it->answer, "score", (double)pr[best]));
+            }
+            free(pr);
+        }
+        struct bm25_hit h[8];
+        size_t n = bm25_search(&b->bm25, &fb, text, strlen(text), h, 8);
+        for (size_t k = 0; k < n; k++) {
+            int i = (int)b->doc_item[h[k].doc];
+            const struct item *it = &b->items[i];
+            bool taken = false;
+            for (int q = 0; q < nseen; q++)
+                taken = taken || seen[q] == i;
+            if (taken || it->kind == IT_INTENT)
+                continue;
+            if (it->kind == IT_FAQ && json_array_size(faqs) < 3 && nseen < 8) {
+                seen[nseen++] = i;
+                json_array_append_new(faqs, json_pack("{s:I, s:s, s:s, s:f}", "id", (json_int_t)it->id, "question",
+                                                      it->title, "answer", it->answer, "score", h[k].score));
+            } else if (it->kind == IT_ARTICLE && json_array_size(articles) < 3) {
+                char url[160];
+                snprintf(url, sizeof(url), "/help/%s/articles/%" PRId64, b->slug, it->id);
+                size_t sl = utf8_prefix_len(it->answer, strlen(it->answer), 140);
+                json_array_append_new(articles, json_pack("{s:I, s:s, s:s%, s:s}", "id", (json_int_t)it->id, "title",
+                                                          it->title, "snippet", it->answer, sl, "url", url));
+            }
+        }
+        feat_buf_release(&fb);
+    }
+    return json_pack("{s:o, s:o}", "faqs", faqs, "articles", articles);
+}
+
+json_t *on_bot_widget(int64_t account_id, int64_t inbox_id)
+{
+    struct bot_settings dflt, *s = inbox_settings(inbox_id);
+    if (!s) {
+        bot_settings_default(&dflt);
+        s = &dflt;
+    }
+    struct brain *b = acct_get(account_id)->brain;
+    json_t *sugg = json_array();
+    for (int k = 0; b && k < SUGGESTIONS; k++)
+        if (b->top[k] >= 0)
+            json_array_append_new(sugg, json_string(b->items[b->top[k]].title));
+    return json_pack("{s:b, s:s, s:o}", "active", bot_active(s, clock_wall_ms()), "greeting", s->greeting,
+                     "suggestions", sugg);
+}
+
+/* ---- start and stop ---- */
+
+struct boot {
+    int64_t *accounts;
+    size_t naccounts;
+};
+
+static int boot_fn(struct store_tx *tx, void *arg)
+{
+    struct boot *bt = arg;
+    struct store_rows rows;
+    int rc = tx_query(tx, &rows, "SELECT id, bot FROM inboxes WHERE deleted_at IS NULL", "");
+    if (rc < 0)
+        return rc;
+    while ((rc = rows_next(&rows)) == 1)
+        inbox_set(rows_i64(&rows, 0), rows_text(&rows, 1));
+    rows_close(&rows);
+    if (rc < 0)
+        return rc;
+    rc = tx_query(tx, &rows,
+                  "SELECT account_id FROM faqs UNION SELECT account_id FROM intents"
+                  " UNION SELECT account_id FROM kb_articles WHERE status = 'published'",
+                  "");
+    if (rc < 0)
+        return rc;
+    size_t cap = 0;
+    while ((rc = rows_next(&rows)) == 1) {
+        if (bt->naccounts == cap) {
+            cap = cap ? cap * 2 : 16;
+            bt->accounts = xrealloc(bt->accounts, cap * sizeof(*bt->accounts));
+        }
+        bt->accounts[bt->naccounts++] = rows_i64(&rows, 0);
+    }
+    rows_close(&rows);
+    if (rc < 0)
+        return rc;
+    rc = tx_query(tx, &rows, "SELECT account_id, version FROM bot_models", "");
+    if (rc < 0)
+        return rc;
+    while ((rc = rows_next(&rows)) == 1)
+        acct_get(rows_i64(&rows, 0))->version = rows_i64(&rows, 1);
+    rows_close(&rows);
+    return rc < 0 ? rc : 0;
+}
+
+int on_bot_init(uv_loop_t *loop, struct store *s, char *err, size_t errlen)
+{
+    B.loop = loop;
+    B.store = s;
+    map_init(&B.accts, false);
+    map_init(&B.inboxes, false);
+    struct boot bt = {0};
+    int rc = store_run_sync(s, boot_fn, &bt);
+    if (rc < 0) {
+        snprintf(err, errlen, "loading the bot settings failed: %s", err_str(rc));
+        free(bt.accounts);
+        return rc;
+    }
+    /* models are rebuilt from what the bot knows (milliseconds for a typical FAQ; on the pool) */
+    for (size_t i = 0; i < bt.naccounts; i++)
+        schedule(acct_get(bt.accounts[i]), 0);
+    free(bt.accounts);
+    return 0;
+}
+
+void on_bot_stop(void)
+{
+    B.stopping = true;
+    struct map_entry *e;
+    for (size_t i = 0; map_next(&B.accts, &i, &e);) {
+        struct acct *a = e->val;
+        uv_timer_stop(&a->timer);
+        uv_close((uv_handle_t *)&a->timer, NULL);
+    }
+}
+
+void on_bot_release(void)
+{
+    struct map_entry *e;
+    for (size_t i = 0; map_next(&B.accts, &i, &e);) {
+        struct acct *a = e->val;
+        brain_free(a->brain);
+        free(a);
+    }
+    map_release(&B.accts);
+    for (size_t i = 0; map_next(&B.inboxes, &i, &e);)
+        free(e->val);
+    map_release(&B.inboxes);
+}

@@ -1,0 +1,249 @@
+/* bot.c: the bot settings of an inbox (see bot.h). */
+#include "base/sys.h"
+
+#include "model/bot.h"
+
+#include <ctype.h>
+#include <strings.h>
+
+#include "base/err.h"
+#include "base/str.h"
+#include "model/conversation.h"
+
+const char *const bot_mode_names[] = {"off", "always", "outside_hours", NULL};
+static const char *const DAYS[7] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
+static const char *const FIELDS[3] = {"name", "email", "phone"};
+
+void bot_settings_default(struct bot_settings *s)
+{
+    memset(s, 0, sizeof(*s));
+    s->mode = BOT_OFF;
+    s->threshold = 0.5;
+    static const char *const kw[] = {"人工", "转人工", "客服", "agent", "human", "person"};
+    for (size_t i = 0; i < sizeof(kw) / sizeof(kw[0]); i++)
+        snprintf(s->keywords[s->nkeywords++], sizeof(s->keywords[0]), "%s", kw[i]);
+    s->collect = BOT_FIELD_EMAIL;
+    for (int d = 0; d < 5; d++) { /* Monday to Friday, 09:00-18:00 */
+        s->nspans[d] = 1;
+        s->spans[d][0][0] = 9 * 60;
+        s->spans[d][0][1] = 18 * 60;
+    }
+}
+
+/* "HH:MM" (00:00..24:00) to minutes, or -1. */
+static int hhmm(const char *t)
+{
+    if (!t || strlen(t) != 5 || t[2] != ':')
+        return -1;
+    for (int i = 0; i < 5; i++)
+        if (i != 2 && (t[i] < '0' || t[i] > '9'))
+            return -1;
+    int h = (t[0] - '0') * 10 + (t[1] - '0'), m = (t[3] - '0') * 10 + (t[4] - '0');
+    if (h > 24 || m > 59 || (h == 24 && m != 0))
+        return -1;
+    return h * 60 + m;
+}
+
+static int parse_hours(json_t *h, struct bot_settings *s, struct jfail *f)
+{
+    if (!json_is_object(h))
+        return json_fail(f, "bot.hours", "hours is an object with utc_offset_minutes and days.");
+    json_t *off = json_object_get(h, "utc_offset_minutes");
+    if (off) {
+        if (!json_is_integer(off) || json_integer_value(off) < -720 || json_integer_value(off) > 840)
+            return json_fail(f, "bot.hours.utc_offset_minutes",
+                             "utc_offset_minutes is a whole number from -720 to 840 (UTC+8 is 480).");
+        s->utc_offset_min = (int)json_integer_value(off);
+    }
+    json_t *days = json_object_get(h, "days");
+    if (!days)
+        return 0;
+    if (!json_is_object(days))
+        return json_fail(f, "bot.hours.days", "days maps mon..sun to lists of [\"09:00\", \"18:00\"].");
+    const char *key;
+    json_t *v;
+    json_object_foreach(days, key, v)
+    {
+        int d = -1;
+        for (int i = 0; i < 7; i++)
+            if (strcmp(DAYS[i], key) == 0)
+                d = i;
+        if (d < 0)
+            return json_fail(f, "bot.hours.days", "unknown day %s: use mon, tue, wed, thu, fri, sat, sun.",
+                             key);
+        if (!json_is_array(v) || json_array_size(v) > BOT_SPANS_MAX)
+            return json_fail(f, "bot.hours.days", "%s is a list of at most 4 [open, close] pairs.", key);
+        s->nspans[d] = 0;
+        size_t i;
+        json_t *span;
+        json_array_foreach(v, i, span)
+        {
+            int a = hhmm(json_string_value(json_array_get(span, 0)));
+            int b = hhmm(json_string_value(json_array_get(span, 1)));
+            if (!json_is_array(span) || json_array_size(span) != 2 || a < 0 || b < 0 || b <= a)
+                return json_fail(f, "bot.hours.days",
+                                 "%s: each pair is [\"HH:MM\", \"HH:MM\"] with the close after the open.",
+                                 key);
+            s->spans[d][i][0] = (int16_t)a;
+            s->spans[d][i][1] = (int16_t)b;
+            s->nspans[d]++;
+        }
+    }
+    return 0;
+}
+
+int bot_settings_parse(json_t *v, struct bot_settings *s, struct jfail *f)
+{
+    if (!json_is_object(v))
+        return json_fail(f, "bot", "bot is an object.");
+    static const char *const known[] = {"mode", "greeting", "threshold", "handoff_keywords", "collect_fields",
+                                        "hours", "negative_priority", NULL};
+    const char *key;
+    json_t *x;
+    json_object_foreach(v, key, x)
+    {
+        bool ok = false;
+        for (int i = 0; known[i]; i++)
+            ok = ok || strcmp(known[i], key) == 0;
+        if (!ok)
+            return json_fail(f, "bot", "unknown setting %s.", key);
+    }
+    int rc, mode;
+    if ((rc = json_get_enum(v, "mode", false, bot_mode_names, &mode, f)) < 0)
+        return f->field[0] ? (snprintf(f->field, sizeof(f->field), "bot.mode"), rc) : rc;
+    if (json_object_get(v, "mode"))
+        s->mode = (enum bot_mode)mode;
+    if ((x = json_object_get(v, "greeting"))) {
+        const char *g = json_string_value(x);
+        if (!g || !utf8_valid(g, strlen(g)) || utf8_chars(g, strlen(g)) > BOT_GREETING_MAX)
+            return json_fail(f, "bot.greeting", "greeting is text of at most 500 characters.");
+        snprintf(s->greeting, sizeof(s->greeting), "%s", g);
+    }
+    if ((x = json_object_get(v, "threshold"))) {
+        if (!json_is_number(x) || json_number_value(x) < 0.05 || json_number_value(x) > 0.99)
+            return json_fail(f, "bot.threshold",
+                             "threshold is a confidence from 0.05 to 0.99 (0.5 answers when the bot is"
+                             " at least 50%% sure).");
+        s->threshold = json_number_value(x);
+    }
+    if ((x = json_object_get(v, "handoff_keywords"))) {
+        if (!json_is_array(x) || json_array_size(x) > BOT_KEYWORDS_MAX)
+            return json_fail(f, "bot.handoff_keywords", "handoff_keywords is a list of at most 20 words.");
+        s->nkeywords = 0;
+        size_t i;
+        json_t *w;
+        json_array_foreach(x, i, w)
+        {
+            const char *t = json_string_value(w);
+            if (!t || text_blank(t) || !utf8_valid(t, strlen(t)) || utf8_chars(t, strlen(t)) > BOT_KEYWORD_MAX)
+                return json_fail(f, "bot.handoff_keywords",
+                                 "each handoff keyword is 1 to 40 characters.");
+            snprintf(s->keywords[s->nkeywords++], sizeof(s->keywords[0]), "%s", t);
+        }
+    }
+    if ((x = json_object_get(v, "collect_fields"))) {
+        if (!json_is_array(x))
+            return json_fail(f, "bot.collect_fields", "collect_fields is a list of name, email, phone.");
+        s->collect = 0;
+        size_t i;
+        json_t *w;
+        json_array_foreach(x, i, w)
+        {
+            const char *t = json_string_value(w);
+            int bit = 0;
+            for (int k = 0; k < 3 && t; k++)
+                if (strcmp(FIELDS[k], t) == 0)
+                    bit = 1 << k;
+            if (!bit)
+                return json_fail(f, "bot.collect_fields", "collect_fields may hold name, email and phone.");
+            s->collect |= (unsigned)bit;
+        }
+    }
+    if ((x = json_object_get(v, "hours")) && (rc = parse_hours(x, s, f)) < 0)
+        return rc;
+    if ((x = json_object_get(v, "negative_priority"))) {
+        if (!json_is_boolean(x))
+            return json_fail(f, "bot.negative_priority", "negative_priority is true or false.");
+        s->negative_priority = json_is_true(x);
+    }
+    return 0;
+}
+
+void bot_settings_load(const char *text, struct bot_settings *s)
+{
+    bot_settings_default(s);
+    json_t *v = text ? json_loads(text, 0, NULL) : NULL;
+    if (json_is_object(v)) {
+        struct bot_settings t = *s;
+        struct jfail f;
+        memset(&f, 0, sizeof(f));
+        if (bot_settings_parse(v, &t, &f) == 0)
+            *s = t;
+    }
+    json_decref(v);
+}
+
+json_t *bot_settings_json(const struct bot_settings *s)
+{
+    json_t *kw = json_array(), *cf = json_array(), *days = json_object();
+    for (int i = 0; i < s->nkeywords; i++)
+        json_array_append_new(kw, json_string(s->keywords[i]));
+    for (int k = 0; k < 3; k++)
+        if (s->collect & (1u << k))
+            json_array_append_new(cf, json_string(FIELDS[k]));
+    for (int d = 0; d < 7; d++) {
+        json_t *arr = json_array();
+        for (int i = 0; i < s->nspans[d]; i++) {
+            char a[8], b[8];
+            snprintf(a, sizeof(a), "%02d:%02d", s->spans[d][i][0] / 60, s->spans[d][i][0] % 60);
+            snprintf(b, sizeof(b), "%02d:%02d", s->spans[d][i][1] / 60, s->spans[d][i][1] % 60);
+            json_array_append_new(arr, json_pack("[s, s]", a, b));
+        }
+        json_object_set_new(days, DAYS[d], arr);
+    }
+    return json_pack("{s:s, s:s, s:f, s:o, s:o, s:{s:i, s:o}, s:b}", "mode", bot_mode_names[s->mode],
+                     "greeting", s->greeting, "threshold", s->threshold, "handoff_keywords", kw,
+                     "collect_fields", cf, "hours", "utc_offset_minutes", s->utc_offset_min, "days", days,
+                     "negative_priority", s->negative_priority);
+}
+
+bool bot_in_hours(const struct bot_settings *s, int64_t now_ms)
+{
+    int64_t local = now_ms / 1000 + (int64_t)s->utc_offset_min * 60;
+    int64_t days = local >= 0 ? local / 86400 : (local - 86399) / 86400;
+    int minute = (int)((local - days * 86400) / 60);
+    int wday = (int)(((days % 7) + 7 + 3) % 7); /* 1970-01-01 was a Thursday: index 3 */
+    for (int i = 0; i < s->nspans[wday]; i++)
+        if (minute >= s->spans[wday][i][0] && minute < s->spans[wday][i][1])
+            return true;
+    return false;
+}
+
+bool bot_active(const struct bot_settings *s, int64_t now_ms)
+{
+    return s->mode == BOT_ALWAYS || (s->mode == BOT_OUTSIDE_HOURS && !bot_in_hours(s, now_ms));
+}
+
+bool bot_handoff_word(const struct bot_settings *s, const char *text)
+{
+    for (int i = 0; i < s->nkeywords; i++) {
+        const char *k = s->keywords[i];
+        bool ascii = true;
+        for (const char *p = k; *p; p++)
+            ascii = ascii && (unsigned char)*p < 0x80;
+        if (!ascii) {
+            if (strstr(text, k))
+                return true;
+            continue;
+        }
+        /* Latin keywords match whole words, case-insensitively: "agent" but not "agenda" */
+        size_t kl = strlen(k);
+        for (const char *p = text; (p = strcasestr(p, k)); p++) {
+            bool left = p == text || !isalnum((unsigned char)p[-1]);
+            bool right = !isalnum((unsigned char)p[kl]);
+            if (left && right)
+                return true;
+        }
+    }
+    return false;
+}

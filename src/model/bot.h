@@ -1,0 +1,47 @@
+/* bot.h: an inbox's bot settings (inboxes.bot, JSON): when the bot answers, what it says first,
+ * how sure it must be, which words hand over to a person, business hours, what it asks for outside
+ * them, and whether a negative customer message raises the priority. No I/O. */
+#ifndef PARLEY_MODEL_BOT_H
+#define PARLEY_MODEL_BOT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/json.h"
+
+enum bot_mode { BOT_OFF = 0, BOT_ALWAYS, BOT_OUTSIDE_HOURS };
+enum { BOT_GREETING_MAX = 500, BOT_KEYWORDS_MAX = 20, BOT_KEYWORD_MAX = 40, BOT_SPANS_MAX = 4 };
+enum bot_field { BOT_FIELD_NAME = 1, BOT_FIELD_EMAIL = 2, BOT_FIELD_PHONE = 4 };
+
+struct bot_settings {
+    enum bot_mode mode;
+    char greeting[BOT_GREETING_MAX * 4 + 1];
+    double threshold; /* calibrated probability needed to answer */
+    int nkeywords;
+    char keywords[BOT_KEYWORDS_MAX][BOT_KEYWORD_MAX * 4 + 1];
+    unsigned collect; /* BOT_FIELD_* bits, in the order name, email, phone */
+    int utc_offset_min;
+    /* open hours per weekday (0 = Monday), minutes from midnight, [open, close) */
+    int nspans[7];
+    int16_t spans[7][BOT_SPANS_MAX][2];
+    bool negative_priority;
+};
+
+extern const char *const bot_mode_names[]; /* "off", "always", "outside_hours", NULL */
+
+void bot_settings_default(struct bot_settings *s);
+/* bot_settings_parse: a `bot` object (any subset of keys) over *s; ERR_VALIDATION naming
+ * "bot.<key>". */
+int bot_settings_parse(json_t *v, struct bot_settings *s, struct jfail *f);
+/* bot_settings_load: stored JSON over the defaults (bad keys keep the default). */
+void bot_settings_load(const char *text, struct bot_settings *s);
+json_t *bot_settings_json(const struct bot_settings *s);
+
+/* bot_in_hours: is wall-clock time now_ms inside the business hours? */
+bool bot_in_hours(const struct bot_settings *s, int64_t now_ms);
+/* bot_active: does the bot answer a conversation that starts at now_ms? */
+bool bot_active(const struct bot_settings *s, int64_t now_ms);
+/* bot_handoff_word: the text asks for a person (one of the keywords, case-insensitive). */
+bool bot_handoff_word(const struct bot_settings *s, const char *text);
+#endif

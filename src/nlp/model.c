@@ -1,0 +1,731 @@
+/* model.c: training, prediction, calibration and (de)serialisation of the text classifier.
+ *
+ * Weighting is scikit-learn's TfidfVectorizer(sublinear_tf=True) per view: (1 + ln tf) * idf with
+ * idf = ln((1 + n) / (1 + df)) + 1, each view L2-normalised on its own, the views concatenated.
+ * Training is LIBLINEAR's dual coordinate descent for the L2-loss SVM with shrinking (Hsieh et al.
+ * 2008, Algorithm 3), one class against the rest, classes shared out over a few threads. Each class
+ * has its own seeded visiting order, so the model does not depend on the thread count. */
+#include "base/sys.h"
+
+#include "nlp/model.h"
+
+#include <math.h>
+#include <pthread.h>
+
+#include "base/alloc.h"
+#include "base/err.h"
+
+/* ---- data ---- */
+
+void nlp_data_init(struct nlp_data *d)
+{
+    memset(d, 0, sizeof(*d));
+}
+
+void nlp_data_release(struct nlp_data *d)
+{
+    for (size_t i = 0; i < d->n; i++)
+        free(d->text[i]);
+    for (int c = 0; c < d->nclass; c++)
+        free(d->labels[c]);
+    free(d->text);
+    free(d->len);
+    free(d->label);
+    free(d->labels);
+    memset(d, 0, sizeof(*d));
+}
+
+int nlp_data_label(const struct nlp_data *d, const char *label, size_t llen)
+{
+    for (int c = 0; c < d->nclass; c++)
+        if (strlen(d->labels[c]) == llen && memcmp(d->labels[c], label, llen) == 0)
+            return c;
+    return -1;
+}
+
+void nlp_data_add(struct nlp_data *d, const char *text, size_t len, const char *label, size_t llen)
+{
+    int c = nlp_data_label(d, label, llen);
+    if (c < 0) {
+        d->labels = xrealloc(d->labels, (size_t)(d->nclass + 1) * sizeof(*d->labels));
+        d->labels[d->nclass] = xstrndup(label, llen);
+        c = d->nclass++;
+    }
+    if (d->n == d->cap) {
+        d->cap = d->cap ? d->cap * 2 : 256;
+        d->text = xrealloc(d->text, d->cap * sizeof(*d->text));
+        d->len = xrealloc(d->len, d->cap * sizeof(*d->len));
+        d->label = xrealloc(d->label, d->cap * sizeof(*d->label));
+    }
+    d->text[d->n] = xstrndup(text, len);
+    d->len[d->n] = len;
+    d->label[d->n] = c;
+    d->n++;
+}
+
+/* ---- the key -> feature table ---- */
+
+static inline uint64_t mix64(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    return x;
+}
+
+static void table_build(struct nlp_model *m)
+{
+    size_t cap = 16;
+    while (cap < m->nfeat * 2)
+        cap *= 2;
+    m->tcap = cap;
+    m->tkey = xmalloc(cap * sizeof(*m->tkey));
+    m->tval = xmalloc(cap * sizeof(*m->tval));
+    for (size_t i = 0; i < cap; i++)
+        m->tval[i] = UINT32_MAX;
+    for (size_t f = 0; f < m->nfeat; f++) {
+        size_t i = mix64(m->keys[f]) & (cap - 1);
+        while (m->tval[i] != UINT32_MAX)
+            i = (i + 1) & (cap - 1);
+        m->tkey[i] = m->keys[f];
+        m->tval[i] = (uint32_t)f;
+    }
+}
+
+static inline int64_t table_find(const struct nlp_model *m, uint64_t key)
+{
+    size_t i = mix64(key) & (m->tcap - 1);
+    while (m->tval[i] != UINT32_MAX) {
+        if (m->tkey[i] == key)
+            return m->tval[i];
+        i = (i + 1) & (m->tcap - 1);
+    }
+    return -1;
+}
+
+static inline uint64_t feat_key(const struct feat *f)
+{
+    return ((uint64_t)f->view << 32) | f->hash;
+}
+
+void nlp_model_free(struct nlp_model *m)
+{
+    if (!m)
+        return;
+    for (int c = 0; c < m->nclass; c++)
+        free(m->labels[c]);
+    free(m->labels);
+    free(m->keys);
+    free(m->idf);
+    free(m->w);
+    free(m->bias);
+    free(m->tkey);
+    free(m->tval);
+    free(m);
+}
+
+/* ---- vectorising ---- */
+
+/* A sparse vector: feature indexes and values. */
+struct svec {
+    uint32_t *idx;
+    float *val;
+    size_t n;
+};
+
+/* Turns the merged features of fb into tf-idf values, L2-normalised per view, dropping features the
+ * model does not know. idx/val must hold fb->n entries. Returns the count kept. */
+static size_t vectorise(const struct nlp_model *m, const struct feat_buf *fb, uint32_t *idx, float *val)
+{
+    size_t n = 0;
+    double norm[FEAT_NVIEWS] = {0};
+    size_t start[FEAT_NVIEWS + 1] = {0};
+    int view = 0;
+    for (size_t i = 0; i < fb->n; i++) {
+        int64_t f = table_find(m, feat_key(&fb->f[i]));
+        if (f < 0)
+            continue;
+        while (view < fb->f[i].view)
+            start[++view] = n;
+        float v = (float)((1.0 + log((double)fb->f[i].count)) * m->idf[f]);
+        idx[n] = (uint32_t)f;
+        val[n] = v;
+        norm[fb->f[i].view] += (double)v * v;
+        n++;
+    }
+    while (view < FEAT_NVIEWS)
+        start[++view] = n;
+    for (int v = 0; v < FEAT_NVIEWS; v++) {
+        if (norm[v] <= 0)
+            continue;
+        float inv = (float)(1.0 / sqrt(norm[v]));
+        for (size_t k = start[v]; k < start[v + 1]; k++)
+            val[k] *= inv;
+    }
+    return n;
+}
+
+/* ---- training ---- */
+
+struct trainer {
+    const struct nlp_data *d;
+    const struct nlp_opts *o;
+    struct nlp_model *m;
+    /* the training texts as sparse rows (CSR) */
+    size_t *row;
+    uint32_t *idx;
+    float *val;
+    float *sq; /* squared norm of each row, plus 1 for the bias feature */
+    float *wc; /* class-major weights during training: wc[c * nfeat + f] */
+    int next_class, done;
+    pthread_mutex_t mu;
+};
+
+static inline uint64_t splitmix(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+/* One class against the rest: dual coordinate descent for the L2-loss SVM with shrinking. */
+static void train_class(struct trainer *t, int c, double *alpha, uint32_t *order)
+{
+    const struct nlp_data *d = t->d;
+    size_t n = d->n, nf = t->m->nfeat;
+    float *w = t->wc + (size_t)c * nf;
+    double wb = 0;
+    double cost = t->o->c > 0 ? t->o->c : 0.5;
+    double diag = 0.5 / cost;
+    double eps = t->o->eps > 0 ? t->o->eps : 0.1;
+    int max_iter = t->o->max_iter > 0 ? t->o->max_iter : 200;
+    uint64_t seed = t->o->seed ^ (0x51ed2701ULL * (uint64_t)(c + 1));
+    memset(w, 0, nf * sizeof(*w));
+    for (size_t i = 0; i < n; i++) {
+        alpha[i] = 0;
+        order[i] = (uint32_t)i;
+    }
+    size_t active = n;
+    double pgmax_old = INFINITY; /* no upper bound on alpha for the L2 loss, so no pgmin_old */
+    for (int iter = 0; iter < max_iter; iter++) {
+        double pgmax = -INFINITY, pgmin = INFINITY;
+        for (size_t s = 0; s + 1 < active; s++) {
+            size_t j = s + splitmix(&seed) % (active - s);
+            uint32_t tmp = order[s];
+            order[s] = order[j];
+            order[j] = tmp;
+        }
+        for (size_t s = 0; s < active; s++) {
+            uint32_t i = order[s];
+            double y = d->label[i] == c ? 1.0 : -1.0;
+            double dot = wb;
+            for (size_t k = t->row[i]; k < t->row[i + 1]; k++)
+                dot += (double)w[t->idx[k]] * t->val[k];
+            double g = y * dot - 1.0 + diag * alpha[i];
+            double pg = 0;
+            if (alpha[i] == 0) {
+                if (g > pgmax_old) {
+                    active--;
+                    order[s] = order[active];
+                    order[active] = i;
+                    s--;
+                    continue;
+                }
+                if (g < 0)
+                    pg = g;
+            } else {
+                pg = g;
+            }
+            if (pg > pgmax)
+                pgmax = pg;
+            if (pg < pgmin)
+                pgmin = pg;
+            if (fabs(pg) > 1e-12) {
+                double old = alpha[i];
+                double a = old - g / (t->sq[i] + diag);
+                alpha[i] = a > 0 ? a : 0;
+                double delta = (alpha[i] - old) * y;
+                for (size_t k = t->row[i]; k < t->row[i + 1]; k++)
+                    w[t->idx[k]] += (float)(delta * t->val[k]);
+                wb += delta;
+            }
+        }
+        if (pgmax - pgmin <= eps) {
+            if (active == n)
+                break;
+            active = n; /* converged on the active set: check everything once more */
+            pgmax_old = INFINITY;
+            continue;
+        }
+        pgmax_old = pgmax > 0 ? pgmax : INFINITY;
+    }
+    t->m->bias[c] = (float)wb;
+}
+
+static void *train_worker(void *arg)
+{
+    struct trainer *t = arg;
+    double *alpha = xmalloc(t->d->n * sizeof(*alpha));
+    uint32_t *order = xmalloc(t->d->n * sizeof(*order));
+    for (;;) {
+        pthread_mutex_lock(&t->mu);
+        int c = t->next_class < t->m->nclass ? t->next_class++ : -1;
+        pthread_mutex_unlock(&t->mu);
+        if (c < 0)
+            break;
+        train_class(t, c, alpha, order);
+        pthread_mutex_lock(&t->mu);
+        t->done++;
+        if (t->o->progress)
+            t->o->progress(t->done, t->m->nclass, t->o->progress_arg);
+        pthread_mutex_unlock(&t->mu);
+    }
+    free(alpha);
+    free(order);
+    return NULL;
+}
+
+/* Counting features over the training texts: key -> (document frequency), open addressing. */
+struct dfmap {
+    uint64_t *key;
+    uint32_t *df;
+    size_t cap, len;
+};
+
+static void dfmap_add(struct dfmap *t, uint64_t key)
+{
+    if (t->len * 2 >= t->cap) {
+        struct dfmap old = *t;
+        t->cap = old.cap ? old.cap * 2 : 1 << 16;
+        t->key = xmalloc(t->cap * sizeof(*t->key));
+        t->df = xcalloc(t->cap, sizeof(*t->df));
+        for (size_t i = 0; i < old.cap; i++) {
+            if (!old.df[i])
+                continue;
+            size_t j = mix64(old.key[i]) & (t->cap - 1);
+            while (t->df[j])
+                j = (j + 1) & (t->cap - 1);
+            t->key[j] = old.key[i];
+            t->df[j] = old.df[i];
+        }
+        free(old.key);
+        free(old.df);
+    }
+    size_t j = mix64(key) & (t->cap - 1);
+    while (t->df[j]) {
+        if (t->key[j] == key) {
+            t->df[j]++;
+            return;
+        }
+        j = (j + 1) & (t->cap - 1);
+    }
+    t->key[j] = key;
+    t->df[j] = 1;
+    t->len++;
+}
+
+static int key_cmp(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+int nlp_train(const struct nlp_data *d, const struct nlp_opts *opts, struct nlp_model **out)
+{
+    if (d->n == 0 || d->nclass < 2)
+        return ERR_INVAL;
+    struct nlp_opts o = *opts;
+    int min_df = o.min_df > 0 ? o.min_df : 1;
+    struct feat_buf fb;
+    feat_buf_init(&fb);
+
+    /* 1. features of every text, and their document frequencies */
+    size_t *frow = xmalloc((d->n + 1) * sizeof(*frow));
+    size_t fcap = d->n * 64 + 64, fn = 0;
+    struct feat *all = xmalloc(fcap * sizeof(*all));
+    struct dfmap dfm = {0};
+    for (size_t i = 0; i < d->n; i++) {
+        feat_extract(&fb, d->text[i], d->len[i]);
+        frow[i] = fn;
+        if (fn + fb.n > fcap) {
+            while (fn + fb.n > fcap)
+                fcap *= 2;
+            all = xrealloc(all, fcap * sizeof(*all));
+        }
+        memcpy(all + fn, fb.f, fb.n * sizeof(*all));
+        fn += fb.n;
+        for (size_t k = 0; k < fb.n; k++)
+            dfmap_add(&dfm, feat_key(&fb.f[k]));
+    }
+    frow[d->n] = fn;
+
+    /* 2. the vocabulary: features in at least min_df texts, in key order (so the model is the same
+     * whatever the hash table's layout) */
+    struct nlp_model *m = xcalloc(1, sizeof(*m));
+    m->nclass = d->nclass;
+    m->labels = xmalloc((size_t)d->nclass * sizeof(*m->labels));
+    for (int c = 0; c < d->nclass; c++)
+        m->labels[c] = xstrdup(d->labels[c]);
+    m->keys = xmalloc((dfm.len ? dfm.len : 1) * sizeof(*m->keys));
+    for (size_t j = 0; j < dfm.cap; j++)
+        if (dfm.df[j] >= (uint32_t)min_df)
+            m->keys[m->nfeat++] = dfm.key[j];
+    qsort(m->keys, m->nfeat, sizeof(*m->keys), key_cmp);
+    table_build(m);
+    m->idf = xmalloc((m->nfeat ? m->nfeat : 1) * sizeof(*m->idf));
+    for (size_t j = 0; j < dfm.cap; j++) {
+        if (dfm.df[j] < (uint32_t)min_df)
+            continue;
+        int64_t f = table_find(m, dfm.key[j]);
+        m->idf[f] = (float)(log((1.0 + (double)d->n) / (1.0 + dfm.df[j])) + 1.0);
+    }
+    free(dfm.key);
+    free(dfm.df);
+    m->bias = xcalloc((size_t)m->nclass, sizeof(*m->bias));
+    m->temp = 1.0f;
+
+    /* 3. the rows as tf-idf vectors */
+    struct trainer t = {.d = d, .o = &o, .m = m};
+    t.row = xmalloc((d->n + 1) * sizeof(*t.row));
+    t.idx = xmalloc((fn ? fn : 1) * sizeof(*t.idx));
+    t.val = xmalloc((fn ? fn : 1) * sizeof(*t.val));
+    t.sq = xmalloc(d->n * sizeof(*t.sq));
+    size_t nnz = 0;
+    for (size_t i = 0; i < d->n; i++) {
+        fb.n = frow[i + 1] - frow[i];
+        if (fb.n > fb.cap) {
+            fb.cap = fb.n;
+            fb.f = xrealloc(fb.f, fb.cap * sizeof(*fb.f));
+        }
+        memcpy(fb.f, all + frow[i], fb.n * sizeof(*fb.f));
+        t.row[i] = nnz;
+        size_t k = vectorise(m, &fb, t.idx + nnz, t.val + nnz);
+        double sq = 1.0; /* the bias feature */
+        for (size_t q = 0; q < k; q++)
+            sq += (double)t.val[nnz + q] * t.val[nnz + q];
+        t.sq[i] = (float)sq;
+        nnz += k;
+    }
+    t.row[d->n] = nnz;
+    free(all);
+    free(frow);
+    feat_buf_release(&fb);
+
+    /* 4. one SVM per class, over a few threads */
+    t.wc = xmalloc((size_t)m->nclass * (m->nfeat ? m->nfeat : 1) * sizeof(*t.wc));
+    pthread_mutex_init(&t.mu, NULL);
+    int nth = o.threads > 0 ? o.threads : 2;
+    if (nth > m->nclass)
+        nth = m->nclass;
+    pthread_t th[16];
+    if (nth > 16)
+        nth = 16;
+    int started = 0;
+    for (int i = 1; i < nth; i++)
+        if (pthread_create(&th[started], NULL, train_worker, &t) == 0)
+            started++;
+    train_worker(&t);
+    for (int i = 0; i < started; i++)
+        pthread_join(th[i], NULL);
+    pthread_mutex_destroy(&t.mu);
+
+    /* 5. feature-major weights for prediction */
+    m->w = xmalloc((m->nfeat ? m->nfeat : 1) * (size_t)m->nclass * sizeof(*m->w));
+    for (int c = 0; c < m->nclass; c++)
+        for (size_t f = 0; f < m->nfeat; f++)
+            m->w[f * (size_t)m->nclass + (size_t)c] = t.wc[(size_t)c * m->nfeat + f];
+    free(t.wc);
+    free(t.row);
+    free(t.idx);
+    free(t.val);
+    free(t.sq);
+    *out = m;
+    return 0;
+}
+
+/* ---- prediction ---- */
+
+int nlp_scores(const struct nlp_model *m, struct feat_buf *fb, const char *text, size_t len, float *scores)
+{
+    size_t nc = (size_t)m->nclass;
+    for (size_t c = 0; c < nc; c++)
+        scores[c] = m->bias[c];
+    size_t nf = feat_extract(fb, text, len);
+    /* The tf-idf values go into fb's own spare room: two arrays after the features. */
+    uint32_t idx_local[512];
+    float val_local[512];
+    uint32_t *idx = nf <= 512 ? idx_local : xmalloc(nf * sizeof(*idx));
+    float *val = nf <= 512 ? val_local : xmalloc(nf * sizeof(*val));
+    size_t k = vectorise(m, fb, idx, val);
+    for (size_t q = 0; q < k; q++) {
+        const float *row = m->w + (size_t)idx[q] * nc;
+        float v = val[q];
+        for (size_t c = 0; c < nc; c++)
+            scores[c] += v * row[c];
+    }
+    if (idx != idx_local) {
+        free(idx);
+        free(val);
+    }
+    if (k == 0)
+        return -1;
+    int best = 0;
+    for (size_t c = 1; c < nc; c++)
+        if (scores[c] > scores[best])
+            best = (int)c;
+    return best;
+}
+
+static void softmax(const float *scores, int nc, float temp, float *probs)
+{
+    float mx = scores[0];
+    for (int c = 1; c < nc; c++)
+        if (scores[c] > mx)
+            mx = scores[c];
+    double sum = 0;
+    for (int c = 0; c < nc; c++) {
+        probs[c] = expf((scores[c] - mx) / temp);
+        sum += probs[c];
+    }
+    for (int c = 0; c < nc; c++)
+        probs[c] = (float)(probs[c] / sum);
+}
+
+int nlp_predict(const struct nlp_model *m, struct feat_buf *fb, const char *text, size_t len, float *probs,
+                float *p)
+{
+    float sbuf[256], pbuf[256];
+    float *scores = m->nclass <= 256 ? sbuf : xmalloc((size_t)m->nclass * sizeof(float));
+    float *pr = probs ? probs : m->nclass <= 256 ? pbuf : xmalloc((size_t)m->nclass * sizeof(float));
+    int best = nlp_scores(m, fb, text, len, scores);
+    softmax(scores, m->nclass, m->temp, pr);
+    if (best < 0) { /* nothing known: no class can claim it */
+        best = 0;
+        for (int c = 1; c < m->nclass; c++)
+            if (scores[c] > scores[best])
+                best = c;
+        if (p)
+            *p = 0;
+    } else if (p) {
+        *p = pr[best];
+    }
+    if (scores != sbuf)
+        free(scores);
+    if (pr != probs && pr != pbuf)
+        free(pr);
+    return best;
+}
+
+/* ---- calibration ---- */
+
+int nlp_calibrate(struct nlp_model *m, const struct nlp_data *d, const char *oos_label, double target_reject)
+{
+    if (d->n == 0)
+        return ERR_INVAL;
+    size_t nc = (size_t)m->nclass;
+    float *scores = xmalloc(d->n * nc * sizeof(*scores));
+    int *truth = xmalloc(d->n * sizeof(*truth)); /* class of the model, -1 out of scope, -2 unknown */
+    bool *known = xmalloc(d->n * sizeof(*known));
+    struct feat_buf fb;
+    feat_buf_init(&fb);
+    for (size_t i = 0; i < d->n; i++) {
+        const char *lab = d->labels[d->label[i]];
+        truth[i] = -2;
+        for (int c = 0; c < m->nclass; c++)
+            if (strcmp(m->labels[c], lab) == 0)
+                truth[i] = c;
+        if (truth[i] == -2 && oos_label && strcmp(lab, oos_label) == 0)
+            truth[i] = -1;
+        known[i] = nlp_scores(m, &fb, d->text[i], d->len[i], scores + i * nc) >= 0;
+    }
+    feat_buf_release(&fb);
+
+    /* temperature: golden-section search on the mean log loss of the in-scope rows */
+    double lo = 0.01, hi = 5.0;
+    const double gr = 0.6180339887498949;
+    float *pr = xmalloc(nc * sizeof(*pr));
+#define LOSS(T, out)                                                                               \
+    do {                                                                                           \
+        double l_ = 0;                                                                             \
+        size_t cnt_ = 0;                                                                           \
+        for (size_t i_ = 0; i_ < d->n; i_++) {                                                     \
+            if (truth[i_] < 0)                                                                     \
+                continue;                                                                          \
+            softmax(scores + i_ * nc, m->nclass, (float)(T), pr);                                  \
+            l_ -= log(pr[truth[i_]] > 1e-12f ? pr[truth[i_]] : 1e-12);                             \
+            cnt_++;                                                                                \
+        }                                                                                          \
+        (out) = cnt_ ? l_ / (double)cnt_ : 0;                                                      \
+    } while (0)
+    double a = hi - gr * (hi - lo), b = lo + gr * (hi - lo), fa, fbv;
+    LOSS(a, fa);
+    LOSS(b, fbv);
+    for (int it = 0; it < 40; it++) {
+        if (fa < fbv) {
+            hi = b;
+            b = a;
+            fbv = fa;
+            a = hi - gr * (hi - lo);
+            LOSS(a, fa);
+        } else {
+            lo = a;
+            a = b;
+            fa = fbv;
+            b = lo + gr * (hi - lo);
+            LOSS(b, fbv);
+        }
+    }
+#undef LOSS
+    m->temp = (float)((lo + hi) / 2);
+
+    /* threshold */
+    float *top = xmalloc(d->n * sizeof(*top));
+    int *arg = xmalloc(d->n * sizeof(*arg));
+    size_t n_oos = 0;
+    for (size_t i = 0; i < d->n; i++) {
+        softmax(scores + i * nc, m->nclass, m->temp, pr);
+        arg[i] = 0;
+        for (size_t c = 1; c < nc; c++)
+            if (pr[c] > pr[arg[i]])
+                arg[i] = (int)c;
+        top[i] = known[i] ? pr[arg[i]] : 0;
+        if (truth[i] == -1)
+            n_oos++;
+    }
+    m->threshold = 0;
+    if (n_oos > 0) {
+        /* every observed top probability is a candidate; keep the one with the best accuracy */
+        size_t best_right = 0;
+        for (size_t i = 0; i < d->n; i++)
+            if (truth[i] >= 0 && arg[i] == truth[i])
+                best_right++;
+        for (size_t j = 0; j < d->n; j++) {
+            float th = top[j] + 1e-6f;
+            size_t right = 0;
+            for (size_t i = 0; i < d->n; i++) {
+                if (top[i] < th)
+                    right += truth[i] == -1;
+                else
+                    right += truth[i] >= 0 && arg[i] == truth[i];
+            }
+            if (right > best_right) {
+                best_right = right;
+                m->threshold = th;
+            }
+        }
+    } else if (target_reject > 0) {
+        /* the target_reject quantile of the in-scope top probabilities */
+        size_t k = 0;
+        for (size_t i = 0; i < d->n; i++)
+            if (truth[i] >= 0)
+                top[k++] = top[i];
+        if (k) {
+            for (size_t i = 1; i < k; i++) { /* insertion sort: calibration sets are small */
+                float v = top[i];
+                size_t j = i;
+                while (j > 0 && top[j - 1] > v) {
+                    top[j] = top[j - 1];
+                    j--;
+                }
+                top[j] = v;
+            }
+            size_t q = (size_t)(target_reject * (double)k);
+            m->threshold = top[q < k ? q : k - 1];
+        }
+    }
+    free(top);
+    free(arg);
+    free(pr);
+    free(scores);
+    free(truth);
+    free(known);
+    return 0;
+}
+
+/* ---- serialisation ---- */
+
+static int put(struct buf *b, const void *p, size_t n)
+{
+    return buf_append(b, p, n);
+}
+
+int nlp_model_save(const struct nlp_model *m, struct buf *out)
+{
+    int rc = 0;
+    uint32_t u;
+    uint64_t nf = m->nfeat;
+    rc |= put(out, "PNLP", 4);
+    u = 1;
+    rc |= put(out, &u, 4);
+    u = (uint32_t)m->nclass;
+    rc |= put(out, &u, 4);
+    for (int c = 0; c < m->nclass; c++) {
+        u = (uint32_t)strlen(m->labels[c]);
+        rc |= put(out, &u, 4);
+        rc |= put(out, m->labels[c], u);
+    }
+    rc |= put(out, &nf, 8);
+    rc |= put(out, &m->temp, 4);
+    rc |= put(out, &m->threshold, 4);
+    rc |= put(out, m->bias, (size_t)m->nclass * 4);
+    rc |= put(out, m->keys, m->nfeat * 8);
+    rc |= put(out, m->idf, m->nfeat * 4);
+    rc |= put(out, m->w, m->nfeat * (size_t)m->nclass * 4);
+    return rc < 0 ? ERR_TOOBIG : 0;
+}
+
+struct reader {
+    const unsigned char *p;
+    size_t len, off;
+};
+
+static bool take(struct reader *r, void *dst, size_t n)
+{
+    if (r->len - r->off < n)
+        return false;
+    memcpy(dst, r->p + r->off, n);
+    r->off += n;
+    return true;
+}
+
+int nlp_model_load(const void *p, size_t len, struct nlp_model **out)
+{
+    struct reader r = {p, len, 0};
+    char magic[4];
+    uint32_t ver, nclass;
+    if (!take(&r, magic, 4) || memcmp(magic, "PNLP", 4) != 0 || !take(&r, &ver, 4) || ver != 1 ||
+        !take(&r, &nclass, 4) || nclass < 2 || nclass > 100000)
+        return ERR_INVAL;
+    struct nlp_model *m = xcalloc(1, sizeof(*m));
+    m->labels = xcalloc(nclass, sizeof(*m->labels));
+    m->nclass = (int)nclass;
+    uint64_t nf = 0;
+    for (uint32_t c = 0; c < nclass; c++) {
+        uint32_t l;
+        if (!take(&r, &l, 4) || l > r.len - r.off)
+            goto bad;
+        m->labels[c] = xstrndup((const char *)r.p + r.off, l);
+        r.off += l;
+    }
+    if (!take(&r, &nf, 8) || nf > (r.len - r.off) / 12 || !take(&r, &m->temp, 4) ||
+        !take(&r, &m->threshold, 4) || !(m->temp > 0))
+        goto bad;
+    m->nfeat = nf;
+    if ((r.len - r.off) != (size_t)nclass * 4 + nf * 8 + nf * 4 + nf * nclass * 4)
+        goto bad;
+    m->bias = xmalloc((size_t)nclass * 4);
+    m->keys = xmalloc(nf ? nf * 8 : 1);
+    m->idf = xmalloc(nf ? nf * 4 : 1);
+    m->w = xmalloc(nf ? nf * nclass * 4 : 1);
+    take(&r, m->bias, (size_t)nclass * 4);
+    take(&r, m->keys, nf * 8);
+    take(&r, m->idf, nf * 4);
+    take(&r, m->w, nf * nclass * 4);
+    table_build(m);
+    *out = m;
+    return 0;
+bad:
+    nlp_model_free(m);
+    return ERR_INVAL;
+}

@@ -1,0 +1,88 @@
+/* model.h: a text classifier: tf-idf weighted hashed n-grams (feat.h) and one-vs-rest linear SVMs
+ * (L2-regularised, squared hinge, trained by dual coordinate descent as in LIBLINEAR), with
+ * probabilities from a softmax over the SVM scores at a temperature fitted on held-out data, and
+ * an out-of-scope threshold on the top probability.
+ *
+ * A model is immutable once trained: many threads may call nlp_predict on it at once, each with
+ * its own struct feat_buf. Training runs on a worker thread (or the eval command), never the loop. */
+#ifndef PARLEY_NLP_MODEL_H
+#define PARLEY_NLP_MODEL_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/buf.h"
+#include "nlp/feat.h"
+
+struct nlp_opts {
+    double c;          /* SVM cost; 0 means the default, 0.5 */
+    double eps;        /* stopping tolerance of the dual solver; 0 means 0.1 */
+    int max_iter;      /* passes over the data per class; 0 means 200 */
+    int min_df;        /* features seen in fewer texts are dropped; 0 means 1 */
+    int threads;       /* 0 means 2 */
+    uint64_t seed;     /* for the solver's visiting order; training is deterministic given it */
+    /* progress(done, total, arg): called as classes finish, from the training threads, one at a
+     * time. May be NULL. */
+    void (*progress)(int done, int total, void *arg);
+    void *progress_arg;
+};
+
+struct nlp_model {
+    int nclass;
+    char **labels; /* owned, NUL-terminated */
+    size_t nfeat;
+    uint64_t *keys;  /* keys[f]: (view << 32) | hash of feature f */
+    float *idf;      /* idf[f] */
+    float *w;        /* w[f * nclass + c], feature-major so a sparse text touches whole rows */
+    float *bias;     /* bias[c] */
+    float temp;      /* softmax temperature (1 until calibrated) */
+    float threshold; /* top probability under this means out of scope; 0 disables */
+    /* the lookup table from key to feature index (open addressing, built on train and load) */
+    uint64_t *tkey;
+    uint32_t *tval;
+    size_t tcap;
+};
+
+/* A labelled training set: texts with class numbers 0..nclass-1 and the class names. */
+struct nlp_data {
+    size_t n, cap;
+    char **text;
+    size_t *len;
+    int *label;
+    int nclass;
+    char **labels;
+};
+
+void nlp_data_init(struct nlp_data *d);
+void nlp_data_release(struct nlp_data *d);
+/* nlp_data_add: copies text; the label is looked up by name and added when new. */
+void nlp_data_add(struct nlp_data *d, const char *text, size_t len, const char *label, size_t llen);
+int nlp_data_label(const struct nlp_data *d, const char *label, size_t llen); /* -1 if unknown */
+
+/* nlp_train: trains on d. Returns 0 and *out, or a negative ERR_* (ERR_INVALID when d has no
+ * text or fewer than two classes). */
+int nlp_train(const struct nlp_data *d, const struct nlp_opts *opts, struct nlp_model **out);
+void nlp_model_free(struct nlp_model *m);
+
+/* nlp_scores: raw SVM scores for every class into scores[nclass]; returns the best class, or -1
+ * when the text has no known feature (all scores are then the biases). */
+int nlp_scores(const struct nlp_model *m, struct feat_buf *fb, const char *text, size_t len,
+               float *scores);
+/* nlp_predict: calibrated probabilities into probs[nclass] (may be NULL); returns the best class
+ * and its probability in *p. */
+int nlp_predict(const struct nlp_model *m, struct feat_buf *fb, const char *text, size_t len,
+                float *probs, float *p);
+
+/* nlp_calibrate: fits the temperature on d (labelled, held out from training) by minimising the
+ * log loss. When oos_label names a class of d absent from the model, its rows are out of scope and
+ * the threshold is chosen to maximise accuracy counting "out of scope" as a right answer for them;
+ * otherwise the threshold is the top probability below which target_reject of the in-scope rows
+ * fall (0 disables). Returns 0 or a negative ERR_*. */
+int nlp_calibrate(struct nlp_model *m, const struct nlp_data *d, const char *oos_label,
+                  double target_reject);
+
+/* Serialisation to a self-describing little-endian blob (magic "PNLP", version 1). */
+int nlp_model_save(const struct nlp_model *m, struct buf *out);
+int nlp_model_load(const void *p, size_t len, struct nlp_model **out);
+
+#endif
