@@ -283,7 +283,8 @@ static int handoff_fn(struct store_tx *tx, void *arg)
     json_t *conv;
     if ((rc = conv_get(tx, &a, conv_id, &conv)) < 0)
         return rc;
-    j->out = json_pack("{s:o, s:b}", "conversation", conv, "handed_off", j->done);
+    j->out = json_pack("{s:o, s:b}", "conversation", conv_visitor_json(conv), "handed_off", j->done);
+    json_decref(conv);
     return 0;
 }
 

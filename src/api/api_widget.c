@@ -38,18 +38,6 @@ struct wjob {
 
 static void wjob_done(void *arg, int rc);
 
-/* visitor_conv_json: what a visitor may see of their conversation. */
-static json_t *visitor_conv_json(json_t *c)
-{
-    json_t *a = json_object_get(c, "assignee");
-    return json_pack(
-        "{s:O, s:O, s:O, s:o, s:O, s:O, s:O}", "id", json_object_get(c, "id"), "inbox_id",
-        json_object_get(c, "inbox_id"), "status", json_object_get(c, "status"), "assignee",
-        json_is_object(a) ? json_pack("{s:O}", "name", json_object_get(a, "name")) : json_null(),
-        "agent_last_read_id", json_object_get(c, "agent_last_read_id"), "contact_last_read_id",
-        json_object_get(c, "contact_last_read_id"), "created_at", json_object_get(c, "created_at"));
-}
-
 /* history: the visitor's public messages in this inbox, newest `limit` before `before`, ascending.
  */
 static int history(struct store_tx *tx, int64_t account_id, int64_t inbox_id, int64_t contact_id,
@@ -186,7 +174,7 @@ static int session_fn(struct store_tx *tx, void *arg)
     if (rc >= 0 && cid) {
         json_t *full;
         if ((rc = conv_load(tx, j->account_id, cid, &full)) >= 0) {
-            conv = visitor_conv_json(full);
+            conv = conv_visitor_json(full);
             json_decref(full);
         }
     }

@@ -212,6 +212,17 @@ int conv_get(struct store_tx *tx, const struct conv_actor *a, int64_t conversati
     return one_conv(tx, &rows, rc, out);
 }
 
+json_t *conv_visitor_json(json_t *c)
+{
+    json_t *a = json_object_get(c, "assignee");
+    return json_pack("{s:O, s:O, s:O, s:o, s:O, s:O, s:O, s:O}", "id", json_object_get(c, "id"), "inbox_id",
+                     json_object_get(c, "inbox_id"), "status", json_object_get(c, "status"), "assignee",
+                     json_is_object(a) ? json_pack("{s:O}", "name", json_object_get(a, "name")) : json_null(),
+                     "agent_last_read_id", json_object_get(c, "agent_last_read_id"), "contact_last_read_id",
+                     json_object_get(c, "contact_last_read_id"), "created_at", json_object_get(c, "created_at"),
+                     "bot_state", json_object_get(c, "bot_state"));
+}
+
 json_t *message_json(struct store_rows *rows)
 {
     char nb[48];

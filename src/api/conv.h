@@ -27,6 +27,8 @@ struct conv_actor {
  * may not see it. */
 int conv_get(struct store_tx *tx, const struct conv_actor *a, int64_t conversation_id,
              json_t **out);
+/* conv_visitor_json: what a visitor may see of a conversation (from the agents' JSON). New ref. */
+json_t *conv_visitor_json(json_t *c);
 /* conv_load: the conversation as JSON with no access check (for events). */
 int conv_load(struct store_tx *tx, int64_t account_id, int64_t conversation_id, json_t **out);
 /* conv_list_rows: turns conversation rows (queried with CONV_SELECT) into a JSON array, labels

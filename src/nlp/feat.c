@@ -24,6 +24,7 @@ void feat_buf_release(struct feat_buf *fb)
     free(fb->norm);
     free(fb->tok);
     free(fb->cjk);
+    free(fb->ht);
     memset(fb, 0, sizeof(*fb));
 }
 
@@ -307,14 +308,6 @@ static void push(struct feat_buf *fb, uint32_t hash, uint8_t view)
     fb->n++;
 }
 
-static int feat_cmp(const void *a, const void *b)
-{
-    const struct feat *x = a, *y = b;
-    if (x->view != y->view)
-        return x->view < y->view ? -1 : 1;
-    return x->hash < y->hash ? -1 : x->hash > y->hash;
-}
-
 static const char *tok_raw(const struct feat_buf *fb, size_t i)
 {
     return fb->norm + fb->tok[i];
@@ -382,14 +375,36 @@ size_t feat_extract(struct feat_buf *fb, const char *text, size_t len)
     }
     if (fb->n == 0)
         return 0;
-    qsort(fb->f, fb->n, sizeof(*fb->f), feat_cmp);
+    /* Merge repeats with a scratch hash table (slot -> index + 1), keeping first-seen order: words
+     * were pushed before chars, so the views stay grouped. Linear in the features; a sort was
+     * most of the time of a long text. */
+    size_t cap = 64;
+    while (cap < fb->n * 2)
+        cap *= 2;
+    if (cap > fb->ht_cap) {
+        free(fb->ht);
+        fb->ht = xmalloc(cap * sizeof(*fb->ht));
+        fb->ht_cap = cap;
+    }
+    memset(fb->ht, 0, cap * sizeof(*fb->ht));
     size_t out = 0;
     for (size_t i = 0; i < fb->n; i++) {
-        if (out && fb->f[out - 1].hash == fb->f[i].hash && fb->f[out - 1].view == fb->f[i].view) {
-            if (fb->f[out - 1].count < UINT16_MAX)
-                fb->f[out - 1].count++;
-        } else {
-            fb->f[out++] = fb->f[i];
+        const struct feat *f = &fb->f[i];
+        size_t slot = (f->hash ^ ((uint32_t)f->view * 0x9e3779b9u)) & (cap - 1);
+        for (;;) {
+            uint32_t at = fb->ht[slot];
+            if (at == 0) {
+                fb->f[out] = *f;
+                fb->ht[slot] = (uint32_t)++out;
+                break;
+            }
+            struct feat *g = &fb->f[at - 1];
+            if (g->hash == f->hash && g->view == f->view) {
+                if (g->count < UINT16_MAX)
+                    g->count++;
+                break;
+            }
+            slot = (slot + 1) & (cap - 1);
         }
     }
     fb->n = out;

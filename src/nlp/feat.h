@@ -8,7 +8,8 @@
  *   chars  character 2..5-grams inside each Latin word padded with spaces (scikit-learn's
  *          char_wb), and character 1..3-grams along each run of CJK characters.
  * Each feature is a 32-bit hash salted with its view. feat_extract gives (hash, view, count)
- * triples with repeated hashes merged; weighting (tf-idf, normalisation) is the model's business. */
+ * triples with repeats merged, grouped by view (words first) in first-seen order; weighting
+ * (tf-idf, normalisation) is the model's business. */
 #ifndef PARLEY_NLP_FEAT_H
 #define PARLEY_NLP_FEAT_H
 #include <stddef.h>
@@ -31,6 +32,8 @@ struct feat_buf {
     uint32_t *tok; /* offsets of the tokens in norm */
     uint8_t *cjk;  /* 1 if the token is one CJK character */
     size_t ntok, tok_cap;
+    uint32_t *ht; /* scratch table merging repeated features */
+    size_t ht_cap;
 };
 
 void feat_buf_init(struct feat_buf *fb);
@@ -42,7 +45,7 @@ void feat_buf_release(struct feat_buf *fb);
 #define FEAT_MAX_TEXT 8192
 size_t feat_tokens(struct feat_buf *fb, const char *text, size_t len);
 
-/* feat_extract: tokens, then the features of both views, merged and sorted by (view, hash).
+/* feat_extract: tokens, then the features of both views, merged, grouped by view.
  * Returns the number of features in fb->f. */
 size_t feat_extract(struct feat_buf *fb, const char *text, size_t len);
 

@@ -190,6 +190,9 @@ describe('bot', () => {
     const h = await srv.request('POST', '/api/v1/widget/handoff?lang=en', { token: v.session.visitor_token });
     assert.equal(h.status, 200, h.text);
     assert.equal(h.body.handed_off, true);
+    assert.equal(h.body.conversation.bot_state, 'handed_off');
+    assert.equal(h.body.conversation.intent, undefined, 'the visitor sees only their part of the conversation');
+    assert.equal(h.body.conversation.priority, undefined);
     await botReply(v, (m) => m.attributes.kind === 'handoff');
     conv = (await req('GET', `${A}/conversations/${cid}`)).body;
     assert.equal(conv.status, 'open');

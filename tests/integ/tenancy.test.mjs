@@ -31,6 +31,11 @@ describe('tenant isolation', () => {
     const rule = (await a.request('POST', '/api/v1/accounts/1/routing_rules', { token: admin1,
       body: { name: 'one', conditions: [{ field: 'label', operator: 'equals', value: 'x' }], actions: { skill: 'one' } } })).body;
     const skill = (await a.request('GET', '/api/v1/accounts/1/skills', { token: admin1 })).body.data[0];
+    const kb = async (path, body) => (await a.request('POST', `/api/v1/accounts/1/${path}`, { token: admin1, body })).body;
+    const faq = await kb('faqs', { question: 'account one faq secret', answer: 'one' });
+    const intent = await kb('intents', { name: 'one_intent', examples: ['one'], answer: 'one' });
+    const cat = await kb('kb/categories', { name: 'one' });
+    const art = await kb('kb/articles', { title: 'account one article secret', status: 'published', category_id: cat.id });
     const att = (await a.request('POST', '/api/v1/accounts/1/attachments?filename=a.txt', { raw: 'hello', headers: { 'content-type': 'text/plain', authorization: `Bearer ${admin1}` } })).body;
     await a.stop();
 
@@ -71,6 +76,14 @@ describe('tenant isolation', () => {
       ['PATCH', `${A2}/users/1`, { capacity: 1 }],
       ['GET', `${A2}/routing_rules/${rule.id}`], ['PATCH', `${A2}/routing_rules/${rule.id}`, { enabled: false }],
       ['DELETE', `${A2}/routing_rules/${rule.id}`], ['DELETE', `${A2}/skills/${skill.id}`],
+      ['GET', `${A2}/faqs/${faq.id}`], ['PATCH', `${A2}/faqs/${faq.id}`, { answer: 'x' }], ['DELETE', `${A2}/faqs/${faq.id}`],
+      ['GET', `${A2}/intents/${intent.id}`], ['PATCH', `${A2}/intents/${intent.id}`, { answer: 'x' }],
+      ['DELETE', `${A2}/intents/${intent.id}`],
+      ['GET', `${A2}/kb/categories/${cat.id}`], ['PATCH', `${A2}/kb/categories/${cat.id}`, { name: 'x' }],
+      ['DELETE', `${A2}/kb/categories/${cat.id}`],
+      ['GET', `${A2}/kb/articles/${art.id}`], ['PATCH', `${A2}/kb/articles/${art.id}`, { title: 'x' }],
+      ['DELETE', `${A2}/kb/articles/${art.id}`],
+      ['GET', `${A2}/conversations/${cid}/suggestions`],
     ];
     for (const [m, path, body] of checks) {
       const res = await b.request(m, path, { token: admin2, body });
@@ -83,6 +96,15 @@ describe('tenant isolation', () => {
     assert.equal((await b.request('GET', `${A2}/canned_responses`, { token: admin2 })).body.meta.total, 0);
     assert.equal((await b.request('GET', `${A2}/routing_rules`, { token: admin2 })).body.data.length, 0);
     assert.equal((await b.request('GET', `${A2}/skills`, { token: admin2 })).body.data.length, 0);
+    for (const path of ['faqs', 'intents', 'kb/categories', 'kb/articles'])
+      assert.equal((await b.request('GET', `${A2}/${path}`, { token: admin2 })).body.meta.total, 0, path);
+    assert.equal((await b.request('GET', `${A2}/kb/search?q=secret`, { token: admin2 })).body.data.length, 0);
+    const other = await b.request('PATCH', `${A2}/kb/articles/0`, { token: admin2, body: { category_id: cat.id } });
+    assert.equal(other.status, 404);
+    const mine = await b.request('POST', `${A2}/kb/articles`, { token: admin2, body: { title: 't', category_id: cat.id } });
+    assert.equal(mine.status, 422, 'another account\'s category is unknown here');
+    const help = await b.request('GET', '/help/other');
+    assert.ok(!help.text.includes('account one article'), 'the help center shows only its own account');
     const panel = (await b.request('GET', `${A2}/routing/agents`, { token: admin2 })).body;
     assert.deepEqual(panel.data.map((x) => x.user_id), [100], 'only account 2 agents in its panel');
     const send = await b.request('POST', `${A2}/conversations/${cid}/messages`, { token: admin2, body: { content: 'x', attachment_ids: [att.id] } });
