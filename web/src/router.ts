@@ -101,6 +101,43 @@ export const router = createRouter({
           meta: { title: 'rules.title' },
         },
         {
+          // The knowledge base, FAQ, intents and the bot: supervisors and admins.
+          path: 'accounts/:aid(\\d+)/kb',
+          name: 'kb',
+          component: () => import('@/views/KnowledgeBaseView.vue'),
+          meta: { title: 'kb.title', staffOnly: true },
+        },
+        {
+          path: 'accounts/:aid(\\d+)/kb/articles/new',
+          name: 'kb-article-new',
+          component: () => import('@/views/KbArticleView.vue'),
+          meta: { title: 'kb.newArticle', staffOnly: true, menu: 'kb' },
+        },
+        {
+          path: 'accounts/:aid(\\d+)/kb/articles/:id(\\d+)',
+          name: 'kb-article',
+          component: () => import('@/views/KbArticleView.vue'),
+          meta: { title: 'kb.editArticle', staffOnly: true, menu: 'kb' },
+        },
+        {
+          path: 'accounts/:aid(\\d+)/faqs',
+          name: 'faqs',
+          component: () => import('@/views/FaqView.vue'),
+          meta: { title: 'faq.title', staffOnly: true },
+        },
+        {
+          path: 'accounts/:aid(\\d+)/intents',
+          name: 'intents',
+          component: () => import('@/views/IntentsView.vue'),
+          meta: { title: 'intents.title', staffOnly: true },
+        },
+        {
+          path: 'accounts/:aid(\\d+)/bot',
+          name: 'bot',
+          component: () => import('@/views/BotView.vue'),
+          meta: { title: 'bot.title', staffOnly: true },
+        },
+        {
           path: 'accounts/:aid(\\d+)/audit',
           name: 'audit',
           component: () => import('@/views/AuditLogView.vue'),

@@ -38,6 +38,8 @@ const en = {
   next: 'You are next in line',
   place: 'You are number {p} in line',
   wait: 'about {m} min',
+  bot: 'Bot',
+  human: 'Talk to a person',
 };
 export type Strings = typeof en;
 
@@ -79,6 +81,8 @@ const zh: Strings = {
   next: '马上就轮到您了',
   place: '您前面还有 {a} 位',
   wait: '预计等待约 {m} 分钟',
+  bot: '机器人',
+  human: '转人工',
 };
 
 /** The locale to use: data-locale when given, else the browser's language (zh* → zh-CN). */

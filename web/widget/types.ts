@@ -14,6 +14,12 @@ export interface Attachment {
   image: boolean;
 }
 
+/** A button under a bot message: its label is sent as the visitor's message; payload "handoff" asks for a person. */
+export interface Button {
+  label: string;
+  payload?: string;
+}
+
 export interface Message {
   id: number;
   conversation_id: number;
@@ -23,6 +29,7 @@ export interface Message {
   client_id: string | null;
   attachments: Attachment[];
   created_at: string;
+  attributes?: { kind?: string; buttons?: Button[] } | null;
 }
 
 export interface PrechatField {
@@ -53,6 +60,15 @@ export interface Conversation {
   id: number;
   agent_last_read_id?: number | null;
   contact_last_read_id?: number | null;
+  /** null: no bot; "active" / "collecting": the bot is talking to the visitor; "handed_off": people are. */
+  bot_state?: string | null;
+}
+
+/** The inbox's bot as the visitor meets it: on or not, its greeting, up to 3 popular questions. */
+export interface Bot {
+  active: boolean;
+  greeting: string;
+  suggestions: string[];
 }
 
 export interface Session {
@@ -67,6 +83,7 @@ export interface Session {
   online: boolean;
   seq: number;
   queue?: Queue | null;
+  bot?: Bot | null;
 }
 
 /** The visitor's place in the queue (docs/api.md, "Queue"); position null once an agent has it. */
@@ -89,6 +106,8 @@ export interface Frame {
   online?: boolean;
   sender?: Sender;
   queue?: Queue | null;
+  bot?: Bot | null;
+  conversation?: Conversation | null;
   conversation_id?: number;
   position?: number | null;
   estimated_wait_seconds?: number | null;

@@ -1,10 +1,11 @@
-// The chat widget: launcher, panel, session, WebSocket, messages, pre-chat and offline forms.
+// The chat widget: launcher, panel, session, WebSocket, messages, pre-chat and offline forms, and the bot
+// (its greeting with popular questions, buttons under its messages, "Talk to a person").
 // Everything lives in a shadow root; user text only ever reaches the DOM as text nodes (see dom.ts).
 import css from './style.css?inline';
 import { h, icon, linkify, safeUrl, when } from './dom';
 import { call, HttpError } from './net';
 import type { Strings } from './i18n';
-import type { Attachment, Contact, Frame, Inbox, Message, PrechatField, Queue, Session } from './types';
+import type { Attachment, Bot, Button, Contact, Conversation, Frame, Inbox, Message, PrechatField, Queue, Session } from './types';
 
 export interface Config {
   token: string; // the inbox's widget_token
@@ -64,6 +65,8 @@ export class Widget {
   private online = false;
   private msgs = new Map<number, Message>();
   private pending: Pending[] = [];
+  private bot?: Bot | null;
+  private botState?: string | null; // of the visitor's conversation
   private agentRead = 0; // the agent has read up to this message
   private readSent = 0;
   private starting?: Promise<void>;
@@ -101,6 +104,7 @@ export class Widget {
   private ta: HTMLTextAreaElement;
   private file: HTMLInputElement;
   private readEl: HTMLElement;
+  private human: HTMLButtonElement; // "Talk to a person" while the bot has the conversation
 
   constructor(private cfg: Config) {
     const t = (this.t = cfg.t);
@@ -133,6 +137,7 @@ export class Widget {
     this.body = h('div', { class: 'body' }, this.earlier, this.greet, this.list, this.pend, this.extra);
     this.typingEl = h('div', { class: 'typing', hidden: true });
     this.errEl = h('div', { class: 'err', hidden: true, role: 'alert' });
+    this.human = h('button', { type: 'button', class: 'link human', hidden: true, text: t.human, onclick: () => this.handoff() });
     this.ta = h('textarea', {
       rows: 1,
       maxlength: 10000,
@@ -158,6 +163,7 @@ export class Widget {
     this.foot = h(
       'div',
       { class: 'foot', hidden: true },
+      this.human,
       this.errEl,
       h(
         'form',
@@ -313,6 +319,8 @@ export class Widget {
     this.inbox = s.inbox;
     this.contact = s.contact;
     this.conv = s.conversation ? s.conversation.id : 0;
+    this.bot = s.bot;
+    this.botState = s.conversation && s.conversation.bot_state;
     if (s.conversation) {
       this.agentRead = Math.max(this.agentRead, s.conversation.agent_last_read_id || 0);
       this.readSent = Math.max(this.readSent, s.conversation.contact_last_read_id || 0);
@@ -329,9 +337,6 @@ export class Widget {
       this.root.style.setProperty('--c', c);
       this.root.style.setProperty('--ct', lum > 0.65 ? '#1f2328' : '#fff');
     }
-    this.greet.hidden = !ib.greeting;
-    this.greet.replaceChildren(h('div', { class: 'name', text: title }), h('div', { class: 'bub' }, linkify(ib.greeting || '')));
-
     for (const m of s.messages) this.add(m, false);
     if (this.saved.s == null) this.saved.s = this.readSent;
     this.earlier.hidden = !(s.has_more ?? s.messages.length >= 100);
@@ -344,6 +349,7 @@ export class Widget {
     if (!prechat) this.extra.textContent = '';
     else if (!this.extra.querySelector('.pre')) this.prechat(fields);
     this.foot.hidden = prechat;
+    this.greeting();
     this.save();
     this.readMark();
     this.badgeUpdate();
@@ -464,6 +470,9 @@ export class Widget {
         this.attempt = 0;
         this.setOnline(f.online ?? this.online);
         if (f.queue !== undefined) this.place(f.queue);
+        if (f.bot !== undefined) this.bot = f.bot;
+        this.follow(f.conversation);
+        this.greeting();
         for (const p of this.pending) if (!p.failed) this.transmit(p);
         this.markRead();
         break;
@@ -472,9 +481,11 @@ export class Widget {
           if (f.seq <= this.seq) return;
           this.seq = f.seq;
         }
+        this.follow(f.data?.conversation);
         if (f.event === 'message.created' && f.data?.message) {
           if (f.data.message.conversation_id) this.conv = f.data.message.conversation_id;
           this.add(f.data.message, true);
+          if (!f.data.conversation || f.data.conversation.bot_state === undefined) this.guess(f.data.message);
         } else if (f.event === 'conversation.read' && f.data?.reader === 'agent') {
           this.agentRead = Math.max(this.agentRead, f.data.message_id || 0);
           this.readMark();
@@ -688,7 +699,7 @@ export class Widget {
     if (p) this.unpend(p);
     const stick = this.nearBottom() || m.sender.type === 'contact';
     this.msgs.set(m.id, m);
-    const el = this.bubble(m.sender.type, m.sender.name, m.content, m.attachments);
+    const el = this.bubble(m.sender.type, m.sender.name, m.content, m.attachments, m.attributes ? m.attributes.buttons : undefined);
     el.dataset.id = String(m.id);
     el.dataset.who = m.sender.type + (m.sender.id ?? '');
     const next = Array.from(this.list.children).find((x) => Number((x as HTMLElement).dataset.id) > m.id) || null;
@@ -697,6 +708,7 @@ export class Widget {
     const prev = el.previousElementSibling as HTMLElement | null;
     if (prev && prev.dataset.who === el.dataset.who) el.classList.add('cont');
     if (next && (next as HTMLElement).dataset.who === el.dataset.who) next.classList.add('cont');
+    if (m.sender.type === 'contact' || (m.attributes && m.attributes.kind === 'greeting')) this.greeting();
     if (!live) return;
     if (isAgent(m)) {
       this.typing(false);
@@ -715,8 +727,9 @@ export class Widget {
     if (stick) this.bottom();
   }
 
-  private bubble(type: string, name: string, content: string, att: Attachment[]): HTMLElement {
-    const cls = type === 'contact' ? 'me' : type === 'system' ? 'sys' : 'them';
+  private bubble(type: string, name: string, content: string, att: Attachment[], buttons?: Button[]): HTMLElement {
+    const bot = type === 'bot';
+    const cls = type === 'contact' ? 'me' : type === 'system' ? 'sys' : bot ? 'them bot' : 'them';
     const bub = h('div', { class: 'bub' }, content && linkify(content));
     for (const a of att) {
       const href = safeUrl(a.url, this.cfg.origin);
@@ -728,7 +741,88 @@ export class Widget {
           : h('a', { ...link, class: 'file', download: a.filename }, icon('clip'), a.filename),
       );
     }
-    return h('div', { class: 'msg ' + cls }, cls === 'them' && h('div', { class: 'name', text: name || this.t.agent }), bub);
+    return h(
+      'div',
+      { class: 'msg ' + cls },
+      cls !== 'me' && cls !== 'sys' && h('div', { class: 'name', text: name || (bot ? this.t.bot : this.t.agent) }),
+      bub,
+      buttons && buttons.length > 0 && this.chips(buttons),
+    );
+  }
+
+  // ---- the bot
+
+  /** Buttons as chips: a click sends the label as the visitor's message, or asks for a person. */
+  private chips(buttons: Button[]): HTMLElement {
+    return h(
+      'div',
+      { class: 'chips' },
+      ...buttons.map((b) =>
+        h('button', {
+          type: 'button',
+          class: 'chip',
+          text: b.label,
+          onclick: () => (b.payload === 'handoff' ? this.handoff() : this.queue({ cid: uuid(), content: b.label, att: [] })),
+        }),
+      ),
+    );
+  }
+
+  /** The greeting above the history: the bot's (with popular questions to click until the visitor writes)
+   * when the bot is on, else the inbox's. */
+  private greeting(): void {
+    const ib = this.inbox;
+    if (!ib) return;
+    const b = this.bot && this.bot.active ? this.bot : null;
+    const text = (b && b.greeting) || ib.greeting;
+    const msgs = Array.from(this.msgs.values());
+    const wrote = this.pending.length > 0 || msgs.some((m) => m.sender.type === 'contact');
+    // The server may also have put its greeting in the conversation: then it is not shown twice.
+    this.greet.hidden = !text || msgs.some((m) => !!m.attributes && m.attributes.kind === 'greeting');
+    this.greet.className = 'msg them' + (b ? ' bot' : '');
+    const sugg = b && !wrote && !this.foot.hidden ? (b.suggestions || []).slice(0, 3) : [];
+    this.greet.replaceChildren(
+      h('div', { class: 'name', text: b ? this.t.bot : this.title.textContent || '' }),
+      h('div', { class: 'bub' }, linkify(text || '')),
+    );
+    if (sugg.length) this.greet.append(this.chips(sugg.map((label) => ({ label }))));
+    this.humanLink();
+  }
+
+  /** Takes the bot state from a conversation the server sent, when it is the visitor's. */
+  private follow(c?: Conversation | null): void {
+    if (c && c.bot_state !== undefined && (!this.conv || c.id === this.conv)) {
+      this.botState = c.bot_state;
+      this.humanLink();
+    }
+  }
+
+  /** When the event carries no conversation, a live message tells who has the conversation now. */
+  private guess(m: Message): void {
+    const k = m.attributes && m.attributes.kind;
+    const s = this.botState;
+    if (m.sender.type === 'bot') this.botState = k === 'handoff' ? 'handed_off' : k === 'collect' ? 'collecting' : s === 'handed_off' ? s : s || 'active';
+    else if (m.sender.type === 'user' && (s === 'active' || s === 'collecting')) this.botState = 'handed_off';
+    this.humanLink();
+  }
+
+  private humanLink(): void {
+    this.human.hidden = this.botState !== 'active' && this.botState !== 'collecting';
+  }
+
+  /** "Talk to a person": POST /api/v1/widget/handoff; the conversation then waits for agents. */
+  private async handoff(): Promise<void> {
+    this.human.disabled = true;
+    try {
+      const lang = this.cfg.locale === 'en' ? 'en' : 'zh'; // the language of the bot's hand-off message
+      const r = await this.authed<{ conversation?: Conversation }>('POST', '/api/v1/widget/handoff?lang=' + lang, {});
+      this.botState = (r && r.conversation && r.conversation.bot_state) || 'handed_off';
+      if (r && r.conversation && r.conversation.id) this.conv = r.conversation.id;
+    } catch (e) {
+      this.error(e instanceof HttpError && e.status ? e.message : this.t.unavailable);
+    }
+    this.human.disabled = false;
+    this.humanLink();
   }
 
   /** "Read" under the visitor's last message once the agent has read it. */
@@ -781,6 +875,7 @@ export class Widget {
 
   private queue(p: Pending): void {
     this.pending.push(p);
+    this.greeting();
     this.showPending(p);
     this.save();
     this.transmit(p);

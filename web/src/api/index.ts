@@ -12,3 +12,5 @@ export * as attachments from './attachments';
 export * as presence from './presence';
 export * as teams from './teams';
 export * as routing from './routing';
+export * as kb from './kb';
+export * as bot from './bot';

@@ -136,6 +136,8 @@ export interface Inbox {
   members_count?: number;
   /** How conversations are given to agents (absent from servers without the routing engine). */
   routing?: RoutingSettings;
+  /** The bot of this inbox (absent from servers without the bot). */
+  bot?: InboxBot;
   created_at: string;
   updated_at: string;
 }
@@ -171,6 +173,7 @@ export interface NewInbox {
 /** PATCH /accounts/{aid}/inboxes/{id}: any field of NewInbox but the channel. */
 export type InboxPatch = Partial<Omit<NewInbox, 'channel'>> & {
   routing?: Partial<Omit<RoutingSettings, 'weights'>> & { weights?: Partial<RoutingWeights> };
+  bot?: Partial<InboxBot>;
 };
 
 export interface InboxMember {
@@ -227,6 +230,23 @@ export interface Attachment {
 
 export type SenderType = 'contact' | 'user' | 'bot' | 'system';
 
+/** A button the bot offered under its message (the visitor clicks it; agents see it). */
+export interface BotButton {
+  label: string;
+  payload: string;
+}
+
+export type BotMessageKind = 'answer' | 'suggestions' | 'handoff' | 'collect' | 'greeting';
+
+/** What a message carries besides its text; bot messages say what they are and which buttons they had. */
+export interface MessageAttributes {
+  kind?: BotMessageKind | string;
+  buttons?: BotButton[];
+  /** Bot answers: how sure it was, 0..1. */
+  confidence?: number;
+  [key: string]: unknown;
+}
+
 export interface Message {
   id: number;
   conversation_id: number;
@@ -237,6 +257,9 @@ export interface Message {
   client_id: string | null;
   attachments: Attachment[];
   created_at: string;
+  /** Customer messages: -1 (negative) .. 1 (positive); null when not scored. */
+  sentiment?: number | null;
+  attributes?: MessageAttributes;
 }
 
 export type ConversationStatus = 'open' | 'pending' | 'snoozed' | 'resolved';
@@ -274,7 +297,15 @@ export interface Conversation {
   prechat: Record<string, unknown>;
   created_at: string;
   updated_at: string;
+  /** Of the last customer message, -1..1; null before any was scored. */
+  sentiment?: number | null;
+  /** The intent the bot recognised, by name. */
+  intent?: string | null;
+  bot_state?: BotState | null;
 }
+
+/** null: the bot never took part; active: it answers; collecting: it asks for details; handed_off: to people. */
+export type BotState = 'active' | 'collecting' | 'handed_off';
 
 export type StatusFilter = ConversationStatus | 'all';
 export type AssigneeFilter = 'all' | 'me' | 'unassigned';
@@ -479,4 +510,174 @@ export interface RoutingExplanation {
   rule: { id: number; name: string } | null;
   candidates: RoutingCandidate[];
   decisions?: RoutingDecisionSummary[];
+}
+
+// ---- Knowledge base, FAQ, intents and the bot ----
+
+export type KbLocale = 'zh' | 'en';
+export const KB_LOCALES: readonly KbLocale[] = ['zh', 'en'];
+
+export interface KbCategory {
+  id: number;
+  name: string;
+  description: string;
+  locale: KbLocale;
+  position: number;
+  article_count: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface NewKbCategory {
+  name: string;
+  description?: string;
+  locale: KbLocale;
+  position?: number;
+}
+
+export type ArticleStatus = 'draft' | 'published';
+
+export interface KbArticle {
+  id: number;
+  category_id: number | null;
+  title: string;
+  /** Markdown. */
+  body: string;
+  locale: KbLocale;
+  status: ArticleStatus;
+  author_id: number;
+  views: number;
+  /** The public help-center address, e.g. "/help/acme/articles/12". */
+  url: string;
+  created_at: string;
+  updated_at: string;
+  published_at: string | null;
+}
+
+export interface NewKbArticle {
+  title: string;
+  body: string;
+  locale: KbLocale;
+  category_id: number | null;
+  status?: ArticleStatus;
+}
+
+export interface ArticleQuery extends Page {
+  q?: string;
+  category_id?: number;
+  status?: ArticleStatus;
+  locale?: KbLocale;
+}
+
+/** GET /accounts/{aid}/kb/search */
+export interface KbSearchHit {
+  type: 'article' | 'faq';
+  id: number;
+  title: string;
+  snippet: string;
+  score: number;
+  url: string | null;
+}
+
+export interface Faq {
+  id: number;
+  question: string;
+  /** Other ways customers ask the same thing. */
+  phrasings: string[];
+  answer: string;
+  locale: KbLocale;
+  enabled: boolean;
+  hits: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export type NewFaq = Pick<Faq, 'question' | 'phrasings' | 'answer' | 'locale' | 'enabled'>;
+
+export type IntentAction = 'answer' | 'route' | 'collect';
+export const INTENT_ACTIONS: readonly IntentAction[] = ['answer', 'route', 'collect'];
+
+export interface IntentField {
+  /** Letters, digits, _ : the key the answer is kept under. */
+  name: string;
+  /** What the visitor is asked. */
+  label: string;
+}
+
+export interface Intent {
+  id: number;
+  name: string;
+  examples: string[];
+  action: IntentAction;
+  answer: string;
+  team_id: number | null;
+  skill_id: number | null;
+  fields: IntentField[];
+  created_at: string;
+  updated_at: string;
+}
+
+export type NewIntent = Pick<Intent, 'name' | 'examples' | 'action' | 'answer' | 'team_id' | 'skill_id' | 'fields'>;
+
+export type BotModelStatus = 'empty' | 'training' | 'ready' | 'failed';
+
+/** GET /accounts/{aid}/bot: the account's trained model. */
+export interface BotModel {
+  status: BotModelStatus;
+  /** 0..1 while training. */
+  progress: number;
+  version: number;
+  trained_at: string | null;
+  examples: number;
+  classes: number;
+  /** Cross-validated accuracy, 0..1; null when there were too few examples to measure it. */
+  cv_accuracy: number | null;
+  train_ms: number;
+  error: string | null;
+}
+
+export type SentimentLabel = 'negative' | 'neutral' | 'positive';
+
+/** POST /accounts/{aid}/bot/test */
+export interface BotTestResult {
+  match: { type: 'faq' | 'intent'; id: number; name: string; confidence: number } | null;
+  confident: boolean;
+  answer: string | null;
+  suggestions: { type: 'faq' | 'intent' | 'article'; id: number; title: string }[];
+  sentiment: { score: number; label: SentimentLabel };
+}
+
+export type BotMode = 'off' | 'always' | 'outside_hours';
+export const BOT_MODES: readonly BotMode[] = ['off', 'always', 'outside_hours'];
+
+export type Weekday = 'mon' | 'tue' | 'wed' | 'thu' | 'fri' | 'sat' | 'sun';
+export const WEEKDAYS: readonly Weekday[] = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
+
+/** Opening hours: per weekday a list of ["HH:MM", "HH:MM"] ranges, at a fixed offset from UTC. */
+export interface BotHours {
+  utc_offset_minutes: number;
+  days: Record<Weekday, [string, string][]>;
+}
+
+export type CollectField = 'name' | 'email' | 'phone';
+export const COLLECT_FIELDS: readonly CollectField[] = ['name', 'email', 'phone'];
+
+/** An inbox's bot settings (PATCH .../inboxes/{id} {"bot": {...}}). */
+export interface InboxBot {
+  mode: BotMode;
+  greeting: string;
+  /** Least confidence for an answer, 0.05..0.99. */
+  threshold: number;
+  handoff_keywords: string[];
+  collect_fields: CollectField[];
+  hours: BotHours;
+  negative_priority: boolean;
+}
+
+/** GET /accounts/{aid}/conversations/{id}/suggestions: help for answering the last customer message. */
+export interface AssistSuggestions {
+  message_id: number | null;
+  faqs: { id: number; question: string; answer: string; score: number }[];
+  articles: { id: number; title: string; snippet: string; url: string }[];
+  canned: { id: number; short_code: string; content: string }[];
 }

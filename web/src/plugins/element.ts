@@ -1,6 +1,7 @@
 // The Element Plus components the console uses, registered globally with their styles. Importing only
 // these keeps the bundle small; add a component here (and its style line) when a page needs it. Child
-// components (ElRadioButton, ElTabPane, ElBreadcrumbItem...) are registered by their parent's install.
+// components (ElRadioButton, ElTabPane, ElBreadcrumbItem, ElMenuItemGroup, ElCheckboxGroup...) are registered by
+// their parent's install.
 import type { App, Component } from 'vue';
 import {
   ElAlert,
@@ -63,6 +64,7 @@ import 'element-plus/es/components/breadcrumb/style/css';
 import 'element-plus/es/components/button/style/css';
 import 'element-plus/es/components/card/style/css';
 import 'element-plus/es/components/checkbox/style/css';
+import 'element-plus/es/components/checkbox-group/style/css';
 import 'element-plus/es/components/color-picker/style/css';
 import 'element-plus/es/components/container/style/css';
 import 'element-plus/es/components/date-picker/style/css';
@@ -84,6 +86,7 @@ import 'element-plus/es/components/input/style/css';
 import 'element-plus/es/components/loading/style/css';
 import 'element-plus/es/components/main/style/css';
 import 'element-plus/es/components/menu-item/style/css';
+import 'element-plus/es/components/menu-item-group/style/css';
 import 'element-plus/es/components/menu/style/css';
 import 'element-plus/es/components/message-box/style/css';
 import 'element-plus/es/components/message/style/css';
