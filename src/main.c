@@ -216,15 +216,17 @@ int main(int argc, char **argv)
     app.srv.app = &app;
     push_init(&app.srv);
     event_listen(on_push);
+    /* The bot's start-up read runs on this thread (store_run_sync), so it goes before the router,
+     * whose start-up queues write jobs that would contend with it. */
+    if ((rc = on_bot_init(app.loop, app.store, err, sizeof(err))) < 0) {
+        fprintf(stderr, "parleyd: %s\n", err);
+        return 1;
+    }
     if ((rc = on_route_init(app.loop, app.store, cfg.presence_grace, err, sizeof(err))) < 0) {
         fprintf(stderr, "parleyd: %s\n", err);
         return 1;
     }
     event_listen(on_route);
-    if ((rc = on_bot_init(app.loop, app.store, err, sizeof(err))) < 0) {
-        fprintf(stderr, "parleyd: %s\n", err);
-        return 1;
-    }
     event_listen(on_bot);
     if ((rc = server_listen(&app.srv, cfg.listen, err, sizeof(err))) < 0) {
         fprintf(stderr, "parleyd: %s\n", err);
