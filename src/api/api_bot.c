@@ -42,7 +42,8 @@ static void h_test(struct http_req *r)
         rc = json_fail(&f, "text", "text must not be blank.");
     double threshold = 0;
     json_t *th = json_object_get(body, "threshold");
-    if (rc == 0 && th && (!json_is_number(th) || json_number_value(th) < 0.05 || json_number_value(th) > 0.99))
+    if (rc == 0 && th &&
+        (!json_is_number(th) || json_number_value(th) < 0.05 || json_number_value(th) > 0.99))
         rc = json_fail(&f, "threshold", "threshold is a confidence from 0.05 to 0.99.");
     else if (th)
         threshold = json_number_value(th);
@@ -66,18 +67,20 @@ struct search_job {
     json_t *out;
 };
 
-int kb_search_tx(struct store_tx *tx, int64_t account_id, const char *locale, const char *q, bool articles_only,
-                 json_t **out)
+int kb_search_tx(struct store_tx *tx, int64_t account_id, const char *locale, const char *q,
+                 bool articles_only, json_t **out)
 {
     struct store_rows rows;
-    int rc = tx_query(tx, &rows,
-                      "SELECT 'article', a.id, a.title, a.title || ' ' || a.title || ' ' || a.body, a.body,"
-                      " (SELECT slug FROM accounts WHERE id = a.account_id) FROM kb_articles a"
-                      " WHERE a.account_id = $1 AND a.status = 'published' AND ($2 = '' OR a.locale = $2)"
-                      " UNION ALL SELECT 'faq', f.id, f.question, f.question || ' ' || f.phrasings || ' ' || f.answer,"
-                      " f.answer, '' FROM faqs f WHERE f.account_id = $1 AND f.enabled = 1 AND NOT $3"
-                      " AND ($2 = '' OR f.locale = $2)",
-                      "itb", account_id, locale ? locale : "", (int)articles_only);
+    int rc = tx_query(
+        tx, &rows,
+        "SELECT 'article', a.id, a.title, a.title || ' ' || a.title || ' ' || a.body, a.body,"
+        " (SELECT slug FROM accounts WHERE id = a.account_id) FROM kb_articles a"
+        " WHERE a.account_id = $1 AND a.status = 'published' AND ($2 = '' OR a.locale = $2)"
+        " UNION ALL SELECT 'faq', f.id, f.question, f.question || ' ' || f.phrasings || ' ' || "
+        "f.answer,"
+        " f.answer, '' FROM faqs f WHERE f.account_id = $1 AND f.enabled = 1 AND NOT $3"
+        " AND ($2 = '' OR f.locale = $2)",
+        "itb", account_id, locale ? locale : "", (int)articles_only);
     if (rc < 0)
         return rc;
     struct bm25 idx;
@@ -93,11 +96,12 @@ int kb_search_tx(struct store_tx *tx, int64_t account_id, const char *locale, co
         markdown_text(rows_text(&rows, 4), rows_len(&rows, 4), &plain);
         size_t sl = plain.p ? utf8_prefix_len(plain.p, plain.len, 160) : 0;
         json_t *d = json_pack("{s:s, s:I, s:s, s:s%}", "type", rows_text(&rows, 0), "id",
-                              (json_int_t)rows_i64(&rows, 1), "title", rows_text(&rows, 2), "snippet",
-                              plain.p ? plain.p : "", sl);
+                              (json_int_t)rows_i64(&rows, 1), "title", rows_text(&rows, 2),
+                              "snippet", plain.p ? plain.p : "", sl);
         if (strcmp(rows_text(&rows, 0), "article") == 0) {
             char url[200];
-            snprintf(url, sizeof(url), "/help/%s/articles/%" PRId64, rows_text(&rows, 5), rows_i64(&rows, 1));
+            snprintf(url, sizeof(url), "/help/%s/articles/%" PRId64, rows_text(&rows, 5),
+                     rows_i64(&rows, 1));
             json_object_set_new(d, "url", json_string(url));
         } else {
             json_object_set_new(d, "url", json_null());
@@ -147,7 +151,8 @@ static void h_search(struct http_req *r)
     j->q = http_query(r, "q");
     j->locale = http_query(r, "locale");
     if (!j->q || text_blank(j->q) || strlen(j->q) > SEARCH_Q_MAX) {
-        http_respond_error(r, ERR_VALIDATION, "q", "q is the text to search for, 1 to 200 characters.");
+        http_respond_error(r, ERR_VALIDATION, "q",
+                           "q is the text to search for, 1 to 200 characters.");
         return;
     }
     if (j->locale && *j->locale && strcmp(j->locale, "zh") != 0 && strcmp(j->locale, "en") != 0) {
@@ -211,7 +216,8 @@ static int assist_fn(struct store_tx *tx, void *arg)
             if (*p == '_' || *p == '-')
                 *p = ' ';
         bm25_add(&idx, &fb, text.p, text.len);
-        json_array_append_new(all, json_pack("{s:I, s:s, s:s}", "id", (json_int_t)rows_i64(&rows, 0), "short_code",
+        json_array_append_new(all, json_pack("{s:I, s:s, s:s}", "id",
+                                             (json_int_t)rows_i64(&rows, 0), "short_code",
                                              rows_text(&rows, 1), "content", rows_text(&rows, 2)));
     }
     rows_close(&rows);
@@ -234,7 +240,8 @@ static void assist_done(void *arg, int rc)
     if (rc >= 0) {
         /* the bot's part (FAQ answers, articles) from the account's brain, on the loop */
         out = on_bot_suggest(j->actor.account_id, j->text ? j->text : "");
-        json_object_set_new(out, "message_id", j->message_id ? json_integer(j->message_id) : json_null());
+        json_object_set_new(out, "message_id",
+                            j->message_id ? json_integer(j->message_id) : json_null());
         json_object_set_new(out, "canned", j->canned ? j->canned : json_array());
         j->canned = NULL;
     }
@@ -248,7 +255,8 @@ static void h_assist(struct http_req *r)
     struct principal *p = req_principal(r);
     struct assist_job *j = arena_calloc(&r->arena, sizeof(*j));
     j->r = r;
-    j->actor = (struct conv_actor){.account_id = p->account_id, .user_id = p->user_id, .role = p->role};
+    j->actor =
+        (struct conv_actor){.account_id = p->account_id, .user_id = p->user_id, .role = p->role};
     if (app_id_param(r, "id", &j->conversation_id) < 0)
         return;
     app_store_read(r, assist_fn, assist_done, j);
@@ -276,14 +284,18 @@ static int handoff_fn(struct store_tx *tx, void *arg)
                           "iii", j->vc.account_id, j->vc.contact_id, j->vc.inbox_id);
     if (rc < 0)
         return rc;
-    if ((rc = bot_handoff_tx(tx, &j->events, j->vc.account_id, conv_id, "visitor", NULL, 0, 0, j->lang, &j->done)) < 0)
+    if ((rc = bot_handoff_tx(tx, &j->events, j->vc.account_id, conv_id, "visitor", NULL, 0, 0,
+                             j->lang, &j->done)) < 0)
         return rc;
-    struct conv_actor a = {.account_id = j->vc.account_id, .visitor = true, .contact_id = j->vc.contact_id,
+    struct conv_actor a = {.account_id = j->vc.account_id,
+                           .visitor = true,
+                           .contact_id = j->vc.contact_id,
                            .inbox_id = j->vc.inbox_id};
     json_t *conv;
     if ((rc = conv_get(tx, &a, conv_id, &conv)) < 0)
         return rc;
-    j->out = json_pack("{s:o, s:b}", "conversation", conv_visitor_json(conv), "handed_off", j->done);
+    j->out =
+        json_pack("{s:o, s:b}", "conversation", conv_visitor_json(conv), "handed_off", j->done);
     json_decref(conv);
     return 0;
 }
@@ -310,9 +322,11 @@ static void h_handoff(struct http_req *r)
 void api_bot_routes(struct router *rt)
 {
     router_add(rt, HTTP_GET, "/api/v1/accounts/{aid}/bot", h_status, R_ACCOUNT | R_SUPERVISOR);
-    router_add(rt, HTTP_POST, "/api/v1/accounts/{aid}/bot/train", h_train, R_ACCOUNT | R_SUPERVISOR);
+    router_add(rt, HTTP_POST, "/api/v1/accounts/{aid}/bot/train", h_train,
+               R_ACCOUNT | R_SUPERVISOR);
     router_add(rt, HTTP_POST, "/api/v1/accounts/{aid}/bot/test", h_test, R_ACCOUNT | R_SUPERVISOR);
     router_add(rt, HTTP_GET, "/api/v1/accounts/{aid}/kb/search", h_search, R_ACCOUNT);
-    router_add(rt, HTTP_GET, "/api/v1/accounts/{aid}/conversations/{id}/suggestions", h_assist, R_ACCOUNT);
+    router_add(rt, HTTP_GET, "/api/v1/accounts/{aid}/conversations/{id}/suggestions", h_assist,
+               R_ACCOUNT);
     router_add(rt, HTTP_POST, "/api/v1/widget/handoff", h_handoff, R_PUBLIC);
 }

@@ -197,9 +197,10 @@ static int save_bot(struct store_tx *tx, struct inbox_job *j)
     if (!j->bot)
         return 0;
     struct store_rows rows;
-    int rc = tx_query(tx, &rows,
-                      "SELECT bot FROM inboxes WHERE id = $1 AND account_id = $2 AND deleted_at IS NULL",
-                      "ii", j->inbox_id, j->account_id);
+    int rc =
+        tx_query(tx, &rows,
+                 "SELECT bot FROM inboxes WHERE id = $1 AND account_id = $2 AND deleted_at IS NULL",
+                 "ii", j->inbox_id, j->account_id);
     if (rc < 0)
         return rc;
     struct bot_settings s;

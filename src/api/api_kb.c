@@ -10,8 +10,18 @@
 #include "model/conversation.h"
 #include <ctype.h>
 
-enum { NAME_MAX_CH = 100, DESC_MAX = 500, TITLE_MAX = 200, BODY_MAX = 100000, QUESTION_MAX = 500,
-       ANSWER_MAX = 5000, PHRASINGS_MAX = 50, EXAMPLES_MAX = 200, FIELDS_MAX = 10, INTENT_NAME_MAX = 64 };
+enum {
+    NAME_MAX_CH = 100,
+    DESC_MAX = 500,
+    TITLE_MAX = 200,
+    BODY_MAX = 100000,
+    QUESTION_MAX = 500,
+    ANSWER_MAX = 5000,
+    PHRASINGS_MAX = 50,
+    EXAMPLES_MAX = 200,
+    FIELDS_MAX = 10,
+    INTENT_NAME_MAX = 64
+};
 
 static const char *const LOCALES[] = {"zh", "en", NULL};
 static const char *const ART_STATUS[] = {"draft", "published", NULL};
@@ -46,14 +56,17 @@ struct kb_job {
 /* ---- JSON of each kind ---- */
 
 #define CAT_COLS                                                                                   \
-    "c.id, c.name, c.description, c.locale, c.position, c.created_at, c.updated_at,"              \
+    "c.id, c.name, c.description, c.locale, c.position, c.created_at, c.updated_at,"               \
     " (SELECT COUNT(*) FROM kb_articles a WHERE a.category_id = c.id)"
 #define ART_COLS                                                                                   \
-    "a.id, a.category_id, a.title, a.body, a.locale, a.status, a.author_id, a.views,"             \
-    " a.created_at, a.updated_at, a.published_at, (SELECT slug FROM accounts WHERE id = a.account_id)"
-#define FAQ_COLS "f.id, f.question, f.phrasings, f.answer, f.locale, f.enabled, f.hits, f.created_at, f.updated_at"
+    "a.id, a.category_id, a.title, a.body, a.locale, a.status, a.author_id, a.views,"              \
+    " a.created_at, a.updated_at, a.published_at, (SELECT slug FROM accounts WHERE id = "          \
+    "a.account_id)"
+#define FAQ_COLS                                                                                   \
+    "f.id, f.question, f.phrasings, f.answer, f.locale, f.enabled, f.hits, f.created_at, "         \
+    "f.updated_at"
 #define INTENT_COLS                                                                                \
-    "i.id, i.name, i.examples, i.action, i.answer, i.team_id, i.skill_id, i.fields, i.created_at,"\
+    "i.id, i.name, i.examples, i.action, i.answer, i.team_id, i.skill_id, i.fields, i.created_at," \
     " i.updated_at"
 
 static json_t *opt_id(struct store_rows *rows, int col)
@@ -61,54 +74,47 @@ static json_t *opt_id(struct store_rows *rows, int col)
     return rows_null(rows, col) ? json_null() : json_integer(rows_i64(rows, col));
 }
 
-static json_t *json_text(const char *s, json_t *dflt)
-{
-    json_t *v = json_loads(s, 0, NULL);
-    if (!v)
-        return dflt;
-    json_decref(dflt);
-    return v;
-}
-
 static json_t *cat_json(struct store_rows *rows)
 {
-    return json_pack("{s:I, s:s, s:s, s:s, s:I, s:o, s:o, s:I}", "id", (json_int_t)rows_i64(rows, 0),
-                     "name", rows_text(rows, 1), "description", rows_text(rows, 2), "locale",
-                     rows_text(rows, 3), "position", (json_int_t)rows_i64(rows, 4), "created_at",
-                     json_time(rows_i64(rows, 5)), "updated_at", json_time(rows_i64(rows, 6)),
-                     "article_count", (json_int_t)rows_i64(rows, 7));
+    return json_pack(
+        "{s:I, s:s, s:s, s:s, s:I, s:o, s:o, s:I}", "id", (json_int_t)rows_i64(rows, 0), "name",
+        rows_text(rows, 1), "description", rows_text(rows, 2), "locale", rows_text(rows, 3),
+        "position", (json_int_t)rows_i64(rows, 4), "created_at", json_time(rows_i64(rows, 5)),
+        "updated_at", json_time(rows_i64(rows, 6)), "article_count", (json_int_t)rows_i64(rows, 7));
 }
 
 static json_t *art_json(struct store_rows *rows)
 {
     char url[200];
-    snprintf(url, sizeof(url), "/help/%s/articles/%" PRId64, rows_text(rows, 11), rows_i64(rows, 0));
+    snprintf(url, sizeof(url), "/help/%s/articles/%" PRId64, rows_text(rows, 11),
+             rows_i64(rows, 0));
     return json_pack("{s:I, s:o, s:s, s:s, s:s, s:s, s:I, s:I, s:o, s:o, s:o, s:s}", "id",
                      (json_int_t)rows_i64(rows, 0), "category_id", opt_id(rows, 1), "title",
                      rows_text(rows, 2), "body", rows_text(rows, 3), "locale", rows_text(rows, 4),
-                     "status", rows_text(rows, 5), "author_id", (json_int_t)rows_i64(rows, 6), "views",
-                     (json_int_t)rows_i64(rows, 7), "created_at", json_time(rows_i64(rows, 8)),
-                     "updated_at", json_time(rows_i64(rows, 9)), "published_at",
-                     json_time(rows_i64(rows, 10)), "url", url);
+                     "status", rows_text(rows, 5), "author_id", (json_int_t)rows_i64(rows, 6),
+                     "views", (json_int_t)rows_i64(rows, 7), "created_at",
+                     json_time(rows_i64(rows, 8)), "updated_at", json_time(rows_i64(rows, 9)),
+                     "published_at", json_time(rows_i64(rows, 10)), "url", url);
 }
 
 static json_t *faq_json(struct store_rows *rows)
 {
-    return json_pack("{s:I, s:s, s:o, s:s, s:s, s:b, s:I, s:o, s:o}", "id", (json_int_t)rows_i64(rows, 0),
-                     "question", rows_text(rows, 1), "phrasings", json_text(rows_text(rows, 2), json_array()),
-                     "answer", rows_text(rows, 3), "locale", rows_text(rows, 4), "enabled",
-                     (int)rows_i64(rows, 5), "hits", (json_int_t)rows_i64(rows, 6), "created_at",
-                     json_time(rows_i64(rows, 7)), "updated_at", json_time(rows_i64(rows, 8)));
+    return json_pack("{s:I, s:s, s:o, s:s, s:s, s:b, s:I, s:o, s:o}", "id",
+                     (json_int_t)rows_i64(rows, 0), "question", rows_text(rows, 1), "phrasings",
+                     json_loads_or(rows_text(rows, 2), json_array()), "answer", rows_text(rows, 3),
+                     "locale", rows_text(rows, 4), "enabled", (int)rows_i64(rows, 5), "hits",
+                     (json_int_t)rows_i64(rows, 6), "created_at", json_time(rows_i64(rows, 7)),
+                     "updated_at", json_time(rows_i64(rows, 8)));
 }
 
 static json_t *intent_json(struct store_rows *rows)
 {
-    return json_pack("{s:I, s:s, s:o, s:s, s:s, s:o, s:o, s:o, s:o, s:o}", "id",
-                     (json_int_t)rows_i64(rows, 0), "name", rows_text(rows, 1), "examples",
-                     json_text(rows_text(rows, 2), json_array()), "action", rows_text(rows, 3), "answer",
-                     rows_text(rows, 4), "team_id", opt_id(rows, 5), "skill_id", opt_id(rows, 6),
-                     "fields", json_text(rows_text(rows, 7), json_array()), "created_at",
-                     json_time(rows_i64(rows, 8)), "updated_at", json_time(rows_i64(rows, 9)));
+    return json_pack(
+        "{s:I, s:s, s:o, s:s, s:s, s:o, s:o, s:o, s:o, s:o}", "id", (json_int_t)rows_i64(rows, 0),
+        "name", rows_text(rows, 1), "examples", json_loads_or(rows_text(rows, 2), json_array()),
+        "action", rows_text(rows, 3), "answer", rows_text(rows, 4), "team_id", opt_id(rows, 5),
+        "skill_id", opt_id(rows, 6), "fields", json_loads_or(rows_text(rows, 7), json_array()),
+        "created_at", json_time(rows_i64(rows, 8)), "updated_at", json_time(rows_i64(rows, 9)));
 }
 
 static const char *const KIND_SELECT[] = {
@@ -139,7 +145,7 @@ static int emit(struct store_tx *tx, struct kb_job *j, const char *verb)
     char type[48];
     snprintf(type, sizeof(type), "%s.%s", KIND_EVENT[j->kind], verb);
     json_t *data = strcmp(verb, "deleted") == 0 ? json_pack("{s:I}", "id", (json_int_t)j->id)
-                                                  : json_incref(j->out);
+                                                : json_incref(j->out);
     return event_emit(tx, &j->events, j->account_id, type, 0, 0, 0, true, data);
 }
 
@@ -199,10 +205,12 @@ static int string_list(json_t *body, const char *key, bool required, size_t min,
     json_array_foreach(v, i, s)
     {
         const char *t = json_string_value(s);
-        if (!t || text_blank(t) || !utf8_valid(t, strlen(t)) || utf8_chars(t, strlen(t)) > max_chars) {
+        if (!t || text_blank(t) || !utf8_valid(t, strlen(t)) ||
+            utf8_chars(t, strlen(t)) > max_chars) {
             json_decref(clean);
-            return json_fail(f, key, "each of %s is a text of 1 to %zu characters (item %zu is not).",
-                             key, max_chars, i + 1);
+            return json_fail(f, key,
+                             "each of %s is a text of 1 to %zu characters (item %zu is not).", key,
+                             max_chars, i + 1);
         }
         json_array_append(clean, s);
     }
@@ -239,10 +247,11 @@ static int parse_fields(json_t *body, struct kb_job *j)
         if (!name || !field_name_valid(name) || !label || text_blank(label) ||
             utf8_chars(label, strlen(label)) > 100 || !utf8_valid(label, strlen(label))) {
             json_decref(clean);
-            return json_fail(&j->fail, "fields",
-                             "field %zu needs a name (letters, digits, _; like order_no) and a label"
-                             " of 1 to 100 characters.",
-                             i + 1);
+            return json_fail(
+                &j->fail, "fields",
+                "field %zu needs a name (letters, digits, _; like order_no) and a label"
+                " of 1 to 100 characters.",
+                i + 1);
         }
         json_array_append_new(clean, json_pack("{s:s, s:s}", "name", name, "label", label));
     }
@@ -321,7 +330,8 @@ static int parse(struct http_req *r, struct kb_job *j, bool create)
         if (rc == 0)
             rc = json_get_str(body, "question", create, 1, QUESTION_MAX, &j->question, f);
         if (rc == 0)
-            rc = string_list(body, "phrasings", false, 0, PHRASINGS_MAX, QUESTION_MAX, &j->list_json, f);
+            rc = string_list(body, "phrasings", false, 0, PHRASINGS_MAX, QUESTION_MAX,
+                             &j->list_json, f);
         if (rc == 0)
             rc = json_get_str(body, "answer", create, 1, ANSWER_MAX, &j->answer, f);
         if (rc == 0 && json_object_get(body, "enabled")) {
@@ -333,9 +343,11 @@ static int parse(struct http_req *r, struct kb_job *j, bool create)
         if (rc == 0)
             rc = json_get_str(body, "name", create, 1, INTENT_NAME_MAX, &j->name, f);
         if (rc == 0 && j->name && !label_valid(j->name))
-            rc = json_fail(f, "name", "name is letters, digits, - or _ (like refund_request or 退款).");
+            rc = json_fail(f, "name",
+                           "name is letters, digits, - or _ (like refund_request or 退款).");
         if (rc == 0)
-            rc = string_list(body, "examples", create, 1, EXAMPLES_MAX, QUESTION_MAX, &j->list_json, f);
+            rc = string_list(body, "examples", create, 1, EXAMPLES_MAX, QUESTION_MAX, &j->list_json,
+                             f);
         if (rc == 0)
             rc = json_get_enum(body, "action", false, ACTIONS, &j->action_i, f);
         if (rc == 0)
@@ -378,21 +390,23 @@ static int check_refs(struct store_tx *tx, struct kb_job *j)
     int rc = 0;
     int64_t x;
     if (j->kind == K_ARTICLE && j->has_category && j->category_id) {
-        rc = tx_query_i64(tx, &x, "SELECT id FROM kb_categories WHERE id = $1 AND account_id = $2", "ii",
-                          j->category_id, j->account_id);
+        rc = tx_query_i64(tx, &x, "SELECT id FROM kb_categories WHERE id = $1 AND account_id = $2",
+                          "ii", j->category_id, j->account_id);
         if (rc == ERR_NOTFOUND)
             return json_fail(&j->fail, "category_id", "category %" PRId64 " does not exist.",
                              j->category_id);
     }
     if (j->kind != K_INTENT || rc < 0)
         return rc;
-    if (j->has_team && j->team_id && (rc = app_check_team(tx, j->account_id, j->team_id, "team_id", &j->fail)) < 0)
+    if (j->has_team && j->team_id &&
+        (rc = app_check_team(tx, j->account_id, j->team_id, "team_id", &j->fail)) < 0)
         return rc;
     if (j->has_skill && j->skill_id) {
         rc = tx_query_i64(tx, &x, "SELECT id FROM skills WHERE id = $1 AND account_id = $2", "ii",
                           j->skill_id, j->account_id);
         if (rc == ERR_NOTFOUND)
-            return json_fail(&j->fail, "skill_id", "skill %" PRId64 " does not exist.", j->skill_id);
+            return json_fail(&j->fail, "skill_id", "skill %" PRId64 " does not exist.",
+                             j->skill_id);
     }
     return rc;
 }
@@ -401,13 +415,15 @@ static int check_intent_action(struct kb_job *j)
 {
     json_t *o = j->out; /* the row after the change */
     const char *action = json_string_value(json_object_get(o, "action"));
-    if (strcmp(action, "answer") == 0 && text_blank(json_string_value(json_object_get(o, "answer"))))
+    if (strcmp(action, "answer") == 0 &&
+        text_blank(json_string_value(json_object_get(o, "answer"))))
         return json_fail(&j->fail, "answer", "An intent that answers needs the answer text.");
     if (strcmp(action, "route") == 0 && json_is_null(json_object_get(o, "team_id")) &&
         json_is_null(json_object_get(o, "skill_id")))
         return json_fail(&j->fail, "team_id", "An intent that routes needs a team or a skill.");
     if (strcmp(action, "collect") == 0 && json_array_size(json_object_get(o, "fields")) == 0)
-        return json_fail(&j->fail, "fields", "An intent that collects details needs at least one field.");
+        return json_fail(&j->fail, "fields",
+                         "An intent that collects details needs at least one field.");
     return 0;
 }
 
@@ -422,37 +438,44 @@ static int create_fn(struct store_tx *tx, void *arg)
     const char *loc = j->locale >= 0 ? LOCALES[j->locale] : "zh";
     switch (j->kind) {
     case K_CATEGORY:
-        rc = tx_query_i64(tx, &j->id,
-                          "INSERT INTO kb_categories (account_id, name, description, locale, position,"
-                          " created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id",
-                          "ittti" "i", j->account_id, j->name, j->description ? j->description : "", loc,
-                          j->position, now);
+        rc = tx_query_i64(
+            tx, &j->id,
+            "INSERT INTO kb_categories (account_id, name, description, locale, position,"
+            " created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id",
+            "ittti"
+            "i",
+            j->account_id, j->name, j->description ? j->description : "", loc, j->position, now);
         break;
     case K_ARTICLE: {
         bool pub = j->status == 1;
-        rc = tx_query_i64(tx, &j->id,
-                          "INSERT INTO kb_articles (account_id, category_id, title, body, locale, status,"
-                          " author_id, created_at, updated_at, published_at)"
-                          " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9) RETURNING id",
-                          "inttttiin", j->account_id, j->category_id, j->title, j->body ? j->body : "", loc,
-                          pub ? "published" : "draft", j->user_id, now, pub ? now : (int64_t)0);
+        rc = tx_query_i64(
+            tx, &j->id,
+            "INSERT INTO kb_articles (account_id, category_id, title, body, locale, status,"
+            " author_id, created_at, updated_at, published_at)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9) RETURNING id",
+            "inttttiin", j->account_id, j->category_id, j->title, j->body ? j->body : "", loc,
+            pub ? "published" : "draft", j->user_id, now, pub ? now : (int64_t)0);
         break;
     }
     case K_FAQ:
-        rc = tx_query_i64(tx, &j->id,
-                          "INSERT INTO faqs (account_id, question, phrasings, answer, locale, enabled,"
-                          " created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id",
-                          "ittttbi", j->account_id, j->question, j->list_json ? j->list_json : "[]",
-                          j->answer, loc, j->has_enabled ? (int)j->enabled : 1, now);
+        rc = tx_query_i64(
+            tx, &j->id,
+            "INSERT INTO faqs (account_id, question, phrasings, answer, locale, enabled,"
+            " created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id",
+            "ittttbi", j->account_id, j->question, j->list_json ? j->list_json : "[]", j->answer,
+            loc, j->has_enabled ? (int)j->enabled : 1, now);
         break;
     case K_INTENT:
-        rc = tx_query_i64(tx, &j->id,
-                          "INSERT INTO intents (account_id, name, examples, action, answer, team_id,"
-                          " skill_id, fields, created_at, updated_at)"
-                          " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING id",
-                          "itttt" "nnti", j->account_id, j->name, j->list_json, j->action ? j->action : "answer",
-                          j->answer ? j->answer : "", j->team_id, j->skill_id,
-                          j->fields_json ? j->fields_json : "[]", now);
+        rc =
+            tx_query_i64(tx, &j->id,
+                         "INSERT INTO intents (account_id, name, examples, action, answer, team_id,"
+                         " skill_id, fields, created_at, updated_at)"
+                         " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING id",
+                         "itttt"
+                         "nnti",
+                         j->account_id, j->name, j->list_json, j->action ? j->action : "answer",
+                         j->answer ? j->answer : "", j->team_id, j->skill_id,
+                         j->fields_json ? j->fields_json : "[]", now);
         break;
     }
     if (rc < 0 || (rc = load(tx, j)) < 0)
@@ -478,39 +501,42 @@ static int update_fn(struct store_tx *tx, void *arg)
                      " description = COALESCE($2, description), locale = COALESCE($3, locale),"
                      " position = CASE WHEN $4 THEN $5 ELSE position END, updated_at = $6"
                      " WHERE id = $7 AND account_id = $8",
-                     "tttbiiii", j->name, j->description, loc, (int)j->has_position, j->position, now, j->id,
-                     j->account_id);
+                     "tttbiiii", j->name, j->description, loc, (int)j->has_position, j->position,
+                     now, j->id, j->account_id);
         break;
     case K_ARTICLE:
-        rc = tx_exec(tx,
-                     "UPDATE kb_articles SET title = COALESCE($1, title), body = COALESCE($2, body),"
-                     " locale = COALESCE($3, locale),"
-                     " published_at = CASE WHEN $4 = 'published' AND status <> 'published' THEN $7"
-                     "  WHEN $4 = 'draft' THEN NULL ELSE published_at END,"
-                     " status = COALESCE($4, status),"
-                     " category_id = CASE WHEN $5 THEN $6 ELSE category_id END, updated_at = $7"
-                     " WHERE id = $8 AND account_id = $9",
-                     "ttttbniii", j->title, j->body, loc, j->status >= 0 ? ART_STATUS[j->status] : NULL,
-                     (int)j->has_category, j->category_id, now, j->id, j->account_id);
+        rc = tx_exec(
+            tx,
+            "UPDATE kb_articles SET title = COALESCE($1, title), body = COALESCE($2, body),"
+            " locale = COALESCE($3, locale),"
+            " published_at = CASE WHEN $4 = 'published' AND status <> 'published' THEN $7"
+            "  WHEN $4 = 'draft' THEN NULL ELSE published_at END,"
+            " status = COALESCE($4, status),"
+            " category_id = CASE WHEN $5 THEN $6 ELSE category_id END, updated_at = $7"
+            " WHERE id = $8 AND account_id = $9",
+            "ttttbniii", j->title, j->body, loc, j->status >= 0 ? ART_STATUS[j->status] : NULL,
+            (int)j->has_category, j->category_id, now, j->id, j->account_id);
         break;
     case K_FAQ:
-        rc = tx_exec(tx,
-                     "UPDATE faqs SET question = COALESCE($1, question),"
-                     " phrasings = COALESCE($2, phrasings), answer = COALESCE($3, answer),"
-                     " locale = COALESCE($4, locale), enabled = CASE WHEN $5 THEN $6 ELSE enabled END,"
-                     " updated_at = $7 WHERE id = $8 AND account_id = $9",
-                     "ttttbbiii", j->question, j->list_json, j->answer, loc, (int)j->has_enabled,
-                     (int)j->enabled, now, j->id, j->account_id);
+        rc = tx_exec(
+            tx,
+            "UPDATE faqs SET question = COALESCE($1, question),"
+            " phrasings = COALESCE($2, phrasings), answer = COALESCE($3, answer),"
+            " locale = COALESCE($4, locale), enabled = CASE WHEN $5 THEN $6 ELSE enabled END,"
+            " updated_at = $7 WHERE id = $8 AND account_id = $9",
+            "ttttbbiii", j->question, j->list_json, j->answer, loc, (int)j->has_enabled,
+            (int)j->enabled, now, j->id, j->account_id);
         break;
     case K_INTENT:
-        rc = tx_exec(tx,
-                     "UPDATE intents SET name = COALESCE($1, name), examples = COALESCE($2, examples),"
-                     " action = COALESCE($3, action), answer = COALESCE($4, answer),"
-                     " team_id = CASE WHEN $5 THEN $6 ELSE team_id END,"
-                     " skill_id = CASE WHEN $7 THEN $8 ELSE skill_id END,"
-                     " fields = COALESCE($9, fields), updated_at = $10 WHERE id = $11 AND account_id = $12",
-                     "ttttbnbntiii", j->name, j->list_json, j->action, j->answer, (int)j->has_team,
-                     j->team_id, (int)j->has_skill, j->skill_id, j->fields_json, now, j->id, j->account_id);
+        rc = tx_exec(
+            tx,
+            "UPDATE intents SET name = COALESCE($1, name), examples = COALESCE($2, examples),"
+            " action = COALESCE($3, action), answer = COALESCE($4, answer),"
+            " team_id = CASE WHEN $5 THEN $6 ELSE team_id END,"
+            " skill_id = CASE WHEN $7 THEN $8 ELSE skill_id END,"
+            " fields = COALESCE($9, fields), updated_at = $10 WHERE id = $11 AND account_id = $12",
+            "ttttbnbntiii", j->name, j->list_json, j->action, j->answer, (int)j->has_team,
+            j->team_id, (int)j->has_skill, j->skill_id, j->fields_json, now, j->id, j->account_id);
         break;
     }
     if (rc < 0)
@@ -531,8 +557,9 @@ static int delete_fn(struct store_tx *tx, void *arg)
     int rc;
     if (j->kind == K_CATEGORY) {
         int64_t n;
-        rc = tx_query_i64(tx, &n, "SELECT COUNT(*) FROM kb_articles WHERE category_id = $1 AND account_id = $2",
-                          "ii", j->id, j->account_id);
+        rc = tx_query_i64(
+            tx, &n, "SELECT COUNT(*) FROM kb_articles WHERE category_id = $1 AND account_id = $2",
+            "ii", j->id, j->account_id);
         if (rc < 0)
             return rc;
         if (n > 0)
@@ -553,7 +580,8 @@ static int delete_fn(struct store_tx *tx, void *arg)
         return rc;
     char action[48];
     snprintf(action, sizeof(action), "%s.deleted", KIND_EVENT[j->kind]);
-    return audit_add(tx, j->account_id, j->user_id, action, KIND_TABLE[j->kind], j->id, j->r->ip, NULL);
+    return audit_add(tx, j->account_id, j->user_id, action, KIND_TABLE[j->kind], j->id, j->r->ip,
+                     NULL);
 }
 
 static int get_fn(struct store_tx *tx, void *arg)
@@ -571,35 +599,42 @@ static int list_fn(struct store_tx *tx, void *arg)
     switch (j->kind) {
     case K_CATEGORY:
         rc = tx_query_i64(tx, &total,
-                          "SELECT COUNT(*) FROM kb_categories c WHERE c.account_id = $1 AND ($2 = '' OR c.locale = $2)",
+                          "SELECT COUNT(*) FROM kb_categories c WHERE c.account_id = $1 AND ($2 = "
+                          "'' OR c.locale = $2)",
                           "it", j->account_id, j->filter_locale ? j->filter_locale : "");
         if (rc == 0)
-            rc = tx_query(tx, &rows,
-                          "SELECT " CAT_COLS " FROM kb_categories c WHERE c.account_id = $1"
-                          " AND ($2 = '' OR c.locale = $2) ORDER BY c.position, c.id LIMIT $3 OFFSET $4",
-                          "itii", j->account_id, j->filter_locale ? j->filter_locale : "", j->limit, j->offset);
+            rc = tx_query(
+                tx, &rows,
+                "SELECT " CAT_COLS " FROM kb_categories c WHERE c.account_id = $1"
+                " AND ($2 = '' OR c.locale = $2) ORDER BY c.position, c.id LIMIT $3 OFFSET $4",
+                "itii", j->account_id, j->filter_locale ? j->filter_locale : "", j->limit,
+                j->offset);
         break;
     case K_ARTICLE:
 #define ART_WHERE                                                                                  \
     " FROM kb_articles a WHERE a.account_id = $1 AND ($2 = '' OR a.locale = $2)"                   \
     " AND ($3 = '' OR a.status = $3) AND ($4 = 0 OR a.category_id = $4)"                           \
-    " AND ($5 = '' OR instr(lower(a.title), lower($5)) > 0 OR instr(lower(a.body), lower($5)) > 0)"
+    " AND ($5 = '' OR instr(lower(a.title), lower($5)) > 0 OR instr(lower(a.body), lower($5)) > "  \
+    "0)"
         rc = tx_query_i64(tx, &total, "SELECT COUNT(*)" ART_WHERE, "ittit", j->account_id,
-                          j->filter_locale ? j->filter_locale : "", j->filter_status ? j->filter_status : "",
-                          j->filter_category, q);
+                          j->filter_locale ? j->filter_locale : "",
+                          j->filter_status ? j->filter_status : "", j->filter_category, q);
         if (rc == 0)
-            rc = tx_query(tx, &rows, "SELECT " ART_COLS ART_WHERE " ORDER BY a.updated_at DESC, a.id DESC"
-                                     " LIMIT $6 OFFSET $7",
+            rc = tx_query(tx, &rows,
+                          "SELECT " ART_COLS ART_WHERE " ORDER BY a.updated_at DESC, a.id DESC"
+                          " LIMIT $6 OFFSET $7",
                           "ittitii", j->account_id, j->filter_locale ? j->filter_locale : "",
-                          j->filter_status ? j->filter_status : "", j->filter_category, q, j->limit, j->offset);
+                          j->filter_status ? j->filter_status : "", j->filter_category, q, j->limit,
+                          j->offset);
         break;
     case K_FAQ:
 #define FAQ_WHERE                                                                                  \
-    " FROM faqs f WHERE f.account_id = $1 AND ($2 = '' OR instr(lower(f.question), lower($2)) > 0"  \
+    " FROM faqs f WHERE f.account_id = $1 AND ($2 = '' OR instr(lower(f.question), lower($2)) > 0" \
     " OR instr(lower(f.answer), lower($2)) > 0 OR instr(lower(f.phrasings), lower($2)) > 0)"
         rc = tx_query_i64(tx, &total, "SELECT COUNT(*)" FAQ_WHERE, "it", j->account_id, q);
         if (rc == 0)
-            rc = tx_query(tx, &rows, "SELECT " FAQ_COLS FAQ_WHERE " ORDER BY f.id LIMIT $3 OFFSET $4", "itii",
+            rc = tx_query(tx, &rows,
+                          "SELECT " FAQ_COLS FAQ_WHERE " ORDER BY f.id LIMIT $3 OFFSET $4", "itii",
                           j->account_id, q, j->limit, j->offset);
         break;
     case K_INTENT:
@@ -609,7 +644,8 @@ static int list_fn(struct store_tx *tx, void *arg)
     " OR instr(lower(i.examples), lower($2)) > 0)"
         rc = tx_query_i64(tx, &total, "SELECT COUNT(*)" INTENT_WHERE, "it", j->account_id, q);
         if (rc == 0)
-            rc = tx_query(tx, &rows, "SELECT " INTENT_COLS INTENT_WHERE " ORDER BY i.name LIMIT $3 OFFSET $4",
+            rc = tx_query(tx, &rows,
+                          "SELECT " INTENT_COLS INTENT_WHERE " ORDER BY i.name LIMIT $3 OFFSET $4",
                           "itii", j->account_id, q, j->limit, j->offset);
         break;
     }
@@ -630,7 +666,8 @@ static void list(struct http_req *r, enum kind kind)
         http_respond_error(r, ERR_VALIDATION, "q", "q must be at most 200 characters.");
         return;
     }
-    const char *loc = http_query(r, "locale"), *st = http_query(r, "status"), *cat = http_query(r, "category_id");
+    const char *loc = http_query(r, "locale"), *st = http_query(r, "status"),
+               *cat = http_query(r, "category_id");
     if (loc && *loc && strcmp(loc, "zh") != 0 && strcmp(loc, "en") != 0) {
         http_respond_error(r, ERR_VALIDATION, "locale", "locale is zh or en.");
         return;
@@ -684,11 +721,26 @@ static void del(struct http_req *r, enum kind kind)
 }
 
 #define HANDLERS(k, K)                                                                             \
-    static void h_##k##_list(struct http_req *r) { list(r, K); }                                   \
-    static void h_##k##_get(struct http_req *r) { get(r, K); }                                     \
-    static void h_##k##_create(struct http_req *r) { create(r, K); }                               \
-    static void h_##k##_update(struct http_req *r) { update(r, K); }                               \
-    static void h_##k##_delete(struct http_req *r) { del(r, K); }
+    static void h_##k##_list(struct http_req *r)                                                   \
+    {                                                                                              \
+        list(r, K);                                                                                \
+    }                                                                                              \
+    static void h_##k##_get(struct http_req *r)                                                    \
+    {                                                                                              \
+        get(r, K);                                                                                 \
+    }                                                                                              \
+    static void h_##k##_create(struct http_req *r)                                                 \
+    {                                                                                              \
+        create(r, K);                                                                              \
+    }                                                                                              \
+    static void h_##k##_update(struct http_req *r)                                                 \
+    {                                                                                              \
+        update(r, K);                                                                              \
+    }                                                                                              \
+    static void h_##k##_delete(struct http_req *r)                                                 \
+    {                                                                                              \
+        del(r, K);                                                                                 \
+    }
 HANDLERS(cat, K_CATEGORY)
 HANDLERS(art, K_ARTICLE)
 HANDLERS(faq, K_FAQ)

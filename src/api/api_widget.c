@@ -488,7 +488,7 @@ void api_widget_routes(struct router *rt)
 {
     static const char *const paths[] = {"/api/v1/widget/sessions", "/api/v1/widget/contact",
                                         "/api/v1/widget/messages", "/api/v1/widget/attachments",
-                                        "/api/v1/widget/queue", "/api/v1/widget/handoff"};
+                                        "/api/v1/widget/queue",    "/api/v1/widget/handoff"};
     for (size_t i = 0; i < ARRAY_SIZE(paths); i++)
         router_add(rt, HTTP_OPTIONS, paths[i], h_preflight, R_PUBLIC);
     router_add(rt, HTTP_POST, "/api/v1/widget/sessions", h_session, R_PUBLIC);

@@ -151,8 +151,8 @@ void api_bot_routes(struct router *rt);
 void help_routes(struct router *rt);
 /* kb_search_tx: BM25 over the account's published articles (and enabled FAQ entries unless
  * articles_only), best first, as [{type, id, title, snippet, url, score}] (api_bot.c). */
-int kb_search_tx(struct store_tx *tx, int64_t account_id, const char *locale, const char *q, bool articles_only,
-                 json_t **out);
+int kb_search_tx(struct store_tx *tx, int64_t account_id, const char *locale, const char *q,
+                 bool articles_only, json_t **out);
 void api_teams_routes(struct router *rt);
 void api_routing_routes(struct router *rt);
 void api_attachments_routes(struct router *rt);

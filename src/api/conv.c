@@ -50,15 +50,6 @@ static json_t *opt_time(struct store_rows *rows, int col)
     return rows_null(rows, col) ? json_null() : json_time(rows_i64(rows, col));
 }
 
-static json_t *json_or(const char *text, json_t *dflt)
-{
-    json_t *v = json_loads(text, 0, NULL);
-    if (!v)
-        return dflt;
-    json_decref(dflt);
-    return v;
-}
-
 json_t *contact_json(struct store_rows *rows, int col)
 {
     char nb[48];
@@ -66,9 +57,9 @@ json_t *contact_json(struct store_rows *rows, int col)
     return json_pack("{s:I, s:s, s:s, s:s, s:o, s:o, s:o, s:o}", "id", (json_int_t)id, "name",
                      contact_display_name(rows_text(rows, col + 1), id, nb, sizeof(nb)), "email",
                      rows_text(rows, col + 2), "phone", rows_text(rows, col + 3), "attributes",
-                     json_or(rows_text(rows, col + 4), json_object()), "last_seen_at",
+                     json_loads_or(rows_text(rows, col + 4), json_object()), "last_seen_at",
                      opt_time(rows, col + 5), "created_at", json_time(rows_i64(rows, col + 6)),
-                     "prechat", json_or(rows_text(rows, col + 7), json_object()));
+                     "prechat", json_loads_or(rows_text(rows, col + 7), json_object()));
 }
 
 int contact_load(struct store_tx *tx, int64_t account_id, int64_t id, json_t **out)
@@ -113,14 +104,17 @@ static json_t *conv_row_json(struct store_rows *rows)
         json_time(rows_i64(rows, 8)), "waiting_since", opt_time(rows, 9), "first_reply_at",
         opt_time(rows, 10), "agent_last_read_id", (json_int_t)rows_i64(rows, 11),
         "contact_last_read_id", (json_int_t)rows_i64(rows, 12), "page_url", rows_text(rows, 13),
-        "prechat", json_or(rows_text(rows, 14), json_object()), "created_at",
+        "prechat", json_loads_or(rows_text(rows, 14), json_object()), "created_at",
         json_time(rows_i64(rows, 15)), "updated_at", json_time(rows_i64(rows, 16)));
     json_object_set_new(v, "assignee_id", opt_int(rows, 4));
-    json_object_set_new(v, "bot_state", rows_null(rows, 27) ? json_null() : json_string(rows_text(rows, 27)));
-    json_object_set_new(v, "intent", rows_null(rows, 28) || !rows_text(rows, 28)[0]
-                                          ? json_null()
-                                          : json_string(rows_text(rows, 28)));
-    json_object_set_new(v, "sentiment", rows_null(rows, 29) ? json_null() : json_real(rows_double(rows, 29)));
+    json_object_set_new(v, "bot_state",
+                        rows_null(rows, 27) ? json_null() : json_string(rows_text(rows, 27)));
+    json_object_set_new(v, "intent",
+                        rows_null(rows, 28) || !rows_text(rows, 28)[0]
+                            ? json_null()
+                            : json_string(rows_text(rows, 28)));
+    json_object_set_new(v, "sentiment",
+                        rows_null(rows, 29) ? json_null() : json_real(rows_double(rows, 29)));
     json_object_set_new(
         v, "contact",
         json_pack("{s:I, s:s, s:s, s:s}", "id", (json_int_t)contact_id, "name",
@@ -215,12 +209,13 @@ int conv_get(struct store_tx *tx, const struct conv_actor *a, int64_t conversati
 json_t *conv_visitor_json(json_t *c)
 {
     json_t *a = json_object_get(c, "assignee");
-    return json_pack("{s:O, s:O, s:O, s:o, s:O, s:O, s:O, s:O}", "id", json_object_get(c, "id"), "inbox_id",
-                     json_object_get(c, "inbox_id"), "status", json_object_get(c, "status"), "assignee",
-                     json_is_object(a) ? json_pack("{s:O}", "name", json_object_get(a, "name")) : json_null(),
-                     "agent_last_read_id", json_object_get(c, "agent_last_read_id"), "contact_last_read_id",
-                     json_object_get(c, "contact_last_read_id"), "created_at", json_object_get(c, "created_at"),
-                     "bot_state", json_object_get(c, "bot_state"));
+    return json_pack(
+        "{s:O, s:O, s:O, s:o, s:O, s:O, s:O, s:O}", "id", json_object_get(c, "id"), "inbox_id",
+        json_object_get(c, "inbox_id"), "status", json_object_get(c, "status"), "assignee",
+        json_is_object(a) ? json_pack("{s:O}", "name", json_object_get(a, "name")) : json_null(),
+        "agent_last_read_id", json_object_get(c, "agent_last_read_id"), "contact_last_read_id",
+        json_object_get(c, "contact_last_read_id"), "created_at", json_object_get(c, "created_at"),
+        "bot_state", json_object_get(c, "bot_state"));
 }
 
 json_t *message_json(struct store_rows *rows)
@@ -235,18 +230,19 @@ json_t *message_json(struct store_rows *rows)
         name = "Bot";
     else if (strcmp(type, "system") == 0)
         name = "";
-    return json_pack(
-        "{s:I, s:I, s:I, s:{s:s, s:I, s:s}, s:s, s:b, s:o, s:o, s:o, s:o, s:o}", "id",
-        (json_int_t)rows_i64(rows, 0), "conversation_id", (json_int_t)rows_i64(rows, 1), "inbox_id",
-        (json_int_t)rows_i64(rows, 2), "sender", "type", type, "id", (json_int_t)sender_id, "name",
-        name, "content", rows_text(rows, 6), "private", (int)rows_i64(rows, 7), "client_id",
-        rows_null(rows, 8) ? json_null() : json_string(rows_text(rows, 8)), "attachments",
-        json_or(rows_text(rows, 9), json_array()), "created_at", json_time(rows_i64(rows, 10)),
-        "sentiment", rows_null(rows, 11) ? json_null() : json_real(rows_double(rows, 11)),
-        "attributes", json_or(rows_text(rows, 12), json_object()));
+    return json_pack("{s:I, s:I, s:I, s:{s:s, s:I, s:s}, s:s, s:b, s:o, s:o, s:o, s:o, s:o}", "id",
+                     (json_int_t)rows_i64(rows, 0), "conversation_id",
+                     (json_int_t)rows_i64(rows, 1), "inbox_id", (json_int_t)rows_i64(rows, 2),
+                     "sender", "type", type, "id", (json_int_t)sender_id, "name", name, "content",
+                     rows_text(rows, 6), "private", (int)rows_i64(rows, 7), "client_id",
+                     rows_null(rows, 8) ? json_null() : json_string(rows_text(rows, 8)),
+                     "attachments", json_loads_or(rows_text(rows, 9), json_array()), "created_at",
+                     json_time(rows_i64(rows, 10)), "sentiment",
+                     rows_null(rows, 11) ? json_null() : json_real(rows_double(rows, 11)),
+                     "attributes", json_loads_or(rows_text(rows, 12), json_object()));
 }
 
-static int load_message(struct store_tx *tx, int64_t account_id, int64_t id, json_t **out)
+int conv_message_load(struct store_tx *tx, int64_t account_id, int64_t id, json_t **out)
 {
     char sql[1024];
     snprintf(sql, sizeof(sql), "%s WHERE m.id = $1 AND m.account_id = $2", MSG_SELECT);
@@ -342,6 +338,9 @@ int msg_send_parse(json_t *body, struct msg_send *ms, bool agent, bool need_conv
     ms->conversation_id = cid;
     ms->content = xstrdup(content ? content : "");
     ms->client_id = client_id ? xstrdup(client_id) : NULL;
+    /* A customer's words get a sentiment score here, on the loop where the command is parsed, so
+     * the writer thread (which every durable message waits for) only stores it. */
+    ms->sentiment = agent ? NAN : sentiment_score(ms->content, strlen(ms->content));
     return 0;
 }
 
@@ -386,9 +385,27 @@ struct conv_state {
     char status[16];
     char priority[16];
     bool created;
-    bool bot; /* the bot is answering: the conversation stays pending, out of the queue */
+    bool bot;          /* the bot is answering: the conversation stays pending, out of the queue */
+    bool has_settings; /* settings read (only when a decision needs them) */
     struct bot_settings settings; /* visitors: their inbox's bot settings */
 };
+
+/* inbox_settings: the visitor's inbox's bot settings into cs; ERR_NOTFOUND if it was deleted. */
+static int inbox_settings(struct store_tx *tx, const struct conv_actor *a, struct conv_state *cs)
+{
+    struct store_rows rows;
+    int rc =
+        tx_query(tx, &rows,
+                 "SELECT bot FROM inboxes WHERE id = $1 AND account_id = $2 AND deleted_at IS NULL",
+                 "ii", a->inbox_id, a->account_id);
+    if (rc < 0)
+        return rc;
+    if ((rc = rows_next(&rows)) == 1)
+        bot_settings_load(rows_text(&rows, 0), &cs->settings);
+    rows_close(&rows);
+    cs->has_settings = rc == 1;
+    return rc < 0 ? rc : rc == 0 ? ERR_NOTFOUND : 0;
+}
 
 /* visitor_conversation: the visitor's open conversation in their inbox, or a new one. */
 static int visitor_conversation(struct store_tx *tx, struct msg_send *ms, struct conv_state *cs,
@@ -396,21 +413,12 @@ static int visitor_conversation(struct store_tx *tx, struct msg_send *ms, struct
 {
     const struct conv_actor *a = &ms->actor;
     struct store_rows rows;
-    int rc = tx_query(tx, &rows, "SELECT bot FROM inboxes WHERE id = $1 AND account_id = $2 AND deleted_at IS NULL",
-                      "ii", a->inbox_id, a->account_id);
-    if (rc < 0)
-        return rc;
-    if ((rc = rows_next(&rows)) == 1)
-        bot_settings_load(rows_text(&rows, 0), &cs->settings);
-    rows_close(&rows);
-    if (rc <= 0)
-        return rc < 0 ? rc : ERR_NOTFOUND;
-    rc = tx_query(tx, &rows,
-                  "SELECT id, status, COALESCE(assignee_id, 0), priority,"
-                  " COALESCE(bot_state, '') IN ('active', 'collecting') FROM conversations"
-                  " WHERE account_id = $1 AND contact_id = $2 AND inbox_id = $3"
-                  " AND status <> 'resolved' ORDER BY id DESC LIMIT 1",
-                  "iii", a->account_id, a->contact_id, a->inbox_id);
+    int rc = tx_query(tx, &rows,
+                      "SELECT id, status, COALESCE(assignee_id, 0), priority,"
+                      " COALESCE(bot_state, '') IN ('active', 'collecting') FROM conversations"
+                      " WHERE account_id = $1 AND contact_id = $2 AND inbox_id = $3"
+                      " AND status <> 'resolved' ORDER BY id DESC LIMIT 1",
+                      "iii", a->account_id, a->contact_id, a->inbox_id);
     if (rc < 0)
         return rc;
     rc = rows_next(&rows);
@@ -428,8 +436,11 @@ static int visitor_conversation(struct store_tx *tx, struct msg_send *ms, struct
     cs->contact_id = a->contact_id;
     if (rc == 1)
         return 0;
-    /* A new conversation: the bot takes it first when the inbox says so (now), and then it is
-     * pending, out of routing, until the bot hands it over (event/on_bot.c). */
+    /* A new conversation (in an inbox that still exists): the bot takes it first when the inbox
+     * says so (now), and then it is pending, out of routing, until the bot hands it over
+     * (event/on_bot.c). */
+    if ((rc = inbox_settings(tx, a, cs)) < 0)
+        return rc;
     cs->bot = bot_active(&cs->settings, now);
     rc = tx_query_i64(tx, &cs->id,
                       "INSERT INTO conversations (account_id, inbox_id, contact_id, status,"
@@ -536,9 +547,9 @@ int msg_send_fn(struct store_tx *tx, void *arg)
         return rc;
     char *atext = json_dump_compact(atts, NULL);
     json_decref(atts);
-    /* A customer's words get a sentiment score; agents see it, and a negative turn can raise
-     * the priority (the inbox's bot.negative_priority). */
-    double senti = ms->actor.visitor ? sentiment_score(ms->content, strlen(ms->content)) : NAN;
+    /* agents see a customer's sentiment, and a negative turn can raise the priority (the inbox's
+     * bot.negative_priority) */
+    double senti = ms->actor.visitor ? ms->sentiment : NAN;
     int64_t mid;
     rc = tx_query_i64(tx, &mid,
                       "INSERT INTO messages (account_id, conversation_id, sender_type, sender_id,"
@@ -555,20 +566,25 @@ int msg_send_fn(struct store_tx *tx, void *arg)
         /* A customer writing reopens a pending or snoozed conversation and starts the wait;
          * while the bot answers, it stays pending and nobody waits yet. */
         reopened = !cs.bot && strcmp(cs.status, "open") != 0;
-        raised = senti <= -0.25 && cs.settings.negative_priority &&
+        raised = senti <= -0.25 &&
                  (strcmp(cs.priority, "none") == 0 || strcmp(cs.priority, "low") == 0 ||
                   strcmp(cs.priority, "medium") == 0);
-        rc = tx_exec(tx,
-                     "UPDATE conversations SET last_message_id = $1, last_activity_at = $2,"
-                     " updated_at = $2,"
-                     " waiting_since = CASE WHEN $4 THEN waiting_since ELSE COALESCE(waiting_since, $2) END,"
-                     " contact_last_read_id = $1,"
-                     " status = CASE WHEN $4 THEN status ELSE 'open' END,"
-                     " snoozed_until = CASE WHEN $4 THEN snoozed_until ELSE NULL END,"
-                     " unread_count = unread_count + 1, sentiment = $5,"
-                     " priority = CASE WHEN $6 THEN 'high' ELSE priority END"
-                     " WHERE id = $3",
-                     "iiibdb", mid, now, cs.id, (int)cs.bot, senti, (int)raised);
+        if (raised && !cs.has_settings && (rc = inbox_settings(tx, &ms->actor, &cs)) < 0 &&
+            rc != ERR_NOTFOUND) /* a deleted inbox's conversation keeps its priority */
+            return rc;
+        raised = raised && cs.settings.negative_priority;
+        rc = tx_exec(
+            tx,
+            "UPDATE conversations SET last_message_id = $1, last_activity_at = $2,"
+            " updated_at = $2,"
+            " waiting_since = CASE WHEN $4 THEN waiting_since ELSE COALESCE(waiting_since, $2) END,"
+            " contact_last_read_id = $1,"
+            " status = CASE WHEN $4 THEN status ELSE 'open' END,"
+            " snoozed_until = CASE WHEN $4 THEN snoozed_until ELSE NULL END,"
+            " unread_count = unread_count + 1, sentiment = $5,"
+            " priority = CASE WHEN $6 THEN 'high' ELSE priority END"
+            " WHERE id = $3",
+            "iiibdb", mid, now, cs.id, (int)cs.bot, senti, (int)raised);
     } else if (ms->private) {
         rc = tx_exec(tx,
                      "UPDATE conversations SET last_message_id = $1, updated_at = $2,"
@@ -579,18 +595,19 @@ int msg_send_fn(struct store_tx *tx, void *arg)
          * takes it (Chatwoot does the same). */
         assigned = cs.assignee_id == 0 && strcmp(ms->sender_type, "user") == 0;
         /* an agent who answers takes over from the bot */
-        rc = tx_exec(tx,
-                     "UPDATE conversations SET last_message_id = $1, last_activity_at = $2,"
-                     " updated_at = $2, waiting_since = NULL,"
-                     " bot_state = CASE WHEN bot_state IN ('active', 'collecting') THEN 'handed_off'"
-                     " ELSE bot_state END,"
-                     " first_reply_at = COALESCE(first_reply_at, $2),"
-                     " agent_last_read_id = $1, unread_count = 0,"
-                     " assigned_at = CASE WHEN assignee_id IS NULL AND $4 > 0 THEN $2"
-                     " ELSE assigned_at END,"
-                     " assignee_id = CASE WHEN assignee_id IS NULL AND $4 > 0 THEN $4"
-                     " ELSE assignee_id END WHERE id = $3",
-                     "iiii", mid, now, cs.id, assigned ? ms->actor.user_id : (int64_t)0);
+        rc =
+            tx_exec(tx,
+                    "UPDATE conversations SET last_message_id = $1, last_activity_at = $2,"
+                    " updated_at = $2, waiting_since = NULL,"
+                    " bot_state = CASE WHEN bot_state IN ('active', 'collecting') THEN 'handed_off'"
+                    " ELSE bot_state END,"
+                    " first_reply_at = COALESCE(first_reply_at, $2),"
+                    " agent_last_read_id = $1, unread_count = 0,"
+                    " assigned_at = CASE WHEN assignee_id IS NULL AND $4 > 0 THEN $2"
+                    " ELSE assigned_at END,"
+                    " assignee_id = CASE WHEN assignee_id IS NULL AND $4 > 0 THEN $4"
+                    " ELSE assignee_id END WHERE id = $3",
+                    "iiii", mid, now, cs.id, assigned ? ms->actor.user_id : (int64_t)0);
         if (rc >= 0 && assigned)
             rc = conv_history_add(tx, ms->actor.account_id, cs.id, ms->actor.user_id, 0, "user",
                                   ms->actor.user_id, "self", "");
@@ -600,7 +617,7 @@ int msg_send_fn(struct store_tx *tx, void *arg)
     json_t *conv;
     if ((rc = conv_load(tx, ms->actor.account_id, cs.id, &conv)) < 0)
         return rc;
-    if ((rc = load_message(tx, ms->actor.account_id, mid, &ms->message)) < 0) {
+    if ((rc = conv_message_load(tx, ms->actor.account_id, mid, &ms->message)) < 0) {
         json_decref(conv);
         return rc;
     }

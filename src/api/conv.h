@@ -47,6 +47,8 @@ extern const char CONV_SELECT[];
 #define MSG_FROM " FROM messages m JOIN conversations c ON c.id = m.conversation_id"
 json_t *message_json(struct store_rows *rows);
 extern const char MSG_SELECT[]; /* "SELECT " MSG_COLS MSG_FROM */
+/* conv_message_load: one message of the account as JSON, or ERR_NOTFOUND. */
+int conv_message_load(struct store_tx *tx, int64_t account_id, int64_t id, json_t **out);
 /* messages_page: a conversation's messages, ascending, {"data":[...],"meta":{"has_more"}}.
  * after/before 0 = not given; public_only for visitors. */
 int messages_page(struct store_tx *tx, int64_t account_id, int64_t conversation_id, int64_t after,
@@ -81,6 +83,7 @@ struct msg_send {
     bool private;
     int64_t attachment_ids[10];
     size_t nattach;
+    double sentiment; /* visitors: of content, set by msg_send_parse; NAN for agents */
     /* out */
     json_t *message;
     bool duplicate; /* client_id seen before: message is the first one, nothing was stored */

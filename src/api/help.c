@@ -24,7 +24,7 @@ struct help_job {
     bool en;      /* page words in English */
     int64_t article_id;
     struct buf html;
-    int status;
+    bool viewed; /* an article was shown: count the view after answering */
 };
 
 static const char *T(const struct help_job *j, const char *zh, const char *en)
@@ -40,43 +40,59 @@ static void esc(struct buf *b, const char *s)
 static void head(struct help_job *j, const char *account, const char *title)
 {
     struct buf *b = &j->html;
-    buf_printf(b, "<!doctype html>\n<html lang=\"%s\"><head><meta charset=\"utf-8\">"
-                  "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>",
+    buf_printf(b,
+               "<!doctype html>\n<html lang=\"%s\"><head><meta charset=\"utf-8\">"
+               "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>",
                j->en ? "en" : "zh-CN");
     esc(b, title);
     buf_append_str(b, " · ");
     esc(b, account);
-    buf_append_str(b, "</title><style>"
-                      "body{font:16px/1.6 -apple-system,'PingFang SC','Microsoft YaHei',sans-serif;margin:0;color:#1f2328;background:#f6f8fa}"
-                      "header{background:#1f6feb;color:#fff;padding:24px 16px}header a{color:#fff;text-decoration:none}"
-                      "main{max-width:820px;margin:0 auto;padding:16px}"
-                      "form{display:flex;gap:8px;margin:12px 0}input[type=search]{flex:1;padding:10px;font-size:16px;border:1px solid #d0d7de;border-radius:6px}"
-                      "button{padding:10px 16px;border:0;border-radius:6px;background:#1a7f37;color:#fff;font-size:16px}"
-                      "section,article{background:#fff;border:1px solid #d0d7de;border-radius:8px;padding:16px;margin:12px 0}"
-                      "h2{margin:0 0 8px;font-size:18px}ul.a{margin:0;padding-left:20px}.muted{color:#57606a;font-size:14px}"
-                      "pre{background:#f6f8fa;padding:12px;overflow:auto}nav.lang a{color:#fff;margin-left:12px;font-size:14px}"
-                      "</style></head><body><header><a href=\"/help/");
+    buf_append_str(
+        b, "</title><style>"
+           "body{font:16px/1.6 -apple-system,'PingFang SC','Microsoft "
+           "YaHei',sans-serif;margin:0;color:#1f2328;background:#f6f8fa}"
+           "header{background:#1f6feb;color:#fff;padding:24px 16px}header "
+           "a{color:#fff;text-decoration:none}"
+           "main{max-width:820px;margin:0 auto;padding:16px}"
+           "form{display:flex;gap:8px;margin:12px "
+           "0}input[type=search]{flex:1;padding:10px;font-size:16px;border:1px solid "
+           "#d0d7de;border-radius:6px}"
+           "button{padding:10px "
+           "16px;border:0;border-radius:6px;background:#1a7f37;color:#fff;font-size:16px}"
+           "section,article{background:#fff;border:1px solid "
+           "#d0d7de;border-radius:8px;padding:16px;margin:12px 0}"
+           "h2{margin:0 0 "
+           "8px;font-size:18px}ul.a{margin:0;padding-left:20px}.muted{color:#57606a;font-size:14px}"
+           "pre{background:#f6f8fa;padding:12px;overflow:auto}nav.lang "
+           "a{color:#fff;margin-left:12px;font-size:14px}"
+           "</style></head><body><header><a href=\"/help/");
     esc(b, j->slug);
     buf_append_str(b, "\"><strong>");
     esc(b, account);
-    buf_printf(b, "</strong> · %s</a><nav class=\"lang\" style=\"float:right\"><a href=\"?lang=zh\">中文</a>"
-                  "<a href=\"?lang=en\">English</a></nav>",
-               T(j, "帮助中心", "Help center"));
+    buf_printf(
+        b,
+        "</strong> · %s</a><nav class=\"lang\" style=\"float:right\"><a href=\"?lang=zh\">中文</a>"
+        "<a href=\"?lang=en\">English</a></nav>",
+        T(j, "帮助中心", "Help center"));
     buf_append_str(b, "<form action=\"/help/");
     esc(b, j->slug);
-    buf_printf(b, "/search\" method=\"get\"><input type=\"search\" name=\"q\" placeholder=\"%s\" value=\"",
-               T(j, "搜索帮助文章…", "Search articles…"));
+    buf_printf(
+        b, "/search\" method=\"get\"><input type=\"search\" name=\"q\" placeholder=\"%s\" value=\"",
+        T(j, "搜索帮助文章…", "Search articles…"));
     if (j->q)
         esc(b, j->q);
     buf_printf(b, "\" aria-label=\"%s\">", T(j, "搜索", "Search"));
     if (j->lang[0])
         buf_printf(b, "<input type=\"hidden\" name=\"lang\" value=\"%s\">", j->lang);
-    buf_printf(b, "<button type=\"submit\">%s</button></form></header><main>\n", T(j, "搜索", "Search"));
+    buf_printf(b, "<button type=\"submit\">%s</button></form></header><main>\n",
+               T(j, "搜索", "Search"));
 }
 
 static void foot(struct help_job *j)
 {
-    buf_printf(&j->html, "</main><footer class=\"muted\" style=\"text-align:center;padding:24px\">%s</footer></body></html>\n",
+    buf_printf(&j->html,
+               "</main><footer class=\"muted\" "
+               "style=\"text-align:center;padding:24px\">%s</footer></body></html>\n",
                T(j, "由 Parley 提供支持", "Powered by Parley"));
 }
 
@@ -92,12 +108,13 @@ static void article_link(struct help_job *j, int64_t id, const char *title)
 static int home(struct store_tx *tx, struct help_job *j, int64_t aid)
 {
     struct store_rows rows;
-    int rc = tx_query(tx, &rows,
-                      "SELECT COALESCE(c.id, 0), COALESCE(c.name, ''), COALESCE(c.description, ''), a.id, a.title"
-                      " FROM kb_articles a LEFT JOIN kb_categories c ON c.id = a.category_id"
-                      " WHERE a.account_id = $1 AND a.status = 'published' AND ($2 = '' OR a.locale = $2)"
-                      " ORDER BY c.id IS NULL, COALESCE(c.position, 0), c.id, a.title",
-                      "it", aid, j->lang);
+    int rc = tx_query(
+        tx, &rows,
+        "SELECT COALESCE(c.id, 0), COALESCE(c.name, ''), COALESCE(c.description, ''), a.id, a.title"
+        " FROM kb_articles a LEFT JOIN kb_categories c ON c.id = a.category_id"
+        " WHERE a.account_id = $1 AND a.status = 'published' AND ($2 = '' OR a.locale = $2)"
+        " ORDER BY c.id IS NULL, COALESCE(c.position, 0), c.id, a.title",
+        "it", aid, j->lang);
     if (rc < 0)
         return rc;
     int64_t cur = -1;
@@ -127,7 +144,8 @@ static int home(struct store_tx *tx, struct help_job *j, int64_t aid)
     if (cur != -1)
         buf_append_str(&j->html, "</ul></section>\n");
     if (shown == 0)
-        buf_printf(&j->html, "<section><p>%s</p></section>", T(j, "还没有发布的文章。", "No articles have been published yet."));
+        buf_printf(&j->html, "<section><p>%s</p></section>",
+                   T(j, "还没有发布的文章。", "No articles have been published yet."));
     return rc < 0 ? rc : 0;
 }
 
@@ -145,14 +163,16 @@ static int search(struct store_tx *tx, struct help_job *j, int64_t aid)
     json_array_foreach(hits, i, h)
     {
         buf_append_str(&j->html, "<p>");
-        article_link(j, json_integer_value(json_object_get(h, "id")), json_string_value(json_object_get(h, "title")));
+        article_link(j, json_integer_value(json_object_get(h, "id")),
+                     json_string_value(json_object_get(h, "title")));
         buf_append_str(&j->html, "<br><span class=\"muted\">");
         esc(&j->html, json_string_value(json_object_get(h, "snippet")));
         buf_append_str(&j->html, "</span></p>");
     }
     if (json_array_size(hits) == 0)
-        buf_printf(&j->html, "<p>%s</p>", T(j, "没有找到相关文章，换个说法试试，或联系在线客服。",
-                                            "Nothing matched. Try other words, or chat with us."));
+        buf_printf(&j->html, "<p>%s</p>",
+                   T(j, "没有找到相关文章，换个说法试试，或联系在线客服。",
+                     "Nothing matched. Try other words, or chat with us."));
     buf_append_str(&j->html, "</section>");
     json_decref(hits);
     return 0;
@@ -161,11 +181,12 @@ static int search(struct store_tx *tx, struct help_job *j, int64_t aid)
 static int article(struct store_tx *tx, struct help_job *j, int64_t aid, const char **title_out)
 {
     struct store_rows rows;
-    int rc = tx_query(tx, &rows,
-                      "SELECT a.title, a.body, a.updated_at, COALESCE(c.name, '') FROM kb_articles a"
-                      " LEFT JOIN kb_categories c ON c.id = a.category_id"
-                      " WHERE a.id = $1 AND a.account_id = $2 AND a.status = 'published'",
-                      "ii", j->article_id, aid);
+    int rc =
+        tx_query(tx, &rows,
+                 "SELECT a.title, a.body, a.updated_at, COALESCE(c.name, '') FROM kb_articles a"
+                 " LEFT JOIN kb_categories c ON c.id = a.category_id"
+                 " WHERE a.id = $1 AND a.account_id = $2 AND a.status = 'published'",
+                 "ii", j->article_id, aid);
     if (rc < 0)
         return rc;
     if ((rc = rows_next(&rows)) != 1) {
@@ -202,15 +223,20 @@ static int help_fn(struct store_tx *tx, void *arg)
     struct buf body = j->html;
     buf_init(&j->html, HELP_PAGE_MAX);
     const char *title = NULL;
-    rc = j->page == HP_HOME ? home(tx, j, aid) : j->page == HP_SEARCH ? search(tx, j, aid) : article(tx, j, aid, &title);
+    rc = j->page == HP_HOME     ? home(tx, j, aid)
+         : j->page == HP_SEARCH ? search(tx, j, aid)
+                                : article(tx, j, aid, &title);
     struct buf inner = j->html;
     j->html = body;
     if (rc == 0) {
-        head(j, account, title ? title : j->page == HP_SEARCH ? T(j, "搜索", "Search") : T(j, "帮助中心", "Help center"));
+        head(j, account,
+             title                  ? title
+             : j->page == HP_SEARCH ? T(j, "搜索", "Search")
+                                    : T(j, "帮助中心", "Help center"));
         buf_append(&j->html, inner.p, inner.len);
         foot(j);
         if (j->page == HP_ARTICLE)
-            j->status = 1; /* count a view afterwards */
+            j->viewed = true;
     }
     buf_release(&inner);
     free((char *)title);
@@ -221,7 +247,9 @@ static int help_fn(struct store_tx *tx, void *arg)
 static int view_fn(struct store_tx *tx, void *arg)
 {
     int64_t *id = arg;
-    return tx_exec(tx, "UPDATE kb_articles SET views = views + 1 WHERE id = $1", "i", *id) < 0 ? ERR_STORE : 0;
+    return tx_exec(tx, "UPDATE kb_articles SET views = views + 1 WHERE id = $1", "i", *id) < 0
+               ? ERR_STORE
+               : 0;
 }
 
 static void view_done(void *arg, int rc)
@@ -235,18 +263,20 @@ static void help_done(void *arg, int rc)
     struct help_job *j = arg;
     /* answering frees the request's arena (and j in it): take what is needed first */
     struct buf html = j->html;
-    int64_t viewed = j->status == 1 ? j->article_id : 0;
+    int64_t viewed = j->viewed ? j->article_id : 0;
     struct http_req *r = j->r;
     if (rc == ERR_NOTFOUND) {
-        static const char page[] = "<!doctype html><html><head><meta charset=\"utf-8\"><title>404</title></head>"
-                                   "<body style=\"font-family:sans-serif;padding:40px\"><h1>404</h1>"
-                                   "<p>这个页面不存在。 / This page does not exist.</p></body></html>\n";
+        static const char page[] =
+            "<!doctype html><html><head><meta charset=\"utf-8\"><title>404</title></head>"
+            "<body style=\"font-family:sans-serif;padding:40px\"><h1>404</h1>"
+            "<p>这个页面不存在。 / This page does not exist.</p></body></html>\n";
         http_respond(r, 404, "text/html; charset=utf-8", page, sizeof(page) - 1);
     } else if (rc < 0) {
         http_respond_error(r, rc, NULL, NULL);
     } else {
         http_add_header(r, "Cache-Control: no-cache");
-        http_add_header(r, "Content-Security-Policy: default-src 'none'; style-src 'unsafe-inline'; img-src https: data:");
+        http_add_header(r, "Content-Security-Policy: default-src 'none'; style-src "
+                           "'unsafe-inline'; img-src https: data:");
         http_respond(r, 200, "text/html; charset=utf-8", html.p, html.len);
     }
     if (viewed) {
@@ -273,7 +303,8 @@ static void start(struct http_req *r, int page)
     if (lang && (strcmp(lang, "zh") == 0 || strcmp(lang, "en") == 0))
         snprintf(j->lang, sizeof(j->lang), "%s", lang);
     struct span al = http_header(r, "accept-language");
-    j->en = j->lang[0] ? strcmp(j->lang, "en") == 0 : (al.len >= 2 && strncasecmp(al.p, "en", 2) == 0);
+    j->en =
+        j->lang[0] ? strcmp(j->lang, "en") == 0 : (al.len >= 2 && strncasecmp(al.p, "en", 2) == 0);
     if (page == HP_ARTICLE && app_id_param(r, "id", &j->article_id) < 0)
         return;
     if (page == HP_SEARCH) {

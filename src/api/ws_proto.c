@@ -408,10 +408,10 @@ static void start_done(void *arg, int rc)
             push_visitor_told(s->sub, online);
             json_t *queue = on_route_visitor_queue(s->account_id, s->contact_id, s->inbox_id);
             send_json(j->conn_id,
-                      json_pack("{s:s, s:I, s:I, s:I, s:b, s:o, s:o}", "type", "hello", "contact_id",
-                                (json_int_t)s->contact_id, "inbox_id", (json_int_t)s->inbox_id,
-                                "seq", (json_int_t)j->last_seq, "online", (int)online, "queue",
-                                queue ? queue : json_null(), "bot",
+                      json_pack("{s:s, s:I, s:I, s:I, s:b, s:o, s:o}", "type", "hello",
+                                "contact_id", (json_int_t)s->contact_id, "inbox_id",
+                                (json_int_t)s->inbox_id, "seq", (json_int_t)j->last_seq, "online",
+                                (int)online, "queue", queue ? queue : json_null(), "bot",
                                 on_bot_widget(s->account_id, s->inbox_id)));
         } else {
             push_set_agent(s->sub, j->inboxes, j->ninboxes, strcmp(j->availability, "online") == 0);

@@ -121,6 +121,15 @@ json_t *json_time(int64_t ms)
     return json_string(ts);
 }
 
+json_t *json_loads_or(const char *text, json_t *dflt)
+{
+    json_t *v = text ? json_loads(text, 0, NULL) : NULL;
+    if (!v)
+        return dflt;
+    json_decref(dflt);
+    return v;
+}
+
 char *json_dump_compact(const json_t *v, size_t *len)
 {
     char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);

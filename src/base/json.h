@@ -34,6 +34,8 @@ int json_fail(struct jfail *f, const char *field, const char *fmt, ...)
 /* json_time: an ISO-8601 string for a wall-clock time in ms, or JSON null for 0. Returns a new ref.
  */
 json_t *json_time(int64_t ms);
+/* json_loads_or: the JSON text parsed, or dflt when it does not parse (takes dflt either way). */
+json_t *json_loads_or(const char *text, json_t *dflt);
 /* json_dump_compact: the serialized object, malloc'ed; len set. */
 char *json_dump_compact(const json_t *v, size_t *len);
 

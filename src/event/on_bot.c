@@ -29,6 +29,7 @@
 #include "event/event.h"
 #include "model/bot.h"
 #include "model/conversation.h"
+#include "model/user.h"
 #include "nlp/bm25.h"
 #include "nlp/model.h"
 #include "nlp/sentiment.h"
@@ -52,9 +53,9 @@ struct item {
     char *answer; /* FAQ answer, intent answer, article body */
     char *action; /* intents */
     int64_t team_id, skill_id, hits;
-    char *fields; /* intents: JSON */
+    char *fields;   /* intents: JSON */
     char *examples; /* FAQ phrasings / intent examples: JSON (gathered, used to train) */
-    double self;  /* BM25 score of its own title: normalises a BM25-only confidence */
+    double self;    /* BM25 score of its own title: normalises a BM25-only confidence */
 };
 
 struct brain {
@@ -63,7 +64,7 @@ struct brain {
     struct item *items;
     size_t nitems;
     struct bm25 bm25;
-    uint32_t *doc_item; /* BM25 document -> item */
+    uint32_t *doc_item;   /* BM25 document -> item */
     int top[SUGGESTIONS]; /* the most asked FAQ entries, -1 padded */
     double cv;            /* NAN when there was too little data */
     size_t examples;
@@ -140,12 +141,52 @@ static void inbox_set(int64_t inbox_id, const char *json)
 /* ---- classification (loop) ---- */
 
 struct guess {
-    int item;   /* -1: nothing */
-    float conf; /* calibrated probability (or normalised BM25 with no model) */
+    int item;    /* -1: nothing */
+    float conf;  /* calibrated probability (or normalised BM25 with no model) */
     float score; /* the best class's raw SVM score: below 0 its own classifier says "not me" */
     int sugg[SUGGESTIONS];
     int nsugg;
 };
+
+/* The classifier's part of a guess: the best entry, its confidence, and the next FAQ entries. */
+static void model_guess(const struct brain *b, struct feat_buf *fb, const char *text, size_t len,
+                        struct guess *g)
+{
+    size_t nc = (size_t)b->model->nclass;
+    float *pr = xmalloc(2 * nc * sizeof(*pr)), *sc = pr + nc;
+    int c = nlp_scores(b->model, fb, text, len, sc); /* one feature extraction for both */
+    nlp_softmax(b->model, sc, pr);
+    if (c < 0) { /* no feature the model knows: no entry can claim the text */
+        free(pr);
+        return;
+    }
+    float p = pr[c];
+    g->score = sc[c];
+    g->item = b->class_item[c];
+    /* Which entry (the softmax) and whether the text is about any of them at all (the winning
+     * one-vs-rest SVM's own score: around +0.5 and up for phrasings it knows, below 0 for
+     * small talk and other topics). Tenants' sets are small, so the softmax alone is sharp
+     * even for nonsense; the product of the two is what must pass the inbox's threshold. */
+    float in_scope = (g->score - OOS_LOW) / (OOS_HIGH - OOS_LOW);
+    g->conf = p * (in_scope < 0 ? 0 : in_scope > 1 ? 1 : in_scope);
+    /* the next most likely FAQ entries as suggestions */
+    for (int k = 0; k < SUGGESTIONS; k++) {
+        int best = -1;
+        for (int q = 0; q < b->model->nclass; q++) {
+            bool taken = q == c;
+            for (int s = 0; s < g->nsugg; s++)
+                taken = taken || b->class_item[q] == g->sugg[s];
+            if (taken || b->items[b->class_item[q]].kind != IT_FAQ)
+                continue;
+            if (best < 0 || pr[q] > pr[best])
+                best = q;
+        }
+        if (best < 0 || pr[best] < 0.02f)
+            break;
+        g->sugg[g->nsugg++] = b->class_item[best];
+    }
+    free(pr);
+}
 
 static void brain_guess(const struct brain *b, const char *text, size_t len, struct guess *g)
 {
@@ -154,39 +195,8 @@ static void brain_guess(const struct brain *b, const char *text, size_t len, str
     g->item = -1;
     g->conf = 0;
     g->nsugg = 0;
-    if (b->model) {
-        float *pr = xmalloc((size_t)b->model->nclass * sizeof(*pr));
-        float p;
-        int c = nlp_predict(b->model, &fb, text, len, pr, &p);
-        float *sc = xmalloc((size_t)b->model->nclass * sizeof(*sc));
-        nlp_scores(b->model, &fb, text, len, sc);
-        g->score = sc[c];
-        free(sc);
-        g->item = b->class_item[c];
-        /* Which entry (the softmax) and whether the text is about any of them at all (the winning
-         * one-vs-rest SVM's own score: around +0.5 and up for phrasings it knows, below 0 for
-         * small talk and other topics). Tenants' sets are small, so the softmax alone is sharp
-         * even for nonsense; the product of the two is what must pass the inbox's threshold. */
-        float in_scope = (g->score - OOS_LOW) / (OOS_HIGH - OOS_LOW);
-        g->conf = p * (in_scope < 0 ? 0 : in_scope > 1 ? 1 : in_scope);
-        /* the next most likely FAQ entries as suggestions */
-        for (int k = 0; k < SUGGESTIONS; k++) {
-            int best = -1;
-            for (int q = 0; q < b->model->nclass; q++) {
-                bool taken = q == c;
-                for (int s = 0; s < g->nsugg; s++)
-                    taken = taken || b->class_item[q] == g->sugg[s];
-                if (taken || b->items[b->class_item[q]].kind != IT_FAQ)
-                    continue;
-                if (best < 0 || pr[q] > pr[best])
-                    best = q;
-            }
-            if (best < 0 || pr[best] < 0.02f)
-                break;
-            g->sugg[g->nsugg++] = b->class_item[best];
-        }
-        free(pr);
-    }
+    if (b->model)
+        model_guess(b, &fb, text, len, g);
     struct bm25_hit hits[SUGGESTIONS + 1];
     size_t n = bm25_search(&b->bm25, &fb, text, len, hits, SUGGESTIONS + 1);
     if (!b->model && n > 0 && b->items[b->doc_item[hits[0].doc]].kind != IT_ARTICLE) {
@@ -328,7 +338,8 @@ static void train_work(uv_work_t *w)
                 nlp_data_init(&te);
                 for (size_t i = 0; i < all.n; i++) {
                     const char *lab = all.labels[all.label[i]];
-                    nlp_data_add(fold[i] == k ? &te : &tr, all.text[i], all.len[i], lab, strlen(lab));
+                    nlp_data_add(fold[i] == k ? &te : &tr, all.text[i], all.len[i], lab,
+                                 strlen(lab));
                 }
                 struct nlp_model *m = NULL;
                 if (tr.nclass >= 2 && te.n > 0 && nlp_train(&tr, &o, &m) == 0) {
@@ -373,7 +384,8 @@ static void train_work(uv_work_t *w)
         json_t *arr = json_loads(it->examples, 0, NULL);
         size_t k;
         json_t *v;
-        json_array_foreach(arr, k, v) buf_printf(&text, "%s\n", json_string_value(v) ? json_string_value(v) : "");
+        json_array_foreach(arr, k, v)
+            buf_printf(&text, "%s\n", json_string_value(v) ? json_string_value(v) : "");
         json_decref(arr);
         if (it->kind != IT_INTENT)
             buf_append_str(&text, it->answer);
@@ -451,12 +463,16 @@ static void train_after(uv_work_t *w, int status)
         t->b->trained_at = a->trained_at = clock_wall_ms();
         brain_free(a->brain);
         a->brain = t->b;
-        log_info("bot", "account=%" PRId64 " trained version=%" PRId64 " examples=%zu classes=%d cv=%.3f ms=%" PRId64,
-                 a->account_id, a->brain->version, a->brain->examples, a->brain->classes, a->brain->cv,
-                 a->brain->train_ms);
+        log_info("bot",
+                 "account=%" PRId64 " trained version=%" PRId64
+                 " examples=%zu classes=%d cv=%.3f ms=%" PRId64,
+                 a->account_id, a->brain->version, a->brain->examples, a->brain->classes,
+                 a->brain->cv, a->brain->train_ms);
         struct stats_job *s = xcalloc(1, sizeof(*s));
-        *s = (struct stats_job){a->account_id, a->brain->version, a->brain->trained_at, a->brain->train_ms,
-                                (int64_t)a->brain->examples, a->brain->classes, a->brain->cv};
+        *s = (struct stats_job){
+            a->account_id,      a->brain->version,           a->brain->trained_at,
+            a->brain->train_ms, (int64_t)a->brain->examples, a->brain->classes,
+            a->brain->cv};
         if (!B.stopping && store_write(B.store, stats_fn, stats_done, s) < 0)
             free(s);
     }
@@ -472,7 +488,8 @@ static void gathered(void *arg, int rc)
     struct train_job *t = arg;
     if (rc < 0 || B.stopping) {
         t->acct->training = false;
-        snprintf(t->acct->error, sizeof(t->acct->error), "reading the knowledge failed: %s", err_str(rc));
+        snprintf(t->acct->error, sizeof(t->acct->error), "reading the knowledge failed: %s",
+                 err_str(rc));
         brain_free(t->b);
         free(t);
         return;
@@ -542,25 +559,27 @@ static bool zh(const char *lang)
 }
 
 /* A bot message (public or a private note), with its event. Takes attrs (may be NULL). */
-static int bot_message(struct store_tx *tx, struct event_batch *ev, int64_t account_id, int64_t conv_id,
-                       const char *content, json_t *attrs, bool private)
+static int bot_message(struct store_tx *tx, struct event_batch *ev, int64_t account_id,
+                       int64_t conv_id, const char *content, json_t *attrs, bool private)
 {
     int64_t now = clock_wall_ms(), mid;
     if (!attrs)
         attrs = json_object();
     char *a = json_dump_compact(attrs, NULL);
     json_decref(attrs);
-    int rc = tx_query_i64(tx, &mid,
-                          "INSERT INTO messages (account_id, conversation_id, sender_type, sender_id,"
-                          " content, private, attachments, created_at, attributes)"
-                          " VALUES ($1, $2, 'bot', 0, $3, $4, '[]', $5, $6) RETURNING id",
-                          "iitbit", account_id, conv_id, content, (int)private, now, a);
+    int rc =
+        tx_query_i64(tx, &mid,
+                     "INSERT INTO messages (account_id, conversation_id, sender_type, sender_id,"
+                     " content, private, attachments, created_at, attributes)"
+                     " VALUES ($1, $2, 'bot', 0, $3, $4, '[]', $5, $6) RETURNING id",
+                     "iitbit", account_id, conv_id, content, (int)private, now, a);
     free(a);
     if (rc < 0)
         return rc;
     if (private)
-        rc = tx_exec(tx, "UPDATE conversations SET last_message_id = $1, updated_at = $2 WHERE id = $3", "iii",
-                     mid, now, conv_id);
+        rc = tx_exec(tx,
+                     "UPDATE conversations SET last_message_id = $1, updated_at = $2 WHERE id = $3",
+                     "iii", mid, now, conv_id);
     else
         rc = tx_exec(tx,
                      "UPDATE conversations SET last_message_id = $1, last_activity_at = $2,"
@@ -568,17 +587,9 @@ static int bot_message(struct store_tx *tx, struct event_batch *ev, int64_t acco
                      "iii", mid, now, conv_id);
     if (rc < 0)
         return rc;
-    char sql[1024];
-    snprintf(sql, sizeof(sql), "%s WHERE m.id = $1 AND m.account_id = $2", MSG_SELECT);
-    struct store_rows rows;
-    if ((rc = tx_query(tx, &rows, sql, "ii", mid, account_id)) < 0)
+    json_t *msg;
+    if ((rc = conv_message_load(tx, account_id, mid, &msg)) < 0)
         return rc;
-    json_t *msg = NULL;
-    if ((rc = rows_next(&rows)) == 1)
-        msg = message_json(&rows);
-    rows_close(&rows);
-    if (!msg)
-        return rc < 0 ? rc : ERR_INTERNAL;
     json_t *conv;
     if ((rc = conv_load(tx, account_id, conv_id, &conv)) < 0) {
         json_decref(msg);
@@ -592,20 +603,22 @@ static int bot_message(struct store_tx *tx, struct event_batch *ev, int64_t acco
 
 static json_t *handoff_button(const char *lang)
 {
-    return json_pack("{s:s, s:s}", "label", zh(lang) ? "转人工" : "Talk to a person", "payload", "handoff");
+    return json_pack("{s:s, s:s}", "label", zh(lang) ? "转人工" : "Talk to a person", "payload",
+                     "handoff");
 }
 
-int bot_handoff_tx(struct store_tx *tx, struct event_batch *events, int64_t account_id, int64_t conversation_id,
-                   const char *reason, const char *intent, int64_t team_id, int64_t skill_id, const char *lang,
-                   bool *done)
+int bot_handoff_tx(struct store_tx *tx, struct event_batch *events, int64_t account_id,
+                   int64_t conversation_id, const char *reason, const char *intent, int64_t team_id,
+                   int64_t skill_id, const char *lang, bool *done)
 {
     *done = false;
     struct store_rows rows;
-    int rc = tx_query(tx, &rows,
-                      "SELECT c.bot_state, c.bot_data, c.sentiment, c.intent, c.status, c.inbox_id, c.contact_id"
-                      " FROM conversations c WHERE c.id = $1 AND c.account_id = $2"
-                      " AND c.bot_state IN ('active', 'collecting')",
-                      "ii", conversation_id, account_id);
+    int rc = tx_query(
+        tx, &rows,
+        "SELECT c.bot_state, c.bot_data, c.sentiment, c.intent, c.status, c.inbox_id, c.contact_id"
+        " FROM conversations c WHERE c.id = $1 AND c.account_id = $2"
+        " AND c.bot_state IN ('active', 'collecting')",
+        "ii", conversation_id, account_id);
     if (rc < 0)
         return rc;
     if ((rc = rows_next(&rows)) != 1) {
@@ -621,11 +634,13 @@ int bot_handoff_tx(struct store_tx *tx, struct event_batch *events, int64_t acco
     rows_close(&rows);
     const char *in = intent && *intent ? intent : old_intent;
     bool after = strcmp(reason, "after_hours") == 0;
-    const char *say = after ? (zh(lang) ? "感谢您的留言！我们的客服上班后会第一时间回复您。"
-                                        : "Thanks! Our team will get back to you as soon as we are open.")
-                            : (zh(lang) ? "好的，正在为您转接人工客服，请稍候。"
-                                        : "OK, connecting you with a person now. Please hold on.");
-    rc = bot_message(tx, events, account_id, conversation_id, say, json_pack("{s:s}", "kind", "handoff"), false);
+    const char *say =
+        after ? (zh(lang) ? "感谢您的留言！我们的客服上班后会第一时间回复您。"
+                          : "Thanks! Our team will get back to you as soon as we are open.")
+              : (zh(lang) ? "好的，正在为您转接人工客服，请稍候。"
+                          : "OK, connecting you with a person now. Please hold on.");
+    rc = bot_message(tx, events, account_id, conversation_id, say,
+                     json_pack("{s:s}", "kind", "handoff"), false);
     /* the note agents read first: why, what the customer wants, how they feel, what they told */
     struct buf note;
     buf_init(&note, 8192);
@@ -637,29 +652,31 @@ int bot_handoff_tx(struct store_tx *tx, struct event_batch *events, int64_t acco
     json_t *values = json_object_get(data, "values");
     const char *k;
     json_t *v;
-    json_object_foreach(values, k, v) buf_printf(&note, "; %s: %s", k, json_string_value(v) ? json_string_value(v) : "");
+    json_object_foreach(values, k, v)
+        buf_printf(&note, "; %s: %s", k, json_string_value(v) ? json_string_value(v) : "");
     if (rc >= 0)
-        rc = bot_message(tx, events, account_id, conversation_id, note.p, json_pack("{s:s}", "kind", "handoff_note"),
-                         true);
+        rc = bot_message(tx, events, account_id, conversation_id, note.p,
+                         json_pack("{s:s}", "kind", "handoff_note"), true);
     buf_release(&note);
     json_decref(data);
     int64_t now = clock_wall_ms();
     if (rc >= 0)
-        rc = tx_exec(tx,
-                     "UPDATE conversations SET status = 'open', bot_state = 'handed_off',"
-                     " intent = $1, team_id = COALESCE($2, team_id), skill_id = COALESCE($3, skill_id),"
-                     " skill_level = CASE WHEN $3 IS NOT NULL THEN 1 ELSE skill_level END,"
-                     " waiting_since = $4, snoozed_until = NULL, updated_at = $4"
-                     " WHERE id = $5 AND account_id = $6",
-                     "tnniii", in, team_id, skill_id, now, conversation_id, account_id);
+        rc = tx_exec(
+            tx,
+            "UPDATE conversations SET status = 'open', bot_state = 'handed_off',"
+            " intent = $1, team_id = COALESCE($2, team_id), skill_id = COALESCE($3, skill_id),"
+            " skill_level = CASE WHEN $3 IS NOT NULL THEN 1 ELSE skill_level END,"
+            " waiting_since = $4, snoozed_until = NULL, updated_at = $4"
+            " WHERE id = $5 AND account_id = $6",
+            "tnniii", in, team_id, skill_id, now, conversation_id, account_id);
     json_t *conv = NULL;
     if (rc >= 0)
         rc = conv_load(tx, account_id, conversation_id, &conv);
     if (rc >= 0)
-        rc = event_emit(tx, events, account_id, "conversation.status_changed", inbox, conversation_id, contact,
-                        true,
-                        json_pack("{s:o, s:s, s:s}", "conversation", conv, "previous_status", status, "reason",
-                                  "bot_handoff"));
+        rc = event_emit(tx, events, account_id, "conversation.status_changed", inbox,
+                        conversation_id, contact, true,
+                        json_pack("{s:o, s:s, s:s}", "conversation", conv, "previous_status",
+                                  status, "reason", "bot_handoff"));
     if (rc >= 0)
         *done = true;
     return rc < 0 ? rc : 0;
@@ -673,34 +690,43 @@ static int ask(struct store_tx *tx, struct reply *r, json_t *data, bool again)
     const char *label = json_string_value(json_object_get(json_array_get(fields, i), "label"));
     char text[600];
     if (again)
-        snprintf(text, sizeof(text), zh(r->lang) ? "这个格式好像不对，请再输入一次%s：" : "That does not look right. Please enter your %s again:",
+        snprintf(text, sizeof(text),
+                 zh(r->lang) ? "这个格式好像不对，请再输入一次%s："
+                             : "That does not look right. Please enter your %s again:",
                  label ? label : "");
     else
-        snprintf(text, sizeof(text), zh(r->lang) ? "请留下您的%s：" : "Please enter your %s:", label ? label : "");
+        snprintf(text, sizeof(text),
+                 zh(r->lang) ? "请留下您的%s：" : "Please enter your %s:", label ? label : "");
     char *d = json_dump_compact(data, NULL);
-    int rc = tx_exec(tx, "UPDATE conversations SET bot_state = 'collecting', bot_data = $1 WHERE id = $2", "ti", d,
-                     r->conversation_id);
+    int rc = tx_exec(
+        tx, "UPDATE conversations SET bot_state = 'collecting', bot_data = $1 WHERE id = $2", "ti",
+        d, r->conversation_id);
     free(d);
     if (rc < 0)
         return rc;
-    return bot_message(tx, &r->events, r->account_id, r->conversation_id, text,
-                       json_pack("{s:s, s:s, s:[o]}", "kind", "collect", "field",
-                                 json_string_value(json_object_get(json_array_get(fields, i), "name"))
-                                     ? json_string_value(json_object_get(json_array_get(fields, i), "name"))
-                                     : "",
-                                 "buttons", handoff_button(r->lang)),
-                       false);
+    return bot_message(
+        tx, &r->events, r->account_id, r->conversation_id, text,
+        json_pack("{s:s, s:s, s:[o]}", "kind", "collect", "field",
+                  json_string_value(json_object_get(json_array_get(fields, i), "name"))
+                      ? json_string_value(json_object_get(json_array_get(fields, i), "name"))
+                      : "",
+                  "buttons", handoff_button(r->lang)),
+        false);
 }
 
-static bool answer_valid(const char *field, const char *v)
+/* answer_value: the customer's answer for a form field, checked with the same rules as the contact
+ * API (e-mail normalised into out), or false to ask again. out holds at least 256 bytes. */
+static bool answer_value(const char *field, const char *v, char *out, size_t outlen)
 {
     size_t n = strlen(v);
-    if (n == 0 || text_blank(v) || n > 400)
+    if (n == 0 || text_blank(v) || n >= outlen)
         return false;
     if (strcmp(field, "email") == 0)
-        return strchr(v, '@') && strchr(strchr(v, '@'), '.') && !strchr(v, ' ');
-    if (strcmp(field, "phone") == 0)
-        return phone_valid(v);
+        return user_email_normalize(v, out);
+    if ((strcmp(field, "phone") == 0 && !phone_valid(v)) ||
+        (strcmp(field, "name") == 0 && !user_name_valid(v)))
+        return false;
+    memcpy(out, v, n + 1);
     return true;
 }
 
@@ -709,11 +735,12 @@ static int reply_fn(struct store_tx *tx, void *arg)
     struct reply *r = arg;
     event_batch_reset(&r->events);
     struct store_rows rows;
-    int rc = tx_query(tx, &rows,
-                      "SELECT c.bot_state, c.bot_data, ct.name, ct.email, ct.phone, c.contact_id"
-                      " FROM conversations c JOIN contacts ct ON ct.id = c.contact_id"
-                      " WHERE c.id = $1 AND c.account_id = $2 AND c.bot_state IN ('active', 'collecting')",
-                      "ii", r->conversation_id, r->account_id);
+    int rc = tx_query(
+        tx, &rows,
+        "SELECT c.bot_state, c.bot_data, ct.name, ct.email, ct.phone, c.contact_id"
+        " FROM conversations c JOIN contacts ct ON ct.id = c.contact_id"
+        " WHERE c.id = $1 AND c.account_id = $2 AND c.bot_state IN ('active', 'collecting')",
+        "ii", r->conversation_id, r->account_id);
     if (rc < 0)
         return rc;
     if ((rc = rows_next(&rows)) != 1) {
@@ -725,17 +752,19 @@ static int reply_fn(struct store_tx *tx, void *arg)
         json_decref(data);
         data = json_object();
     }
-    bool has[3] = {rows_text(&rows, 2)[0] != 0, rows_text(&rows, 3)[0] != 0, rows_text(&rows, 4)[0] != 0};
+    bool has[3] = {rows_text(&rows, 2)[0] != 0, rows_text(&rows, 3)[0] != 0,
+                   rows_text(&rows, 4)[0] != 0};
     int64_t contact = rows_i64(&rows, 5);
     rows_close(&rows);
     bool done;
     switch (r->kind) {
     case RK_ANSWER:
     case RK_SUGGEST:
-        rc = bot_message(tx, &r->events, r->account_id, r->conversation_id, r->content, json_incref(r->attrs), false);
+        rc = bot_message(tx, &r->events, r->account_id, r->conversation_id, r->content,
+                         json_incref(r->attrs), false);
         if (rc >= 0 && r->faq_id)
-            rc = tx_exec(tx, "UPDATE faqs SET hits = hits + 1 WHERE id = $1 AND account_id = $2", "ii", r->faq_id,
-                         r->account_id);
+            rc = tx_exec(tx, "UPDATE faqs SET hits = hits + 1 WHERE id = $1 AND account_id = $2",
+                         "ii", r->faq_id, r->account_id);
         if (rc >= 0 && r->intent)
             rc = tx_exec(tx, "UPDATE conversations SET intent = $1 WHERE id = $2", "ti", r->intent,
                          r->conversation_id);
@@ -752,8 +781,9 @@ static int reply_fn(struct store_tx *tx, void *arg)
                     json_array_append_new(fields, json_pack("{s:s, s:s}", "name", names[k], "label",
                                                             zh(r->lang) ? zh_l[k] : en_l[k]));
             if (json_array_size(fields) > 0) {
-                json_t *d = json_pack("{s:o, s:i, s:{}, s:{s:s, s:s}}", "fields", fields, "i", 0, "values", "then",
-                                      "reason", "after_hours", "intent", r->intent ? r->intent : "");
+                json_t *d = json_pack("{s:o, s:i, s:{}, s:{s:s, s:s}}", "fields", fields, "i", 0,
+                                      "values", "then", "reason", "after_hours", "intent",
+                                      r->intent ? r->intent : "");
                 rc = ask(tx, r, d, false);
                 json_decref(d);
                 break;
@@ -761,13 +791,14 @@ static int reply_fn(struct store_tx *tx, void *arg)
             json_decref(fields);
         }
         rc = bot_handoff_tx(tx, &r->events, r->account_id, r->conversation_id,
-                            r->after_hours ? "after_hours" : r->reason, r->intent, r->team_id, r->skill_id, r->lang,
-                            &done);
+                            r->after_hours ? "after_hours" : r->reason, r->intent, r->team_id,
+                            r->skill_id, r->lang, &done);
         break;
     case RK_COLLECT_START: {
-        json_t *d = json_pack("{s:o, s:i, s:{}, s:{s:s, s:s, s:I, s:I}}", "fields", json_loads(r->fields, 0, NULL), "i",
-                              0, "values", "then", "reason", "intent", "intent", r->intent ? r->intent : "",
-                              "team_id", (json_int_t)r->team_id, "skill_id", (json_int_t)r->skill_id);
+        json_t *d = json_pack("{s:o, s:i, s:{}, s:{s:s, s:s, s:I, s:I}}", "fields",
+                              json_loads(r->fields, 0, NULL), "i", 0, "values", "then", "reason",
+                              "intent", "intent", r->intent ? r->intent : "", "team_id",
+                              (json_int_t)r->team_id, "skill_id", (json_int_t)r->skill_id);
         rc = ask(tx, r, d, false);
         json_decref(d);
         break;
@@ -779,20 +810,23 @@ static int reply_fn(struct store_tx *tx, void *arg)
         if (!name) { /* nothing left to ask: hand over */
             json_t *then = json_object_get(data, "then");
             rc = bot_handoff_tx(tx, &r->events, r->account_id, r->conversation_id, "collected",
-                                json_string_value(json_object_get(then, "intent")), 0, 0, r->lang, &done);
+                                json_string_value(json_object_get(then, "intent")), 0, 0, r->lang,
+                                &done);
             break;
         }
-        if (!answer_valid(name, r->text)) {
+        char value[400];
+        if (!answer_value(name, r->text, value, sizeof(value))) {
             rc = ask(tx, r, data, true);
             break;
         }
-        if (strcmp(name, "name") == 0 || strcmp(name, "email") == 0 || strcmp(name, "phone") == 0) {
-            char sql[160];
-            snprintf(sql, sizeof(sql), "UPDATE contacts SET %s = $1, updated_at = $2 WHERE id = $3 AND account_id = $4",
-                     name); /* name is one of three fixed column names */
-            rc = tx_exec(tx, sql, "tiii", r->text, clock_wall_ms(), contact, r->account_id);
-        }
-        json_object_set_new(json_object_get(data, "values"), name, json_string(r->text));
+        if (strcmp(name, "name") == 0 || strcmp(name, "email") == 0 || strcmp(name, "phone") == 0)
+            rc = tx_exec(tx,
+                         "UPDATE contacts SET name = CASE WHEN $1 = 'name' THEN $2 ELSE name END,"
+                         " email = CASE WHEN $1 = 'email' THEN $2 ELSE email END,"
+                         " phone = CASE WHEN $1 = 'phone' THEN $2 ELSE phone END, updated_at = $3"
+                         " WHERE id = $4 AND account_id = $5",
+                         "ttiii", name, value, clock_wall_ms(), contact, r->account_id);
+        json_object_set_new(json_object_get(data, "values"), name, json_string(value));
         json_object_set_new(data, "i", json_integer((json_int_t)i + 1));
         if (rc < 0)
             break;
@@ -801,15 +835,17 @@ static int reply_fn(struct store_tx *tx, void *arg)
             break;
         }
         char *d = json_dump_compact(data, NULL);
-        rc = tx_exec(tx, "UPDATE conversations SET bot_data = $1 WHERE id = $2", "ti", d, r->conversation_id);
+        rc = tx_exec(tx, "UPDATE conversations SET bot_data = $1 WHERE id = $2", "ti", d,
+                     r->conversation_id);
         free(d);
         json_t *then = json_object_get(data, "then");
         const char *why = json_string_value(json_object_get(then, "reason"));
         if (rc >= 0)
-            rc = bot_handoff_tx(tx, &r->events, r->account_id, r->conversation_id, why ? why : "collected",
-                                json_string_value(json_object_get(then, "intent")),
-                                json_integer_value(json_object_get(then, "team_id")),
-                                json_integer_value(json_object_get(then, "skill_id")), r->lang, &done);
+            rc = bot_handoff_tx(
+                tx, &r->events, r->account_id, r->conversation_id, why ? why : "collected",
+                json_string_value(json_object_get(then, "intent")),
+                json_integer_value(json_object_get(then, "team_id")),
+                json_integer_value(json_object_get(then, "skill_id")), r->lang, &done);
         break;
     }
     }
@@ -834,14 +870,15 @@ static void reply_done(void *arg, int rc)
         event_publish(&r->events);
     else {
         event_batch_reset(&r->events);
-        log_warn("bot", "reply failed conversation=%" PRId64 " err=%s", r->conversation_id, err_str(rc));
+        log_warn("bot", "reply failed conversation=%" PRId64 " err=%s", r->conversation_id,
+                 err_str(rc));
     }
     reply_free(r);
 }
 
 /* Decides the reply to a customer message on the loop, then queues its write. */
-static void respond(int64_t account_id, int64_t conversation_id, int64_t inbox_id, const char *bot_state,
-                    const char *text)
+static void respond(int64_t account_id, int64_t conversation_id, int64_t inbox_id,
+                    const char *bot_state, const char *text)
 {
     struct bot_settings dflt, *s = inbox_settings(inbox_id);
     if (!s) {
@@ -872,8 +909,9 @@ static void respond(int64_t account_id, int64_t conversation_id, int64_t inbox_i
             r->kind = RK_ANSWER;
             r->content = xstrdup(it->answer);
             r->faq_id = it->id;
-            r->attrs = json_pack("{s:s, s:I, s:f, s:[o]}", "kind", "answer", "faq_id", (json_int_t)it->id,
-                                 "confidence", (double)g.conf, "buttons", handoff_button(r->lang));
+            r->attrs =
+                json_pack("{s:s, s:I, s:f, s:[o]}", "kind", "answer", "faq_id", (json_int_t)it->id,
+                          "confidence", (double)g.conf, "buttons", handoff_button(r->lang));
         } else if (it && g.conf >= s->threshold && it->kind == IT_INTENT) {
             r->intent = xstrdup(it->title);
             if (strcmp(it->action, "route") == 0) {
@@ -889,19 +927,24 @@ static void respond(int64_t account_id, int64_t conversation_id, int64_t inbox_i
             } else {
                 r->kind = RK_ANSWER;
                 r->content = xstrdup(it->answer);
-                r->attrs = json_pack("{s:s, s:s, s:f, s:[o]}", "kind", "answer", "intent", it->title, "confidence",
-                                     (double)g.conf, "buttons", handoff_button(r->lang));
+                r->attrs =
+                    json_pack("{s:s, s:s, s:f, s:[o]}", "kind", "answer", "intent", it->title,
+                              "confidence", (double)g.conf, "buttons", handoff_button(r->lang));
             }
         } else {
             r->kind = RK_SUGGEST;
             json_t *buttons = json_array();
             for (int k = 0; k < g.nsugg; k++)
-                json_array_append_new(buttons, json_pack("{s:s, s:s}", "label", b->items[g.sugg[k]].title,
-                                                         "payload", b->items[g.sugg[k]].kind == IT_ARTICLE ? "article" : "faq"));
+                json_array_append_new(
+                    buttons, json_pack("{s:s, s:s}", "label", b->items[g.sugg[k]].title, "payload",
+                                       b->items[g.sugg[k]].kind == IT_ARTICLE ? "article" : "faq"));
             json_array_append_new(buttons, handoff_button(r->lang));
-            r->content = xstrdup(g.nsugg ? (zh(r->lang) ? "我不太确定您的意思，您是想问：" : "I am not sure I understood. Did you mean:")
-                                         : (zh(r->lang) ? "抱歉，我没有找到答案。需要为您转人工吗？"
-                                                        : "Sorry, I could not find an answer. Shall I get you a person?"));
+            r->content = xstrdup(
+                g.nsugg ? (zh(r->lang) ? "我不太确定您的意思，您是想问："
+                                       : "I am not sure I understood. Did you mean:")
+                        : (zh(r->lang)
+                               ? "抱歉，我没有找到答案。需要为您转人工吗？"
+                               : "Sorry, I could not find an answer. Shall I get you a person?"));
             r->attrs = json_pack("{s:s, s:o}", "kind", "suggestions", "buttons", buttons);
             if (it)
                 json_object_set_new(r->attrs, "confidence", json_real(g.conf));
@@ -918,7 +961,8 @@ static void respond(int64_t account_id, int64_t conversation_id, int64_t inbox_i
 void on_bot(const struct event *ev)
 {
     const char *t = ev->type;
-    if (strncmp(t, "faq.", 4) == 0 || strncmp(t, "intent.", 7) == 0 || strncmp(t, "kb.article.", 11) == 0) {
+    if (strncmp(t, "faq.", 4) == 0 || strncmp(t, "intent.", 7) == 0 ||
+        strncmp(t, "kb.article.", 11) == 0) {
         struct acct *a = acct_get(ev->account_id);
         schedule(a, TRAIN_DELAY_MS);
     } else if (strcmp(t, "inbox.created") == 0 || strcmp(t, "inbox.updated") == 0) {
@@ -947,16 +991,21 @@ json_t *on_bot_status(int64_t account_id)
 {
     struct acct *a = acct_get(account_id);
     struct brain *b = a->brain;
-    const char *status = a->training ? "training" : a->error[0] ? "failed" : b && b->nitems ? "ready" : "empty";
+    const char *status = a->training      ? "training"
+                         : a->error[0]    ? "failed"
+                         : b && b->nitems ? "ready"
+                                          : "empty";
     int total = atomic_load(&a->total), done = atomic_load(&a->done);
     double progress = a->training ? (total > 0 ? (double)done / total : 0) : b ? 1.0 : 0.0;
     if (progress > 1)
         progress = 1;
-    return json_pack("{s:s, s:f, s:I, s:o, s:I, s:i, s:o, s:I, s:o}", "status", status, "progress", progress,
-                     "version", (json_int_t)(b ? b->version : 0), "trained_at", json_time(b ? b->trained_at : 0),
-                     "examples", (json_int_t)(b ? b->examples : 0), "classes", b ? b->classes : 0, "cv_accuracy",
-                     b && b->cv == b->cv ? json_real(b->cv) : json_null(), "train_ms",
-                     (json_int_t)(b ? b->train_ms : 0), "error", a->error[0] ? json_string(a->error) : json_null());
+    return json_pack("{s:s, s:f, s:I, s:o, s:I, s:i, s:o, s:I, s:o}", "status", status, "progress",
+                     progress, "version", (json_int_t)(b ? b->version : 0), "trained_at",
+                     json_time(b ? b->trained_at : 0), "examples",
+                     (json_int_t)(b ? b->examples : 0), "classes", b ? b->classes : 0,
+                     "cv_accuracy", b && b->cv == b->cv ? json_real(b->cv) : json_null(),
+                     "train_ms", (json_int_t)(b ? b->train_ms : 0), "error",
+                     a->error[0] ? json_string(a->error) : json_null());
 }
 
 void on_bot_train(int64_t account_id)
@@ -971,7 +1020,10 @@ void on_bot_train(int64_t account_id)
 static json_t *item_ref(const struct brain *b, int i)
 {
     const struct item *it = &b->items[i];
-    json_t *v = json_pack("{s:s, s:I, s:s}", "type", it->kind == IT_FAQ ? "faq" : it->kind == IT_INTENT ? "intent" : "article",
+    json_t *v = json_pack("{s:s, s:I, s:s}", "type",
+                          it->kind == IT_FAQ      ? "faq"
+                          : it->kind == IT_INTENT ? "intent"
+                                                  : "article",
                           "id", (json_int_t)it->id, "title", it->title);
     if (it->kind == IT_ARTICLE) {
         char url[160];
@@ -995,17 +1047,18 @@ json_t *on_bot_test(int64_t account_id, const char *text, double threshold)
     bool confident = false;
     if (g.item >= 0) {
         const struct item *it = &b->items[g.item];
-        match = json_pack("{s:s, s:I, s:s, s:f, s:f}", "type", it->kind == IT_FAQ ? "faq" : "intent", "id",
-                          (json_int_t)it->id, "name", it->title, "confidence", (double)g.conf, "score",
-                          (double)g.score);
+        match = json_pack("{s:s, s:I, s:s, s:f, s:f}", "type",
+                          it->kind == IT_FAQ ? "faq" : "intent", "id", (json_int_t)it->id, "name",
+                          it->title, "confidence", (double)g.conf, "score", (double)g.score);
         confident = g.conf >= threshold;
         if (confident && (it->kind == IT_FAQ || strcmp(it->action, "answer") == 0))
             answer = json_string(it->answer);
     }
     for (int k = 0; k < g.nsugg; k++)
         json_array_append_new(sugg, item_ref(b, g.sugg[k]));
-    return json_pack("{s:o, s:b, s:o, s:o, s:{s:f, s:s}}", "match", match, "confident", confident, "answer", answer,
-                     "suggestions", sugg, "sentiment", "score", senti, "label", sentiment_label(senti));
+    return json_pack("{s:o, s:b, s:o, s:o, s:{s:f, s:s}}", "match", match, "confident", confident,
+                     "answer", answer, "suggestions", sugg, "sentiment", "score", senti, "label",
+                     sentiment_label(senti));
 }
 
 json_t *on_bot_suggest(int64_t account_id, const char *text)
@@ -1038,8 +1091,9 @@ json_t *on_bot_suggest(int64_t account_id, const char *text)
                     break;
                 const struct item *it = &b->items[b->class_item[best]];
                 seen[nseen++] = b->class_item[best];
-                json_array_append_new(faqs, json_pack("{s:I, s:s, s:s, s:f}", "id", (json_int_t)it->id, "question",
-                                                      it->title, "answer", it->answer, "score", (double)pr[best]));
+                json_array_append_new(
+                    faqs, json_pack("{s:I, s:s, s:s, s:f}", "id", (json_int_t)it->id, "question",
+                                    it->title, "answer", it->answer, "score", (double)pr[best]));
             }
             free(pr);
         }
@@ -1055,14 +1109,16 @@ json_t *on_bot_suggest(int64_t account_id, const char *text)
                 continue;
             if (it->kind == IT_FAQ && json_array_size(faqs) < 3 && nseen < 8) {
                 seen[nseen++] = i;
-                json_array_append_new(faqs, json_pack("{s:I, s:s, s:s, s:f}", "id", (json_int_t)it->id, "question",
-                                                      it->title, "answer", it->answer, "score", h[k].score));
+                json_array_append_new(faqs, json_pack("{s:I, s:s, s:s, s:f}", "id",
+                                                      (json_int_t)it->id, "question", it->title,
+                                                      "answer", it->answer, "score", h[k].score));
             } else if (it->kind == IT_ARTICLE && json_array_size(articles) < 3) {
                 char url[160];
                 snprintf(url, sizeof(url), "/help/%s/articles/%" PRId64, b->slug, it->id);
                 size_t sl = utf8_prefix_len(it->answer, strlen(it->answer), 140);
-                json_array_append_new(articles, json_pack("{s:I, s:s, s:s%, s:s}", "id", (json_int_t)it->id, "title",
-                                                          it->title, "snippet", it->answer, sl, "url", url));
+                json_array_append_new(articles, json_pack("{s:I, s:s, s:s%, s:s}", "id",
+                                                          (json_int_t)it->id, "title", it->title,
+                                                          "snippet", it->answer, sl, "url", url));
             }
         }
         feat_buf_release(&fb);
@@ -1082,8 +1138,8 @@ json_t *on_bot_widget(int64_t account_id, int64_t inbox_id)
     for (int k = 0; b && k < SUGGESTIONS; k++)
         if (b->top[k] >= 0)
             json_array_append_new(sugg, json_string(b->items[b->top[k]].title));
-    return json_pack("{s:b, s:s, s:o}", "active", bot_active(s, clock_wall_ms()), "greeting", s->greeting,
-                     "suggestions", sugg);
+    return json_pack("{s:b, s:s, s:o}", "active", bot_active(s, clock_wall_ms()), "greeting",
+                     s->greeting, "suggestions", sugg);
 }
 
 /* ---- start and stop ---- */

@@ -1,6 +1,6 @@
 /* on_bot.h: the bot on the event loop. It keeps each account's trained "brain" (the classifier over
- * FAQ entries and intents, and a BM25 index over FAQ entries and published articles), retrains it on
- * the libuv thread pool when what it knows changes, answers customers in conversations the bot
+ * FAQ entries and intents, and a BM25 index over FAQ entries and published articles), retrains it
+ * on the libuv thread pool when what it knows changes, answers customers in conversations the bot
  * holds, hands them over to routing, and serves the console's bot status, "try it" and agent-assist
  * suggestions. */
 #ifndef PARLEY_ON_BOT_H

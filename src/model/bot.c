@@ -50,16 +50,19 @@ static int parse_hours(json_t *h, struct bot_settings *s, struct jfail *f)
         return json_fail(f, "bot.hours", "hours is an object with utc_offset_minutes and days.");
     json_t *off = json_object_get(h, "utc_offset_minutes");
     if (off) {
-        if (!json_is_integer(off) || json_integer_value(off) < -720 || json_integer_value(off) > 840)
-            return json_fail(f, "bot.hours.utc_offset_minutes",
-                             "utc_offset_minutes is a whole number from -720 to 840 (UTC+8 is 480).");
+        if (!json_is_integer(off) || json_integer_value(off) < -720 ||
+            json_integer_value(off) > 840)
+            return json_fail(
+                f, "bot.hours.utc_offset_minutes",
+                "utc_offset_minutes is a whole number from -720 to 840 (UTC+8 is 480).");
         s->utc_offset_min = (int)json_integer_value(off);
     }
     json_t *days = json_object_get(h, "days");
     if (!days)
         return 0;
     if (!json_is_object(days))
-        return json_fail(f, "bot.hours.days", "days maps mon..sun to lists of [\"09:00\", \"18:00\"].");
+        return json_fail(f, "bot.hours.days",
+                         "days maps mon..sun to lists of [\"09:00\", \"18:00\"].");
     const char *key;
     json_t *v;
     json_object_foreach(days, key, v)
@@ -69,10 +72,11 @@ static int parse_hours(json_t *h, struct bot_settings *s, struct jfail *f)
             if (strcmp(DAYS[i], key) == 0)
                 d = i;
         if (d < 0)
-            return json_fail(f, "bot.hours.days", "unknown day %s: use mon, tue, wed, thu, fri, sat, sun.",
-                             key);
+            return json_fail(f, "bot.hours.days",
+                             "unknown day %s: use mon, tue, wed, thu, fri, sat, sun.", key);
         if (!json_is_array(v) || json_array_size(v) > BOT_SPANS_MAX)
-            return json_fail(f, "bot.hours.days", "%s is a list of at most 4 [open, close] pairs.", key);
+            return json_fail(f, "bot.hours.days", "%s is a list of at most 4 [open, close] pairs.",
+                             key);
         s->nspans[d] = 0;
         size_t i;
         json_t *span;
@@ -81,9 +85,9 @@ static int parse_hours(json_t *h, struct bot_settings *s, struct jfail *f)
             int a = hhmm(json_string_value(json_array_get(span, 0)));
             int b = hhmm(json_string_value(json_array_get(span, 1)));
             if (!json_is_array(span) || json_array_size(span) != 2 || a < 0 || b < 0 || b <= a)
-                return json_fail(f, "bot.hours.days",
-                                 "%s: each pair is [\"HH:MM\", \"HH:MM\"] with the close after the open.",
-                                 key);
+                return json_fail(
+                    f, "bot.hours.days",
+                    "%s: each pair is [\"HH:MM\", \"HH:MM\"] with the close after the open.", key);
             s->spans[d][i][0] = (int16_t)a;
             s->spans[d][i][1] = (int16_t)b;
             s->nspans[d]++;
@@ -96,8 +100,9 @@ int bot_settings_parse(json_t *v, struct bot_settings *s, struct jfail *f)
 {
     if (!json_is_object(v))
         return json_fail(f, "bot", "bot is an object.");
-    static const char *const known[] = {"mode", "greeting", "threshold", "handoff_keywords", "collect_fields",
-                                        "hours", "negative_priority", NULL};
+    static const char *const known[] = {
+        "mode",           "greeting", "threshold",         "handoff_keywords",
+        "collect_fields", "hours",    "negative_priority", NULL};
     const char *key;
     json_t *x;
     json_object_foreach(v, key, x)
@@ -109,8 +114,10 @@ int bot_settings_parse(json_t *v, struct bot_settings *s, struct jfail *f)
             return json_fail(f, "bot", "unknown setting %s.", key);
     }
     int rc, mode;
-    if ((rc = json_get_enum(v, "mode", false, bot_mode_names, &mode, f)) < 0)
-        return f->field[0] ? (snprintf(f->field, sizeof(f->field), "bot.mode"), rc) : rc;
+    if ((rc = json_get_enum(v, "mode", false, bot_mode_names, &mode, f)) < 0) {
+        snprintf(f->field, sizeof(f->field), "bot.mode");
+        return rc;
+    }
     if (json_object_get(v, "mode"))
         s->mode = (enum bot_mode)mode;
     if ((x = json_object_get(v, "greeting"))) {
@@ -121,21 +128,24 @@ int bot_settings_parse(json_t *v, struct bot_settings *s, struct jfail *f)
     }
     if ((x = json_object_get(v, "threshold"))) {
         if (!json_is_number(x) || json_number_value(x) < 0.05 || json_number_value(x) > 0.99)
-            return json_fail(f, "bot.threshold",
-                             "threshold is a confidence from 0.05 to 0.99 (0.5 answers when the bot is"
-                             " at least 50%% sure).");
+            return json_fail(
+                f, "bot.threshold",
+                "threshold is a confidence from 0.05 to 0.99 (0.5 answers when the bot is"
+                " at least 50%% sure).");
         s->threshold = json_number_value(x);
     }
     if ((x = json_object_get(v, "handoff_keywords"))) {
         if (!json_is_array(x) || json_array_size(x) > BOT_KEYWORDS_MAX)
-            return json_fail(f, "bot.handoff_keywords", "handoff_keywords is a list of at most 20 words.");
+            return json_fail(f, "bot.handoff_keywords",
+                             "handoff_keywords is a list of at most 20 words.");
         s->nkeywords = 0;
         size_t i;
         json_t *w;
         json_array_foreach(x, i, w)
         {
             const char *t = json_string_value(w);
-            if (!t || text_blank(t) || !utf8_valid(t, strlen(t)) || utf8_chars(t, strlen(t)) > BOT_KEYWORD_MAX)
+            if (!t || text_blank(t) || !utf8_valid(t, strlen(t)) ||
+                utf8_chars(t, strlen(t)) > BOT_KEYWORD_MAX)
                 return json_fail(f, "bot.handoff_keywords",
                                  "each handoff keyword is 1 to 40 characters.");
             snprintf(s->keywords[s->nkeywords++], sizeof(s->keywords[0]), "%s", t);
@@ -143,7 +153,8 @@ int bot_settings_parse(json_t *v, struct bot_settings *s, struct jfail *f)
     }
     if ((x = json_object_get(v, "collect_fields"))) {
         if (!json_is_array(x))
-            return json_fail(f, "bot.collect_fields", "collect_fields is a list of name, email, phone.");
+            return json_fail(f, "bot.collect_fields",
+                             "collect_fields is a list of name, email, phone.");
         s->collect = 0;
         size_t i;
         json_t *w;
@@ -155,7 +166,8 @@ int bot_settings_parse(json_t *v, struct bot_settings *s, struct jfail *f)
                 if (strcmp(FIELDS[k], t) == 0)
                     bit = 1 << k;
             if (!bit)
-                return json_fail(f, "bot.collect_fields", "collect_fields may hold name, email and phone.");
+                return json_fail(f, "bot.collect_fields",
+                                 "collect_fields may hold name, email and phone.");
             s->collect |= (unsigned)bit;
         }
     }
@@ -201,10 +213,10 @@ json_t *bot_settings_json(const struct bot_settings *s)
         }
         json_object_set_new(days, DAYS[d], arr);
     }
-    return json_pack("{s:s, s:s, s:f, s:o, s:o, s:{s:i, s:o}, s:b}", "mode", bot_mode_names[s->mode],
-                     "greeting", s->greeting, "threshold", s->threshold, "handoff_keywords", kw,
-                     "collect_fields", cf, "hours", "utc_offset_minutes", s->utc_offset_min, "days", days,
-                     "negative_priority", s->negative_priority);
+    return json_pack("{s:s, s:s, s:f, s:o, s:o, s:{s:i, s:o}, s:b}", "mode",
+                     bot_mode_names[s->mode], "greeting", s->greeting, "threshold", s->threshold,
+                     "handoff_keywords", kw, "collect_fields", cf, "hours", "utc_offset_minutes",
+                     s->utc_offset_min, "days", days, "negative_priority", s->negative_priority);
 }
 
 bool bot_in_hours(const struct bot_settings *s, int64_t now_ms)

@@ -13,12 +13,23 @@ int html_escape(struct buf *out, const char *s, size_t len)
     for (size_t i = 0; i < len && rc == 0; i++) {
         const char *rep = NULL;
         switch (s[i]) {
-        case '&': rep = "&amp;"; break;
-        case '<': rep = "&lt;"; break;
-        case '>': rep = "&gt;"; break;
-        case '"': rep = "&quot;"; break;
-        case '\'': rep = "&#39;"; break;
-        default: continue;
+        case '&':
+            rep = "&amp;";
+            break;
+        case '<':
+            rep = "&lt;";
+            break;
+        case '>':
+            rep = "&gt;";
+            break;
+        case '"':
+            rep = "&quot;";
+            break;
+        case '\'':
+            rep = "&#39;";
+            break;
+        default:
+            continue;
         }
         rc = buf_append(out, s + start, i - start);
         if (rc == 0)
@@ -171,9 +182,9 @@ int markdown_html(const char *src, size_t len, struct buf *out)
 #define CLOSE_PARA()                                                                               \
     do {                                                                                           \
         if (para) {                                                                                \
-            rc = rc ? rc : buf_append_str(out, quote ? "<blockquote><p>" : "<p>");               \
+            rc = rc ? rc : buf_append_str(out, quote ? "<blockquote><p>" : "<p>");                 \
             rc = rc ? rc : inline_html(out, pend.p, pend.len);                                     \
-            rc = rc ? rc : buf_append_str(out, quote ? "</p></blockquote>\n" : "</p>\n");        \
+            rc = rc ? rc : buf_append_str(out, quote ? "</p></blockquote>\n" : "</p>\n");          \
             buf_reset(&pend);                                                                      \
             para = false;                                                                          \
         }                                                                                          \
@@ -181,7 +192,7 @@ int markdown_html(const char *src, size_t len, struct buf *out)
 #define CLOSE_LIST()                                                                               \
     do {                                                                                           \
         if (list) {                                                                                \
-            rc = rc ? rc : buf_append_str(out, list == 'u' ? "</ul>\n" : "</ol>\n");             \
+            rc = rc ? rc : buf_append_str(out, list == 'u' ? "</ul>\n" : "</ol>\n");               \
             list = 0;                                                                              \
         }                                                                                          \
     } while (0)

@@ -72,8 +72,10 @@ static int u64_cmp(const void *a, const void *b)
 
 uint32_t bm25_add(struct bm25 *b, struct feat_buf *fb, const char *text, size_t len)
 {
-    uint64_t *t = xmalloc(FEAT_MAX_TEXT * 2 * sizeof(*t));
-    size_t n = terms(fb, text, len, t, FEAT_MAX_TEXT * 2);
+    /* at most a token per byte, and a CJK token adds its pair */
+    size_t max = 2 * (len < FEAT_MAX_TEXT ? len : FEAT_MAX_TEXT) + 1;
+    uint64_t *t = xmalloc(max * sizeof(*t));
+    size_t n = terms(fb, text, len, t, max);
     qsort(t, n, sizeof(*t), u64_cmp);
     uint32_t doc = (uint32_t)b->ndocs;
     if (b->ndocs == b->cap) {

@@ -166,8 +166,8 @@ int nlp_eval_read(const char *path, bool csv, struct nlp_data *d, char *err, siz
     return rc;
 }
 
-/* Rows of src whose label is not oos, or (per_class > 0) per_class of each class drawn with seed;
- * or, with holdout, split src into train (9/10) and held (1/10) within each class. */
+/* The rows of src whose label is not oos; with per_class > 0, at most per_class of each class,
+ * drawn with seed. */
 static void subset(const struct nlp_data *src, struct nlp_data *dst, const char *oos, int per_class,
                    uint64_t seed)
 {
@@ -198,6 +198,7 @@ static void subset(const struct nlp_data *src, struct nlp_data *dst, const char 
     free(ord);
 }
 
+/* split: every tenth row of each class to held, the rest to train. */
 static void split(const struct nlp_data *src, struct nlp_data *train, struct nlp_data *held)
 {
     int *seen = xcalloc((size_t)src->nclass, sizeof(*seen));
@@ -212,8 +213,10 @@ static void split(const struct nlp_data *src, struct nlp_data *train, struct nlp
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: parleyd nlp-eval --train FILE --test FILE [--val FILE] [--oos-label LABEL]\n"
-                    "                        [--format tsv|csv] [--per-class N] [--seed N] [--c X] [--threads N]\n");
+    fprintf(stderr,
+            "usage: parleyd nlp-eval --train FILE --test FILE [--val FILE] [--oos-label LABEL]\n"
+            "                        [--format tsv|csv] [--per-class N] [--seed N] [--c X] "
+            "[--threads N]\n");
 }
 
 int nlp_eval_main(int argc, char **argv)
@@ -392,13 +395,15 @@ int nlp_eval_main(int argc, char **argv)
         f1sum += prec + rec > 0 ? 2 * prec * rec / (prec + rec) : 0;
         f1n++;
     }
-    printf("train_rows=%zu\ntest_rows=%zu\nclasses=%d\nfeatures=%zu\n", train.n, test.n, nc, m->nfeat);
+    printf("train_rows=%zu\ntest_rows=%zu\nclasses=%d\nfeatures=%zu\n", train.n, test.n, nc,
+           m->nfeat);
     printf("accuracy=%.4f\nmacro_f1=%.4f\ntrain_seconds=%.3f\nus_per_query=%.1f\n",
            (double)right / (double)(test.n ? test.n : 1), f1n ? f1sum / f1n : 0, train_s, us_q);
     printf("temperature=%.4f\n", (double)m->temp);
     if (oos) {
         printf("threshold=%.4f\nin_scope_accuracy=%.4f\noos_recall=%.4f\n", (double)m->threshold,
-               in_n ? (double)in_right / (double)in_n : 0, oos_n ? (double)oos_right / (double)oos_n : 0);
+               in_n ? (double)in_right / (double)in_n : 0,
+               oos_n ? (double)oos_right / (double)oos_n : 0);
     }
     free(tp);
     free(fp);

@@ -139,7 +139,8 @@ static const char *contraction(const char *suf, size_t n)
 {
     static const struct {
         const char *suf, *word;
-    } map[] = {{"s", "s"}, {"m", "am"}, {"re", "are"}, {"ve", "have"}, {"ll", "will"}, {"d", "would"}};
+    } map[] = {{"s", "s"},     {"m", "am"},    {"re", "are"},
+               {"ve", "have"}, {"ll", "will"}, {"d", "would"}};
     for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
         if (strlen(map[i].suf) == n && memcmp(map[i].suf, suf, n) == 0)
             return map[i].word;
@@ -167,8 +168,8 @@ size_t feat_stem(char *w, size_t len)
 /* After an apostrophe at s[*i] ends the letters in word: "n't" becomes the word without its n plus
  * "not"; 's, 'm, 're, 've, 'll and 'd become a word of their own. Returns false (nothing consumed)
  * when what follows is not one of these. */
-static bool apostrophe(struct feat_buf *fb, const unsigned char *s, size_t len, size_t *i, char *word,
-                       size_t *wl, size_t *used)
+static bool apostrophe(struct feat_buf *fb, const unsigned char *s, size_t len, size_t *i,
+                       char *word, size_t *wl, size_t *used)
 {
     size_t j = *i, n = 0;
     char suf[5];
@@ -342,7 +343,8 @@ size_t feat_extract(struct feat_buf *fb, const char *text, size_t len)
         }
     }
     /* chars view: char_wb 2..5 inside Latin words, 1..3-grams along CJK runs. Tokens of a CJK run
-     * are consecutive CJK tokens (separators between them do not break a run; a Latin word does). */
+     * are consecutive CJK tokens (separators between them do not break a run; a Latin word does).
+     */
     char pad[MAX_TOKEN + 3];
     for (size_t i = 0; i < nt; i++) {
         if (fb->cjk[i]) {

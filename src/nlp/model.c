@@ -135,7 +135,8 @@ struct svec {
 
 /* Turns the merged features of fb into tf-idf values, L2-normalised per view, dropping features the
  * model does not know. idx/val must hold fb->n entries. Returns the count kept. */
-static size_t vectorise(const struct nlp_model *m, const struct feat_buf *fb, uint32_t *idx, float *val)
+static size_t vectorise(const struct nlp_model *m, const struct feat_buf *fb, uint32_t *idx,
+                        float *val)
 {
     size_t n = 0;
     double norm[FEAT_NVIEWS] = {0};
@@ -446,7 +447,8 @@ int nlp_train(const struct nlp_data *d, const struct nlp_opts *opts, struct nlp_
 
 /* ---- prediction ---- */
 
-int nlp_scores(const struct nlp_model *m, struct feat_buf *fb, const char *text, size_t len, float *scores)
+int nlp_scores(const struct nlp_model *m, struct feat_buf *fb, const char *text, size_t len,
+               float *scores)
 {
     size_t nc = (size_t)m->nclass;
     for (size_t c = 0; c < nc; c++)
@@ -492,12 +494,19 @@ static void softmax(const float *scores, int nc, float temp, float *probs)
         probs[c] = (float)(probs[c] / sum);
 }
 
-int nlp_predict(const struct nlp_model *m, struct feat_buf *fb, const char *text, size_t len, float *probs,
-                float *p)
+void nlp_softmax(const struct nlp_model *m, const float *scores, float *probs)
+{
+    softmax(scores, m->nclass, m->temp, probs);
+}
+
+int nlp_predict(const struct nlp_model *m, struct feat_buf *fb, const char *text, size_t len,
+                float *probs, float *p)
 {
     float sbuf[256], pbuf[256];
     float *scores = m->nclass <= 256 ? sbuf : xmalloc((size_t)m->nclass * sizeof(float));
-    float *pr = probs ? probs : m->nclass <= 256 ? pbuf : xmalloc((size_t)m->nclass * sizeof(float));
+    float *pr = probs              ? probs
+                : m->nclass <= 256 ? pbuf
+                                   : xmalloc((size_t)m->nclass * sizeof(float));
     int best = nlp_scores(m, fb, text, len, scores);
     softmax(scores, m->nclass, m->temp, pr);
     if (best < 0) { /* nothing known: no class can claim it */
@@ -519,13 +528,31 @@ int nlp_predict(const struct nlp_model *m, struct feat_buf *fb, const char *text
 
 /* ---- calibration ---- */
 
-int nlp_calibrate(struct nlp_model *m, const struct nlp_data *d, const char *oos_label, double target_reject)
+/* The mean log loss of the in-scope rows (truth >= 0) at temperature temp; pr is scratch. */
+static double log_loss(const float *scores, const int *truth, size_t n, int nc, double temp,
+                       float *pr)
+{
+    double l = 0;
+    size_t cnt = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (truth[i] < 0)
+            continue;
+        softmax(scores + i * (size_t)nc, nc, (float)temp, pr);
+        l -= log(pr[truth[i]] > 1e-12f ? pr[truth[i]] : 1e-12);
+        cnt++;
+    }
+    return cnt ? l / (double)cnt : 0;
+}
+
+int nlp_calibrate(struct nlp_model *m, const struct nlp_data *d, const char *oos_label,
+                  double target_reject)
 {
     if (d->n == 0)
         return ERR_INVAL;
     size_t nc = (size_t)m->nclass;
     float *scores = xmalloc(d->n * nc * sizeof(*scores));
-    int *truth = xmalloc(d->n * sizeof(*truth)); /* class of the model, -1 out of scope, -2 unknown */
+    int *truth =
+        xmalloc(d->n * sizeof(*truth)); /* class of the model, -1 out of scope, -2 unknown */
     bool *known = xmalloc(d->n * sizeof(*known));
     struct feat_buf fb;
     feat_buf_init(&fb);
@@ -545,38 +572,24 @@ int nlp_calibrate(struct nlp_model *m, const struct nlp_data *d, const char *oos
     double lo = 0.01, hi = 5.0;
     const double gr = 0.6180339887498949;
     float *pr = xmalloc(nc * sizeof(*pr));
-#define LOSS(T, out)                                                                               \
-    do {                                                                                           \
-        double l_ = 0;                                                                             \
-        size_t cnt_ = 0;                                                                           \
-        for (size_t i_ = 0; i_ < d->n; i_++) {                                                     \
-            if (truth[i_] < 0)                                                                     \
-                continue;                                                                          \
-            softmax(scores + i_ * nc, m->nclass, (float)(T), pr);                                  \
-            l_ -= log(pr[truth[i_]] > 1e-12f ? pr[truth[i_]] : 1e-12);                             \
-            cnt_++;                                                                                \
-        }                                                                                          \
-        (out) = cnt_ ? l_ / (double)cnt_ : 0;                                                      \
-    } while (0)
-    double a = hi - gr * (hi - lo), b = lo + gr * (hi - lo), fa, fbv;
-    LOSS(a, fa);
-    LOSS(b, fbv);
+    double a = hi - gr * (hi - lo), b = lo + gr * (hi - lo);
+    double fa = log_loss(scores, truth, d->n, m->nclass, a, pr),
+           fbv = log_loss(scores, truth, d->n, m->nclass, b, pr);
     for (int it = 0; it < 40; it++) {
         if (fa < fbv) {
             hi = b;
             b = a;
             fbv = fa;
             a = hi - gr * (hi - lo);
-            LOSS(a, fa);
+            fa = log_loss(scores, truth, d->n, m->nclass, a, pr);
         } else {
             lo = a;
             a = b;
             fa = fbv;
             b = lo + gr * (hi - lo);
-            LOSS(b, fbv);
+            fbv = log_loss(scores, truth, d->n, m->nclass, b, pr);
         }
     }
-#undef LOSS
     m->temp = (float)((lo + hi) / 2);
 
     /* threshold */

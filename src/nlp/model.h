@@ -4,7 +4,8 @@
  * an out-of-scope threshold on the top probability.
  *
  * A model is immutable once trained: many threads may call nlp_predict on it at once, each with
- * its own struct feat_buf. Training runs on a worker thread (or the eval command), never the loop. */
+ * its own struct feat_buf. Training runs on a worker thread (or the eval command), never the loop.
+ */
 #ifndef PARLEY_NLP_MODEL_H
 #define PARLEY_NLP_MODEL_H
 #include <stdbool.h>
@@ -15,12 +16,12 @@
 #include "nlp/feat.h"
 
 struct nlp_opts {
-    double c;          /* SVM cost; 0 means the default, 0.5 */
-    double eps;        /* stopping tolerance of the dual solver; 0 means 0.1 */
-    int max_iter;      /* passes over the data per class; 0 means 200 */
-    int min_df;        /* features seen in fewer texts are dropped; 0 means 1 */
-    int threads;       /* 0 means 2 */
-    uint64_t seed;     /* for the solver's visiting order; training is deterministic given it */
+    double c;      /* SVM cost; 0 means the default, 0.5 */
+    double eps;    /* stopping tolerance of the dual solver; 0 means 0.1 */
+    int max_iter;  /* passes over the data per class; 0 means 200 */
+    int min_df;    /* features seen in fewer texts are dropped; 0 means 1 */
+    int threads;   /* 0 means 2 */
+    uint64_t seed; /* for the solver's visiting order; training is deterministic given it */
     /* progress(done, total, arg): called as classes finish, from the training threads, one at a
      * time. May be NULL. */
     void (*progress)(int done, int total, void *arg);
@@ -68,6 +69,8 @@ void nlp_model_free(struct nlp_model *m);
  * when the text has no known feature (all scores are then the biases). */
 int nlp_scores(const struct nlp_model *m, struct feat_buf *fb, const char *text, size_t len,
                float *scores);
+/* nlp_softmax: calibrated probabilities from scores (both nclass long). */
+void nlp_softmax(const struct nlp_model *m, const float *scores, float *probs);
 /* nlp_predict: calibrated probabilities into probs[nclass] (may be NULL); returns the best class
  * and its probability in *p. */
 int nlp_predict(const struct nlp_model *m, struct feat_buf *fb, const char *text, size_t len,

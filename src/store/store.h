@@ -15,8 +15,8 @@
  * SQL is portable: parameters are $1..$N with a type letter each, no back-end-only syntax in domain
  * code (RETURNING, ON CONFLICT and LIMIT/OFFSET are fine on both). Parameter types: 'i' int64_t 'n'
  * int64_t where 0 means NULL   't' const char * (NULL means NULL) 's' struct span (p NULL means
- * NULL)   'b' int (boolean)   'd' double (NaN means NULL). A job function must depend only on its argument and the database: after
- * a failed group commit each job is run again alone. */
+ * NULL)   'b' int (boolean)   'd' double (NaN means NULL). A job function must depend only on its
+ * argument and the database: after a failed group commit each job is run again alone. */
 #ifndef PARLEY_STORE_H
 #define PARLEY_STORE_H
 

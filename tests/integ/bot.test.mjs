@@ -8,21 +8,11 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer } from '../lib/server.mjs';
 import { openWs } from './lib/ws.mjs';
-import { sleep } from './lib/util.mjs';
+import { sleep, passes } from './lib/util.mjs';
 
-async function eventually(fn, { timeout = 8000, interval = 50 } = {}) {
-  const deadline = Date.now() + timeout;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (e) {
-      if (Date.now() >= deadline) throw e;
-    }
-    await sleep(interval);
-  }
-}
 
 const A = '/api/v1/accounts/1';
+const soon = (fn, o = {}) => passes(fn, { timeout: 8000, interval: 50, ...o });
 const isText = (t) => (e) => e.kind === 'text' && e.json?.type === t;
 
 describe('bot', () => {
@@ -42,7 +32,7 @@ describe('bot', () => {
   after(async () => { await srv.stop(); srv.cleanup(); });
 
   async function trained(minVersion = 1) {
-    return eventually(async () => {
+    return soon(async () => {
       const s = await req('GET', `${A}/bot`);
       assert.equal(s.status, 200, s.text);
       assert.equal(s.body.status, 'ready', JSON.stringify(s.body));
@@ -222,7 +212,7 @@ describe('bot', () => {
     assert.equal(it2.status, 201, it2.text);
     const s0 = (await req('GET', `${A}/bot`)).body;
     await trained(s0.version + (s0.status === 'training' ? 1 : 0));
-    await eventually(async () => {
+    await soon(async () => {
       const t = await req('POST', `${A}/bot/test`, { text: 'I was charged twice on my invoice' });
       assert.equal(t.body.match?.name, 'invoice_dispute', t.text);
     });
@@ -237,7 +227,7 @@ describe('bot', () => {
     // intent → route to the team, intent recorded
     const r = await visitor('I was charged twice, my invoice is wrong');
     await botReply(r, (m) => m.attributes.kind === 'handoff');
-    const rc = await eventually(async () => {
+    const rc = await soon(async () => {
       const c = (await req('GET', `${A}/conversations/${r.cid}`)).body;
       assert.equal(c.status, 'open');
       return c;
@@ -269,7 +259,7 @@ describe('bot', () => {
 
   it('an agent who replies takes over; sentiment is scored and a negative turn raises the priority', async () => {
     const v = await visitor('这个破产品太差了，非常失望，我要投诉！');
-    const conv = await eventually(async () => {
+    const conv = await soon(async () => {
       const c = (await req('GET', `${A}/conversations/${v.cid}`)).body;
       assert.ok(c.sentiment < -0.25, JSON.stringify(c.sentiment));
       return c;
@@ -295,7 +285,7 @@ describe('bot', () => {
     const art = await req('POST', `${A}/kb/articles`, { title: 'Refunds and returns', body: 'How a refund works, step by step.', status: 'published', locale: 'en' });
     assert.equal(art.status, 201, art.text);
     await trained(1);
-    await eventually(async () => {
+    await soon(async () => {
       const s = await req('POST', `${A}/bot/test`, { text: 'refund' });
       assert.ok(s.body.suggestions.some((x) => x.type === 'article'), s.text);
     });

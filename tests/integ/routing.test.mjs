@@ -6,20 +6,8 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer } from '../lib/server.mjs';
 import { openWs } from './lib/ws.mjs';
-import { sleep } from './lib/util.mjs';
+import { sleep, passes } from './lib/util.mjs';
 
-// eventually: retries fn until it stops throwing (or the time is up, then its last error).
-async function eventually(fn, { timeout = 3000, interval = 25 } = {}) {
-  const deadline = Date.now() + timeout;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (e) {
-      if (Date.now() >= deadline) throw e;
-    }
-    await sleep(interval);
-  }
-}
 
 const A = '/api/v1/accounts/1';
 const isText = (t) => (e) => e.kind === 'text' && e.json?.type === t;
@@ -94,7 +82,7 @@ describe('routing', () => {
 
     const visitors = [];
     for (let i = 0; i < 6; i++) visitors.push(await visitor(ib.widget_token, `question ${i}`));
-    await eventually(async () => {
+    await passes(async () => {
       for (const v of visitors) assert.ok((await conv(v.cid)).assignee_id, `conversation ${v.cid} assigned`);
     }, { timeout: 5000 });
     assert.deepEqual(await loads([...a, away]), [2, 2, 2, 0]);
@@ -150,7 +138,7 @@ describe('routing', () => {
     // Dan comes back online and connected: the next arrival is his (he has the most room).
     assert.equal((await req('PUT', '/api/v1/me/availability', { status: 'online' }, away.token)).status, 200);
     const eighth = await visitor(ib.widget_token, 'hi Dan');
-    await eventually(async () => assert.equal((await conv(eighth.cid)).assignee_id, away.id), { timeout: 5000 });
+    await passes(async () => assert.equal((await conv(eighth.cid)).assignee_id, away.id), { timeout: 5000 });
 
     // The agents panel shows every agent's load and capacity.
     const panel = await req('GET', `${A}/routing/agents`);
@@ -168,12 +156,12 @@ describe('routing', () => {
     const ws = await connect(solo.token);
     const ib = await inbox('Ordered', { strategy: 'round_robin' }, [solo]);
     const first = await visitor(ib.widget_token, 'first');
-    await eventually(async () => assert.equal((await conv(first.cid)).assignee_id, solo.id));
+    await passes(async () => assert.equal((await conv(first.cid)).assignee_id, solo.id));
     const waiting = [];
     for (let i = 0; i < 4; i++) waiting.push(await visitor(ib.widget_token, `w${i}`));
     // w2 becomes urgent: it jumps ahead.
     assert.equal((await req('PATCH', `${A}/conversations/${waiting[2].cid}`, { priority: 'urgent' })).status, 200);
-    await eventually(async () => {
+    await passes(async () => {
       const q = (await req('GET', `${A}/inboxes/${ib.id}/queue`)).body.data.map((x) => x.conversation_id);
       assert.deepEqual(q, [waiting[2].cid, waiting[0].cid, waiting[1].cid, waiting[3].cid]);
     });
@@ -220,7 +208,7 @@ describe('routing', () => {
     assert.equal((await req('PATCH', `${A}/routing_rules/${rule.body.id}`, { enabled: true }, gen.token)).status, 403);
 
     const v = await visitor(ib.widget_token, '我要开发票');
-    await eventually(async () => assert.equal((await conv(v.cid)).assignee_id, bil.id), { timeout: 5000 });
+    await passes(async () => assert.equal((await conv(v.cid)).assignee_id, bil.id), { timeout: 5000 });
     const c = await conv(v.cid);
     assert.equal(c.team_id, team.body.id);
     assert.equal(c.priority, 'high');
@@ -236,7 +224,7 @@ describe('routing', () => {
 
     // A conversation no rule matches goes by load (Gina has none).
     const plain = await visitor(ib.widget_token, 'where is my parcel?');
-    await eventually(async () => assert.equal((await conv(plain.cid)).assignee_id, gen.id), { timeout: 5000 });
+    await passes(async () => assert.equal((await conv(plain.cid)).assignee_id, gen.id), { timeout: 5000 });
     const skills = await req('GET', `${A}/skills`);
     assert.ok(skills.body.data.some((s) => s.name === 'billing' && s.users === 1));
     for (const s of [...ws, v.ws, plain.ws]) s.destroy();
@@ -288,7 +276,7 @@ describe('routing', () => {
     const v = await visitor(ib.widget_token, 'anyone?');
     await sleep(300);
     assert.equal((await conv(v.cid)).assignee_id, null, 'Bea has no room');
-    await eventually(async () => assert.equal((await conv(v.cid)).assignee_id, over.id), { timeout: 5000 });
+    await passes(async () => assert.equal((await conv(v.cid)).assignee_id, over.id), { timeout: 5000 });
     assert.equal((await conv(v.cid)).team_id, team.id);
     const kinds = (await req('GET', `${A}/conversations/${v.cid}/routing`)).body.decisions.map((d) => d.kind);
     assert.deepEqual(kinds, ['overflow', 'assign']);
@@ -300,11 +288,11 @@ describe('routing', () => {
     await req('PUT', '/api/v1/me/availability', { status: 'online' }, p.token);
     const pws = await connect(p.token);
     const v2 = await visitor(ib2.widget_token, 'hello?');
-    await eventually(async () => assert.equal((await conv(v2.cid)).assignee_id, p.id));
+    await passes(async () => assert.equal((await conv(v2.cid)).assignee_id, p.id));
     assert.equal((await req('PUT', `${A}/inboxes/${ib2.id}/members`, { user_ids: [p.id, qn.id] })).status, 200);
     await req('PUT', '/api/v1/me/availability', { status: 'online' }, qn.token);
     const qws = await connect(qn.token);
-    await eventually(async () => assert.equal((await conv(v2.cid)).assignee_id, qn.id), { timeout: 6000 });
+    await passes(async () => assert.equal((await conv(v2.cid)).assignee_id, qn.id), { timeout: 6000 });
     const h = (await req('GET', `${A}/conversations/${v2.cid}/assignments`)).body.data.map((r) => r.reason);
     assert.deepEqual(h, ['auto', 'reroute', 'reroute']);
     const why = (await req('GET', `${A}/conversations/${v2.cid}/routing`)).body;
@@ -436,13 +424,13 @@ describe('routing', () => {
     const ws = await connect(g.token);
     ws.destroy();
     const v = await visitor(ib.widget_token, 'quick');
-    await eventually(async () => assert.equal((await conv(v.cid)).assignee_id, g.id), { timeout: 2000 });
+    await passes(async () => assert.equal((await conv(v.cid)).assignee_id, g.id), { timeout: 2000 });
     await sleep(700);
     const v2 = await visitor(ib.widget_token, 'later');
     await sleep(300);
     assert.equal((await conv(v2.cid)).assignee_id, null, 'offline after the grace period');
     const back = await connect(g.token);
-    await eventually(async () => assert.equal((await conv(v2.cid)).assignee_id, g.id), { timeout: 3000 });
+    await passes(async () => assert.equal((await conv(v2.cid)).assignee_id, g.id), { timeout: 3000 });
     for (const s of [back, v.ws, v2.ws]) s.destroy();
   });
 });

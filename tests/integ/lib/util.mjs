@@ -35,6 +35,19 @@ export async function eventually(fn, { timeout = 3000, interval = 50 } = {}) {
   }
 }
 
+/** Retries fn until it stops throwing (assertions inside it); after timeout, throws its last error. */
+export async function passes(fn, { timeout = 3000, interval = 25 } = {}) {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (Date.now() >= deadline) throw e;
+    }
+    await sleep(interval);
+  }
+}
+
 /** A TCP port that was free a moment ago. */
 export function freePort() {
   return new Promise((resolve, reject) => {

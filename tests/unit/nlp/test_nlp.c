@@ -60,15 +60,24 @@ static void test_tokens(void **state)
 static void fill(struct nlp_data *d)
 {
     static const char *const rows[][2] = {
-        {"card", "my card has not arrived"},       {"card", "where is my new card"},
-        {"card", "card still not delivered"},      {"card", "when will the card arrive"},
-        {"card", "卡还没有寄到"},                  {"card", "我的新卡什么时候到"},
-        {"refund", "I want my money back"},        {"refund", "please refund the order"},
-        {"refund", "how do I get a refund"},       {"refund", "refund my purchase"},
-        {"refund", "我要退款"},                    {"refund", "怎么申请退款"},
-        {"password", "I forgot my password"},      {"password", "reset my password"},
-        {"password", "cannot log in, lost password"}, {"password", "change the password"},
-        {"password", "忘记密码了"},                {"password", "密码怎么重置"},
+        {"card", "my card has not arrived"},
+        {"card", "where is my new card"},
+        {"card", "card still not delivered"},
+        {"card", "when will the card arrive"},
+        {"card", "卡还没有寄到"},
+        {"card", "我的新卡什么时候到"},
+        {"refund", "I want my money back"},
+        {"refund", "please refund the order"},
+        {"refund", "how do I get a refund"},
+        {"refund", "refund my purchase"},
+        {"refund", "我要退款"},
+        {"refund", "怎么申请退款"},
+        {"password", "I forgot my password"},
+        {"password", "reset my password"},
+        {"password", "cannot log in, lost password"},
+        {"password", "change the password"},
+        {"password", "忘记密码了"},
+        {"password", "密码怎么重置"},
     };
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
         nlp_data_add(d, rows[i][1], strlen(rows[i][1]), rows[i][0], strlen(rows[i][0]));
@@ -193,7 +202,8 @@ static void test_sentiment(void **state)
         double s = sentiment_score(cases[i].text, strlen(cases[i].text));
         assert_true(s > -1 && s < 1);
         if (strcmp(sentiment_label(s), cases[i].label) != 0)
-            fail_msg("%s: %.3f is %s, want %s", cases[i].text, s, sentiment_label(s), cases[i].label);
+            fail_msg("%s: %.3f is %s, want %s", cases[i].text, s, sentiment_label(s),
+                     cases[i].label);
     }
 }
 
@@ -207,7 +217,7 @@ static void test_bot_settings(void **state)
     int64_t mon10 = 1795399200000LL;
     s.utc_offset_min = 480;
     assert_true(bot_in_hours(&s, mon10));
-    assert_false(bot_in_hours(&s, mon10 + 9LL * 3600000)); /* 19:00 */
+    assert_false(bot_in_hours(&s, mon10 + 9LL * 3600000));  /* 19:00 */
     assert_false(bot_in_hours(&s, mon10 + 5LL * 86400000)); /* Saturday */
     s.mode = BOT_OUTSIDE_HOURS;
     assert_false(bot_active(&s, mon10));
@@ -240,8 +250,10 @@ static void test_markdown(void **state)
     (void)state;
     struct buf b;
     buf_init(&b, 1 << 20);
-    const char *md = "# Title <b>\n\nSome **bold** and *it* and `x<y`.\n\n- one\n- [two](https://e.com/?a=1&b=\"2\")\n"
-                     "1. first\n\n```\n<script>\n```\n> quoted\n\n[bad](javascript:alert(1)) <img src=x>\n";
+    const char *md =
+        "# Title <b>\n\nSome **bold** and *it* and `x<y`.\n\n- one\n- "
+        "[two](https://e.com/?a=1&b=\"2\")\n"
+        "1. first\n\n```\n<script>\n```\n> quoted\n\n[bad](javascript:alert(1)) <img src=x>\n";
     assert_int_equal(markdown_html(md, strlen(md), &b), 0);
     buf_putc(&b, 0);
     const char *h = b.p;
@@ -263,9 +275,9 @@ static void test_markdown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_tokens),         cmocka_unit_test(test_train_predict_deterministic),
-        cmocka_unit_test(test_bm25),           cmocka_unit_test(test_sentiment),
-        cmocka_unit_test(test_bot_settings),   cmocka_unit_test(test_markdown),
+        cmocka_unit_test(test_tokens),       cmocka_unit_test(test_train_predict_deterministic),
+        cmocka_unit_test(test_bm25),         cmocka_unit_test(test_sentiment),
+        cmocka_unit_test(test_bot_settings), cmocka_unit_test(test_markdown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
