@@ -5,6 +5,7 @@
 #include "base/cfg.h"
 #include "base/log.h"
 #include "api/app.h"
+#include "api/conv.h"
 #include "event/event.h"
 #include "event/on_push.h"
 #include "event/on_route.h"
@@ -142,6 +143,7 @@ int main(int argc, char **argv)
         .queue = (size_t)cfg.store_queue,
         .batch = (size_t)cfg.store_batch,
         .readers = (int)cfg.store_readers,
+        .background = msg_index_fn,
     };
     if ((rc = store_open(&app.store, app.loop, &so, err, sizeof(err))) < 0) {
         fprintf(stderr, "parleyd: %s\n", err);

@@ -99,7 +99,7 @@ static const char *fts_phrase(struct http_req *r, const char *q)
 static const char *const q_clause[] = {
     "",
     Q_CONTACT " OR c.id IN (SELECT m.conversation_id FROM messages m WHERE m.account_id = $1"
-              " AND m.id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH $7)))",
+              " AND " MSG_MATCH("$7", "$8") "))",
     Q_CONTACT " OR EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id"
               " AND instr(m.content, $8) > 0))",
 };
@@ -737,7 +737,7 @@ static int search_fn(struct store_tx *tx, void *arg)
              " JOIN contacts ct ON ct.id = c.contact_id WHERE m.account_id = $1"
              " AND ($2 > 0 OR EXISTS (SELECT 1 FROM inbox_members mm WHERE mm.inbox_id ="
              " c.inbox_id AND mm.user_id = $3)) AND %s ORDER BY m.id DESC LIMIT $6 OFFSET $7",
-             j->fts ? "m.id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH $4)"
+             j->fts ? MSG_MATCH("$4", "$5")
                     : "m.id IN (SELECT id FROM messages WHERE account_id = $1"
                       " ORDER BY id DESC LIMIT 20000) AND instr(lower(m.content), lower($5)) > 0");
     struct store_rows rows;

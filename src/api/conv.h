@@ -106,5 +106,14 @@ struct conv_read {
     struct event_batch events;
 };
 int conv_read_fn(struct store_tx *tx, void *arg);
+/* msg_index_fn: the store's background work (store_opts.background): adds the messages after
+ * fts_state.indexed_to to the search index, for about a millisecond; 1 when more remain. */
+int msg_index_fn(struct store_tx *tx, void *arg);
+/* The search condition for messages `m` whose text contains $Q, FTS5 phrase $P: the index up to
+ * where it got, and a scan of the newest messages it has not reached yet. */
+#define MSG_MATCH(P, Q)                                                                            \
+    "(m.id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH " P ")"                     \
+    " OR (m.id > (SELECT indexed_to FROM fts_state) AND instr(lower(m.content), lower(" Q "))"     \
+    " > 0))"
 
 #endif

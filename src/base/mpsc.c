@@ -61,6 +61,14 @@ void mpsc_close(struct mpsc *q)
     pthread_mutex_unlock(&q->mu);
 }
 
+bool mpsc_idle(struct mpsc *q)
+{
+    pthread_mutex_lock(&q->mu);
+    bool idle = q->len == 0 && !q->closed;
+    pthread_mutex_unlock(&q->mu);
+    return idle;
+}
+
 size_t mpsc_depth(struct mpsc *q)
 {
     pthread_mutex_lock(&q->mu);

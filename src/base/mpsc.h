@@ -28,5 +28,7 @@ size_t mpsc_pop_batch(struct mpsc *q, void **out, size_t max);
 /* mpsc_close: wakes every consumer; items already queued are still handed out. */
 void mpsc_close(struct mpsc *q);
 size_t mpsc_depth(struct mpsc *q);
+/* mpsc_idle: empty and not closed (nothing to take now, and more may come). */
+bool mpsc_idle(struct mpsc *q);
 
 #endif

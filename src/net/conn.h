@@ -44,6 +44,7 @@ struct conn {
     struct buf wfly; /* in flight */
     uv_write_t wreq;
     bool writing;
+    bool flush_queued; /* in srv->flush_ids */
     /* timeouts */
     struct tlink tl;  /* header/body/idle/ws-idle list */
     struct tlink tp;  /* ws ping list */
@@ -56,6 +57,15 @@ struct conn {
 };
 
 void conn__write(struct conn *c, const void *p, size_t len);
+/* conn__write_later: queues bytes that go out at the end of this loop iteration, together with
+ * whatever else was queued for the connection meanwhile (one write for all the frames an iteration
+ * produced, however many events it published). Order with conn__write is kept. */
+void conn__write_later(struct conn *c, const void *p, size_t len);
+/* conn__room: whether `need` more bytes fit under the write queue's cap, once what is queued has
+ * been offered to the socket. */
+bool conn__room(struct conn *c, size_t need);
+/* conn__finish: close once everything queued is written (now, if nothing is). */
+void conn__finish(struct conn *c);
 void conn__close(struct conn *c);
 void conn__tl_set(struct conn *c, int list);
 void conn__tp_set(struct conn *c, bool in);

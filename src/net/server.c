@@ -169,6 +169,11 @@ static void on_sweep(uv_timer_t *t)
 /* ---- writes ---- */
 
 static void on_write(uv_write_t *w, int status);
+static void conn__end(struct conn *c);
+static void on_flush_idle(uv_idle_t *h)
+{
+    UNUSED(h); /* exists so that the loop polls without blocking while writes wait */
+}
 
 static void start_write(struct conn *c)
 {
@@ -235,6 +240,92 @@ void conn__write(struct conn *c, const void *p, size_t len)
     }
     if (!c->writing)
         start_write(c);
+}
+
+void conn__write_later(struct conn *c, const void *p, size_t len)
+{
+    if (c->closing || c->write_closed || len == 0)
+        return;
+    if (buf_append(&c->wq, p, len) < 0) {
+        log_warn("net", "conn=%" PRIu64 " ip=%s write queue over %zu bytes: closing slow client",
+                 c->id, c->ip, c->wq.max);
+        c->srv->stats.ws_closed_slow++;
+        conn__close(c);
+        return;
+    }
+    if (c->writing || c->flush_queued)
+        return; /* on_write or the flush takes it */
+    struct server *srv = c->srv;
+    if (srv->nflush == srv->flush_cap) {
+        srv->flush_cap = srv->flush_cap ? srv->flush_cap * 2 : 256;
+        srv->flush_ids = xrealloc(srv->flush_ids, srv->flush_cap * sizeof(*srv->flush_ids));
+    }
+    if (srv->nflush == 0)
+        uv_idle_start(&srv->flush_idle, on_flush_idle);
+    srv->flush_ids[srv->nflush++] = c->id;
+    c->flush_queued = true;
+}
+
+void conn__finish(struct conn *c)
+{
+    if (c->closing)
+        return;
+    c->close_after_write = true;
+    if (!c->writing && c->wq.len == 0)
+        conn__close(c);
+    /* else on_write, or the flush, closes it once the queue is out */
+}
+
+/* One write per connection per loop iteration: try the socket, queue what it does not take. */
+static void flush_conn(struct conn *c)
+{
+    c->flush_queued = false;
+    if (c->closing || c->writing)
+        return;
+    if (c->wq.len) {
+        uv_buf_t b = uv_buf_init(c->wq.p, (unsigned)c->wq.len);
+        int n = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+        if (n < 0 && n != UV_EAGAIN) {
+            conn__close(c);
+            return;
+        }
+        if (n == (int)c->wq.len) {
+            buf_release(&c->wq);
+        } else {
+            if (n > 0)
+                buf_consume(&c->wq, (size_t)n);
+            start_write(c);
+            return;
+        }
+    }
+    if (c->close_after_write)
+        conn__end(c);
+}
+
+bool conn__room(struct conn *c, size_t need)
+{
+    if (c->wq.len + need <= c->wq.max)
+        return true;
+    if (!c->writing && c->wq.len)
+        flush_conn(c); /* this iteration's frames so far: to the kernel, or in flight */
+    return !c->closing && c->wq.len + need <= c->wq.max;
+}
+
+static void flush_all(struct server *srv)
+{
+    /* By index: flushing may queue more (appended, and flushed in this same pass). */
+    for (size_t i = 0; i < srv->nflush; i++) {
+        struct conn *c = map_get(&srv->conns, srv->flush_ids[i]);
+        if (c)
+            flush_conn(c);
+    }
+    srv->nflush = 0;
+    uv_idle_stop(&srv->flush_idle);
+}
+
+static void on_flush(uv_check_t *h)
+{
+    flush_all(h->data);
 }
 
 void conn__slow_close(struct conn *c)
@@ -765,6 +856,10 @@ int server_init(struct server *srv, uv_loop_t *loop, struct router *router,
     srv->listener.data = srv;
     uv_timer_init(loop, &srv->sweep);
     srv->sweep.data = srv;
+    uv_check_init(loop, &srv->flush_check);
+    srv->flush_check.data = srv;
+    uv_check_start(&srv->flush_check, on_flush);
+    uv_idle_init(loop, &srv->flush_idle);
     return 0;
 }
 
@@ -851,6 +946,7 @@ void server_shutdown(struct server *srv, server_idle_fn on_drained)
 
 void server_close(struct server *srv)
 {
+    flush_all(srv); /* the close frames server_shutdown queued, as far as the sockets take them */
     struct map_entry *e;
     for (size_t it = 0; map_next(&srv->conns, &it, &e);)
         conn__close(e->val);
@@ -858,11 +954,16 @@ void server_close(struct server *srv)
         uv_close((uv_handle_t *)&srv->listener, NULL);
         srv->listening = false;
     }
-    if (!uv_is_closing((uv_handle_t *)&srv->sweep))
+    if (!uv_is_closing((uv_handle_t *)&srv->sweep)) {
         uv_close((uv_handle_t *)&srv->sweep, NULL);
+        uv_close((uv_handle_t *)&srv->flush_check, NULL);
+        uv_close((uv_handle_t *)&srv->flush_idle, NULL);
+    }
 }
 
 void server_release(struct server *srv)
 {
+    free(srv->flush_ids);
+    srv->flush_ids = NULL;
     map_release(&srv->conns);
 }

@@ -37,6 +37,12 @@ struct server {
     uv_loop_t *loop;
     uv_tcp_t listener;
     uv_timer_t sweep;
+    /* Deferred writes (conn__write_later): connections with queued frames, by id, flushed once per
+     * loop iteration by flush_check; flush_idle keeps the poll from blocking while any wait. */
+    uv_check_t flush_check;
+    uv_idle_t flush_idle;
+    uint64_t *flush_ids;
+    size_t nflush, flush_cap;
     struct router *router;
     struct server_limits lim;
     struct tlist tl[T_COUNT];

@@ -1,9 +1,17 @@
-/* ws.c: WebSocket framing with wslay, over the connection's coalesced writes.
+/* ws.c: WebSocket connections: wslay parses what clients send; frames to clients are built here.
  *
- * wslay pulls input through recv_callback (we hand it the current read chunk) and pushes output
- * through send_callback (we append to the connection's write queue, so frames queued in one loop
- * iteration leave in one write). Sends are never issued from inside wslay's receive callback: they
- * are queued there and flushed after wslay_event_recv returns. */
+ * Memory is the point of the split. A wslay server context is ~8.8 KB (two 4 KB input buffers),
+ * and an idle visitor's page holds its socket for hours, so the context exists only while input
+ * is being parsed: it is created when bytes arrive and freed again once they formed whole frames
+ * and whole messages, and nothing wslay queued (a pong, a close reply) is left to send. Whether
+ * the parser holds part of a frame is known by counting: bytes handed to it against the sizes of
+ * the frames it reported (header + payload). An idle WebSocket is then its connection struct and
+ * the application's state, not a parser.
+ *
+ * Server frames (text, ping, close) are never masked and are a 2-10 byte header in front of the
+ * payload, so they are written directly, with conn__write_later: every frame a loop iteration
+ * produces for one connection leaves in one write. wslay still sends the control frames it
+ * answers by itself (pongs, close replies, protocol-error closes), through send_callback. */
 #include "base/sys.h"
 #include "base/log.h"
 #include "net/conn.h"
@@ -14,11 +22,43 @@
 #include <wslay/wslay.h>
 
 struct ws {
-    wslay_event_context_ptr ctx;
+    wslay_event_context_ptr ctx; /* NULL while idle */
     const struct ws_handler *h;
     void *user;
+    uint64_t fed;    /* bytes handed to the parser since ctx was created */
+    uint64_t framed; /* header + payload bytes of the frames it has started */
+    uint8_t frame_op;
+    bool frame_fin, in_frame, msg_open; /* a frame, or a fragmented message, not yet complete */
     bool in_recv, close_queued;
 };
+
+enum { OP_TEXT = 1, OP_CLOSE = 8, OP_PING = 9 };
+
+static size_t frame_head(uint8_t *h, int op, size_t len)
+{
+    h[0] = (uint8_t)(0x80 | op);
+    if (len < 126) {
+        h[1] = (uint8_t)len;
+        return 2;
+    }
+    if (len <= 0xffff) {
+        h[1] = 126;
+        h[2] = (uint8_t)(len >> 8);
+        h[3] = (uint8_t)len;
+        return 4;
+    }
+    h[1] = 127;
+    for (int i = 0; i < 8; i++)
+        h[2 + i] = (uint8_t)((uint64_t)len >> (56 - 8 * i));
+    return 10;
+}
+
+static void write_frame(struct conn *c, int op, const void *p, size_t len)
+{
+    uint8_t h[10];
+    conn__write_later(c, h, frame_head(h, op, len));
+    conn__write_later(c, p, len);
+}
 
 static ssize_t recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags, void *ud)
 {
@@ -32,6 +72,7 @@ static ssize_t recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, in
     memcpy(buf, c->rd, n);
     c->rd += n;
     c->rdlen -= n;
+    c->ws->fed += n;
     return (ssize_t)n;
 }
 
@@ -44,7 +85,7 @@ static ssize_t send_cb(wslay_event_context_ptr ctx, const uint8_t *data, size_t 
         wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
         return -1;
     }
-    conn__write(c, data, len);
+    conn__write_later(c, data, len);
     if (c->closing) {
         wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
         return -1;
@@ -55,19 +96,18 @@ static ssize_t send_cb(wslay_event_context_ptr ctx, const uint8_t *data, size_t 
 static void on_msg(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg *arg,
                    void *ud)
 {
-    UNUSED(ctx);
     struct conn *c = ud;
     struct ws *ws = c->ws;
     if (arg->opcode == WSLAY_TEXT_FRAME) {
         if (ws->h->on_text)
             ws->h->on_text(c->srv, c->id, ws->user, (const char *)arg->msg, arg->msg_length);
     } else if (arg->opcode == WSLAY_BINARY_FRAME) {
-        wslay_event_queue_close(ws->ctx, 1003, (const uint8_t *)"binary frames are not supported",
-                                31);
+        wslay_event_queue_close(ctx, 1003, (const uint8_t *)"binary frames are not supported", 31);
         ws->close_queued = true;
+    } else if (arg->opcode == WSLAY_CONNECTION_CLOSE) {
+        ws->close_queued = true; /* wslay queues the reply; nothing else may follow it */
     }
-    /* ping: wslay queues the pong; pong: counts as activity (read time already updated); close:
-     * wslay queues the reply and stops reading. */
+    /* ping: wslay queues the pong; pong: counts as activity (read time already updated). */
 }
 
 /* RFC 6455 5.5.1: a close body starts with a 2-byte code, so a 1-byte body is a protocol error.
@@ -79,18 +119,63 @@ static void on_frame_start(wslay_event_context_ptr ctx,
                            const struct wslay_event_on_frame_recv_start_arg *arg, void *ud)
 {
     struct conn *c = ud;
+    struct ws *ws = c->ws;
+    uint64_t len = arg->payload_length;
+    /* Client frames are always masked (wslay rejects others): 2 + extended length + 4. */
+    ws->framed += 2 + (len < 126 ? 0 : len <= 0xffff ? 2 : 8) + 4 + len;
+    ws->frame_op = arg->opcode;
+    ws->frame_fin = arg->fin;
+    ws->in_frame = true;
     if (arg->opcode == WSLAY_CONNECTION_CLOSE && arg->payload_length == 1) {
         wslay_event_queue_close(ctx, 1002, NULL, 0);
         wslay_event_shutdown_read(ctx);
-        if (c->ws)
-            c->ws->close_queued = true;
+        ws->close_queued = true;
     }
+}
+
+static void on_frame_end(wslay_event_context_ptr ctx, void *ud)
+{
+    UNUSED(ctx);
+    struct ws *ws = ((struct conn *)ud)->ws;
+    ws->in_frame = false;
+    if (!(ws->frame_op & 8)) /* data or continuation; control frames sit between fragments */
+        ws->msg_open = !ws->frame_fin;
+}
+
+static int parser_open(struct conn *c)
+{
+    struct ws *ws = c->ws;
+    static const struct wslay_event_callbacks cbs = {
+        .recv_callback = recv_cb,
+        .send_callback = send_cb,
+        .on_frame_recv_start_callback = on_frame_start,
+        .on_frame_recv_end_callback = on_frame_end,
+        .on_msg_recv_callback = on_msg,
+    };
+    if (wslay_event_context_server_init(&ws->ctx, &cbs, c) != 0) {
+        ws->ctx = NULL;
+        return ERR_INTERNAL;
+    }
+    wslay_event_config_set_max_recv_msg_length(ws->ctx, c->srv->lim.ws_max_message);
+    ws->fed = ws->framed = 0;
+    ws->in_frame = ws->msg_open = false;
+    return 0;
+}
+
+/* The parser goes once it holds nothing: no partial frame or message, nothing left to send. */
+static void parser_maybe_free(struct ws *ws)
+{
+    if (!ws->ctx || ws->in_recv || ws->close_queued || ws->in_frame || ws->msg_open ||
+        ws->fed != ws->framed || !wslay_event_want_read(ws->ctx) || wslay_event_want_write(ws->ctx))
+        return;
+    wslay_event_context_free(ws->ctx);
+    ws->ctx = NULL;
 }
 
 void ws__flush(struct conn *c)
 {
     struct ws *ws = c->ws;
-    if (!ws || c->closing || ws->in_recv)
+    if (!ws || !ws->ctx || c->closing || ws->in_recv)
         return;
     if (wslay_event_want_write(ws->ctx) && wslay_event_send(ws->ctx) < 0) {
         conn__close(c);
@@ -100,10 +185,10 @@ void ws__flush(struct conn *c)
         return;
     if (!wslay_event_want_read(ws->ctx) && !wslay_event_want_write(ws->ctx)) {
         /* Close handshake done (or we gave up on the peer): close once the bytes are out. */
-        c->close_after_write = true;
-        if (!c->writing)
-            conn__close(c);
+        conn__finish(c);
+        return;
     }
+    parser_maybe_free(ws);
 }
 
 void ws__on_read(struct conn *c, const char *p, size_t len)
@@ -111,6 +196,10 @@ void ws__on_read(struct conn *c, const char *p, size_t len)
     struct ws *ws = c->ws;
     if (!ws || c->closing || c->write_closed)
         return; /* closed for being slow: what it says no longer matters (the linger timer runs) */
+    if (!ws->ctx && parser_open(c) < 0) {
+        conn__close(c);
+        return;
+    }
     c->rd = p;
     c->rdlen = len;
     conn__tl_set(c, T_WS_IDLE);
@@ -126,11 +215,7 @@ void ws__on_read(struct conn *c, const char *p, size_t len)
         ws->close_queued = true;
         if (wslay_event_want_write(ws->ctx))
             wslay_event_send(ws->ctx);
-        if (!c->closing) {
-            c->close_after_write = true;
-            if (!c->writing)
-                conn__close(c);
-        }
+        conn__finish(c);
         return;
     }
     ws__flush(c);
@@ -139,30 +224,30 @@ void ws__on_read(struct conn *c, const char *p, size_t len)
 void ws__ping(struct conn *c)
 {
     struct ws *ws = c->ws;
-    if (!ws || c->closing)
+    if (!ws || c->closing || c->write_closed || ws->close_queued)
         return;
-    struct wslay_event_msg m = {WSLAY_PING, NULL, 0};
-    wslay_event_queue_msg(ws->ctx, &m);
-    ws__flush(c);
+    write_frame(c, OP_PING, NULL, 0);
 }
 
 void ws__close(struct conn *c, uint16_t code, const char *reason)
 {
     struct ws *ws = c->ws;
-    if (!ws || ws->close_queued || c->closing) {
+    if (!ws || ws->close_queued || c->closing || c->write_closed) {
         conn__close(c);
         return;
     }
     ws->close_queued = true;
     size_t rl = reason ? MIN(strlen(reason), 123) : 0;
-    wslay_event_queue_close(ws->ctx, code, (const uint8_t *)reason, rl);
-    ws__flush(c);
-    /* Do not wait for the peer's close reply: close as soon as our frame is out. */
-    if (!c->closing) {
-        c->close_after_write = true;
-        if (!c->writing)
-            conn__close(c);
-    }
+    uint8_t body[125];
+    body[0] = (uint8_t)(code >> 8);
+    body[1] = (uint8_t)code;
+    if (rl)
+        memcpy(body + 2, reason, rl);
+    write_frame(c, OP_CLOSE, body, 2 + rl);
+    /* Nothing may follow a close frame, and we do not wait for the peer's reply: close as soon as
+     * ours is out. */
+    c->write_closed = true;
+    conn__finish(c);
 }
 
 void ws__free(struct conn *c)
@@ -173,7 +258,8 @@ void ws__free(struct conn *c)
     c->ws = NULL;
     if (ws->h->on_close)
         ws->h->on_close(c->srv, c->id, ws->user);
-    wslay_event_context_free(ws->ctx);
+    if (ws->ctx)
+        wslay_event_context_free(ws->ctx);
     free(ws);
 }
 
@@ -217,19 +303,7 @@ int ws_accept(struct http_req *r, const struct ws_handler *h, void *user, uint64
     char accept[32];
     EVP_EncodeBlock((unsigned char *)accept, sha, SHA_DIGEST_LENGTH);
 
-    struct ws *ws = xcalloc(1, sizeof(*ws));
-    static const struct wslay_event_callbacks cbs = {
-        .recv_callback = recv_cb,
-        .send_callback = send_cb,
-        .on_frame_recv_start_callback = on_frame_start,
-        .on_msg_recv_callback = on_msg,
-    };
-    if (wslay_event_context_server_init(&ws->ctx, &cbs, c) != 0) {
-        free(ws);
-        http_respond_error(r, ERR_INTERNAL, NULL, NULL);
-        return ERR_INTERNAL;
-    }
-    wslay_event_config_set_max_recv_msg_length(ws->ctx, c->srv->lim.ws_max_message);
+    struct ws *ws = xcalloc(1, sizeof(*ws)); /* the parser comes with the first bytes */
     ws->h = h;
     ws->user = user;
     c->ws = ws;
@@ -258,14 +332,12 @@ int ws_send_text(struct server *srv, uint64_t conn_id, const char *p, size_t len
         return ERR_CLOSED;
     /* A client that does not read: decide at a frame boundary, so what it has is whole frames
      * followed by a close frame with the reason. */
-    if (c->wq.len + len + 14 > c->wq.max) {
-        conn__slow_close(c);
+    if (!conn__room(c, len + 14)) {
+        if (!c->closing)
+            conn__slow_close(c);
         return ERR_CLOSED;
     }
-    struct wslay_event_msg m = {WSLAY_TEXT_FRAME, (const uint8_t *)p, len};
-    if (wslay_event_queue_msg(c->ws->ctx, &m) != 0)
-        return ERR_CLOSED;
-    ws__flush(c);
+    write_frame(c, OP_TEXT, p, len);
     return 0;
 }
 

@@ -238,13 +238,45 @@ static void write_group(struct store *s, struct store_job **jobs, size_t n)
     post_done(s, jobs, n);
 }
 
+/* One background transaction; returns whether it has more to do. */
+static bool background(struct store *s)
+{
+    const struct store_ops *ops = s->ops;
+    struct store_tx tx = {s, s->wconn, true};
+    bool lazy = s->opts.sync_full && ops->lazy_sync;
+    if (lazy)
+        ops->exec_raw(s->wconn, ops->lazy_sync);
+    int rc = ops->exec_raw(s->wconn, ops->begin_write);
+    if (rc == 0) {
+        rc = s->opts.background(&tx, s->opts.background_arg);
+        if (rc < 0 || ops->exec_raw(s->wconn, "COMMIT") < 0) {
+            ops->exec_raw(s->wconn, "ROLLBACK");
+            rc = ERR_STORE;
+        }
+    }
+    if (lazy)
+        ops->exec_raw(s->wconn, ops->full_sync);
+    if (rc < 0)
+        log_warn("store", "background work failed; it is retried after the next write");
+    return rc > 0;
+}
+
 static void *writer_main(void *arg)
 {
     struct store *s = arg;
     struct store_job **jobs = xcalloc(s->batch, sizeof(*jobs));
-    size_t n;
-    while ((n = mpsc_pop_batch(&s->wq, (void **)jobs, s->batch)) > 0)
+    bool more = s->opts.background != NULL; /* catch up once the threads start */
+    for (;;) {
+        if (more && mpsc_idle(&s->wq)) {
+            more = background(s);
+            continue;
+        }
+        size_t n = mpsc_pop_batch(&s->wq, (void **)jobs, s->batch);
+        if (n == 0)
+            break;
         write_group(s, jobs, n);
+        more = s->opts.background != NULL;
+    }
     free(jobs);
     return NULL;
 }

@@ -42,6 +42,12 @@ struct store_opts {
     bool sync_full;
     size_t queue, batch;
     int readers;
+    /* background: deferrable upkeep (the search index), run by the writer only while no job waits,
+     * in its own transaction, never flushed on its own. It returns 1 when more remains, 0 when
+     * done, < 0 on error; it should stop after a millisecond or two, since a job that arrives
+     * meanwhile waits for it. It runs again after the next write. */
+    store_job_fn background;
+    void *background_arg;
 };
 
 /* store_open: opens, applies pending migrations (synchronously: call before serving), starts

@@ -26,6 +26,10 @@ struct store_ops {
     bool (*col_null)(struct store_rows *r, int col);
     void (*close_rows)(struct store_rows *r);
     const char *begin_write, *begin_read;
+    /* around background transactions (store_opts.background) when commits are durable: their work
+     * can be redone, so they skip the flush; the next durable commit covers them (SQLite's WAL is
+     * written in order). */
+    const char *lazy_sync, *full_sync;
 };
 
 struct store_tx {

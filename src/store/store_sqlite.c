@@ -297,4 +297,6 @@ const struct store_ops store_sqlite_ops = {
     .close_rows = sq_close_rows,
     .begin_write = "BEGIN IMMEDIATE",
     .begin_read = "BEGIN",
+    .lazy_sync = "PRAGMA synchronous=NORMAL",
+    .full_sync = "PRAGMA synchronous=FULL",
 };

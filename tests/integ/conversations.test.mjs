@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { startServer } from '../lib/server.mjs';
 import { openWs } from './lib/ws.mjs';
 import { sleep } from './lib/util.mjs';
@@ -418,6 +419,17 @@ describe('conversations', () => {
     assert.equal((await search('"quoted" AND')).status, 200, 'FTS syntax in q is taken literally');
     assert.equal((await search('')).status, 422);
     assert.equal((await search('质量问题', outsider)).body.data.length, 0, 'not in the inbox: nothing');
+    // The index is built after the commit, by the writer while it is idle: the message is found
+    // before (the scan of what is not indexed yet) and after (the index), once either way.
+    const db = (sql) => execFileSync('sqlite3', ['-readonly', join(srv.dataDir, 'parley.db'), sql]).toString().trim();
+    let indexed = '';
+    for (let i = 0; i < 100 && indexed !== '1'; i++) {
+      indexed = db('SELECT indexed_to >= (SELECT MAX(id) FROM messages) FROM fts_state');
+      if (indexed !== '1') await sleep(50);
+    }
+    assert.equal(indexed, '1', 'the search index caught up with the messages');
+    assert.equal(db("SELECT COUNT(*) FROM messages_fts WHERE messages_fts MATCH '\"质量问题\"'"), '1');
+    assert.equal((await search('质量问题')).body.data.length, 1, 'found once through the index');
   });
 
   it('canned responses: any member reads, supervisors and admins write, short codes unique', async () => {

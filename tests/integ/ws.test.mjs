@@ -113,6 +113,36 @@ describe('default settings', () => {
     assert.deepEqual(await ws.nextJson(), { type: 'pong' });
   });
 
+  // The server keeps a frame parser only while a frame or message is incomplete (net/ws.c): what
+  // arrives in pieces, with pauses between the reads, must come out whole all the same.
+  it('frames that arrive a few bytes at a time, with pauses, are parsed whole', T, async () => {
+    const ws = await connect();
+    const bytes = Buffer.concat([
+      encodeFrame({ opcode: OP.TEXT, payload: Buffer.from('{"type":"ping"}') }),
+      encodeFrame({ opcode: OP.TEXT, payload: Buffer.from(JSON.stringify({ type: 'ping', pad: 'x'.repeat(300) })) }),
+    ]);
+    let at = 0; // cuts inside the first header, its mask and payload, the second's 16-bit length
+    for (const cut of [1, 2, 5, 11, 17, 18, 40, 200, bytes.length]) {
+      await ws.writeRaw(bytes.subarray(at, cut));
+      at = cut;
+      await sleep(15);
+    }
+    assert.deepEqual(await ws.nextJson(), { type: 'pong' });
+    assert.deepEqual(await ws.nextJson(), { type: 'pong' });
+    // A fragmented message whose fragments come in separate reads, a ping between them.
+    await ws.sendFrame({ opcode: OP.TEXT, fin: false, payload: '{"ty' });
+    await sleep(30);
+    await ws.sendFrame({ opcode: OP.PING, payload: 'between' });
+    await sleep(30);
+    await ws.sendFrame({ opcode: OP.CONT, fin: true, payload: 'pe":"ping"}' });
+    assert.equal((await ws.waitFor((e) => e.kind === 'pong')).data.toString(), 'between');
+    assert.deepEqual(await ws.nextJson(), { type: 'pong' });
+    // And the connection goes on as usual afterwards.
+    await sleep(30);
+    await ws.sendJson({ type: 'ping' });
+    assert.deepEqual(await ws.nextJson(), { type: 'pong' });
+  });
+
   it('a protocol ping frame is answered with a pong frame carrying the same payload', T, async () => {
     const ws = await connect();
     await ws.sendFrame({ opcode: OP.PING, payload: 'are-you-there' });

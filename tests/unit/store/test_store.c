@@ -12,6 +12,7 @@
 #include "store/store.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <semaphore.h>
 #include <time.h>
 #include <unistd.h>
@@ -1120,6 +1121,64 @@ static void test_run_sync(void **state)
     assert_int_equal(count_accounts(f), 1);
 }
 
+/* ---- background work: runs while no job waits, again after writes, in its own transaction ---- */
+
+struct bg {
+    atomic_int calls, budget; /* returns "more" while budget lasts */
+    atomic_int saw_write;
+    int64_t last_count; /* accounts seen on the last call (writer thread only) */
+};
+
+static int bg_fn(struct store_tx *tx, void *arg)
+{
+    struct bg *b = arg;
+    atomic_fetch_add(&b->calls, 1);
+    if (tx_is_write(tx))
+        atomic_store(&b->saw_write, 1);
+    int rc = tx_query_i64(tx, &b->last_count, "SELECT COUNT(*) FROM accounts", "");
+    if (rc < 0)
+        return rc;
+    return atomic_fetch_sub(&b->budget, 1) > 1 ? 1 : 0;
+}
+
+static bool wait_calls(struct fx *f, struct bg *b, int n)
+{
+    uint64_t end = clock_mono_ms() + WAIT_MS;
+    while (atomic_load(&b->calls) < n && clock_mono_ms() < end)
+        run_for(f, 5);
+    return atomic_load(&b->calls) >= n;
+}
+
+static void test_background_work(void **state)
+{
+    struct fx *f = *state;
+    struct bg *b = fx_alloc(f, sizeof(*b));
+    atomic_store(&b->budget, 3);
+    struct store_opts o = default_opts(f);
+    o.sync_full = true; /* background transactions switch to lazy sync and back */
+    o.background = bg_fn;
+    o.background_arg = b;
+    open_store(f, &o);
+    /* The store's threads start with its first job; after that write the background work runs
+     * until it says it is done (three calls), then waits, and it sees the committed row. */
+    struct acct *a = insert_account(f, "Bg", "bg");
+    assert_int_equal(a->rc, 0);
+    assert_true(wait_calls(f, b, 3));
+    run_for(f, 50);
+    assert_int_equal(atomic_load(&b->calls), 3);
+    assert_true(atomic_load(&b->saw_write));
+    assert_int_equal(b->last_count, 1);
+    /* The next write wakes it once more. */
+    insert_account(f, "Bg1", "bg1");
+    assert_true(wait_calls(f, b, 4));
+    run_for(f, 50);
+    assert_int_equal(atomic_load(&b->calls), 4);
+    assert_int_equal(b->last_count, 2);
+    /* Writes after background work are durable as before (the sync mode was restored). */
+    insert_account(f, "Bg2", "bg2");
+    assert_int_equal(count_accounts(f), 3);
+}
+
 int main(void)
 {
     log_level = LOG_WARN; /* keep the errors the tests provoke on purpose, not the start-up lines */
@@ -1137,6 +1196,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_full_queue_is_busy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_run_sync, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_background_work, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
