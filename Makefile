@@ -44,7 +44,7 @@ e2e: web build-asan/parleyd
 	@cd tests/e2e && node --test
 
 bench: deps build
-	@cmake --build build -j $(JOBS) --target loadgen route_sim
+	@cmake --build build -j $(JOBS) --target loadgen route_sim sqlite_ceiling send_ceiling
 	@bench/bench.sh
 
 format:

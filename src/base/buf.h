@@ -18,6 +18,8 @@ void buf_init(struct buf *b, size_t max);
 void buf_release(struct buf *b);
 void buf_reset(struct buf *b); /* len = 0, memory kept */
 int buf_append(struct buf *b, const void *p, size_t n);
+/* buf_reserve: room for n more bytes (ERR_TOOBIG past the cap), without changing the content. */
+int buf_reserve(struct buf *b, size_t n);
 int buf_append_str(struct buf *b, const char *s);
 int buf_putc(struct buf *b, char c);
 int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -57,10 +57,10 @@ struct conn {
 };
 
 void conn__write(struct conn *c, const void *p, size_t len);
-/* conn__write_later: queues bytes that go out at the end of this loop iteration, together with
- * whatever else was queued for the connection meanwhile (one write for all the frames an iteration
- * produced, however many events it published). Order with conn__write is kept. */
-void conn__write_later(struct conn *c, const void *p, size_t len);
+/* conn__write_later: queues bytes (head, then p) that go out at the end of this loop iteration,
+ * together with whatever else was queued for the connection meanwhile (one write for all the frames
+ * an iteration produced, however many events it published). Order with conn__write is kept. */
+void conn__write_later(struct conn *c, const void *head, size_t hlen, const void *p, size_t len);
 /* conn__room: whether `need` more bytes fit under the write queue's cap, once what is queued has
  * been offered to the socket. */
 bool conn__room(struct conn *c, size_t need);

@@ -16,7 +16,7 @@
 
 server_metric_fn server_on_response;
 
-enum { READ_BUF = 64 * 1024 };
+enum { READ_BUF = 64 * 1024, WQ_KEEP = 2048 };
 static char read_buf[READ_BUF];
 static bool read_buf_busy;
 
@@ -242,11 +242,13 @@ void conn__write(struct conn *c, const void *p, size_t len)
         start_write(c);
 }
 
-void conn__write_later(struct conn *c, const void *p, size_t len)
+void conn__write_later(struct conn *c, const void *head, size_t hlen, const void *p, size_t len)
 {
-    if (c->closing || c->write_closed || len == 0)
+    if (c->closing || c->write_closed || hlen + len == 0)
         return;
-    if (buf_append(&c->wq, p, len) < 0) {
+    /* one reservation for both: a frame costs at most one allocation */
+    if (buf_reserve(&c->wq, hlen + len) < 0 || buf_append(&c->wq, head, hlen) < 0 ||
+        buf_append(&c->wq, p, len) < 0) {
         log_warn("net", "conn=%" PRIu64 " ip=%s write queue over %zu bytes: closing slow client",
                  c->id, c->ip, c->wq.max);
         c->srv->stats.ws_closed_slow++;
@@ -290,7 +292,12 @@ static void flush_conn(struct conn *c)
             return;
         }
         if (n == (int)c->wq.len) {
-            buf_release(&c->wq);
+            /* A small queue is kept for the next frames (no allocation per event on a busy
+             * socket); a large one goes back. */
+            if (c->wq.cap <= WQ_KEEP)
+                buf_reset(&c->wq);
+            else
+                buf_release(&c->wq);
         } else {
             if (n > 0)
                 buf_consume(&c->wq, (size_t)n);

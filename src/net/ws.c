@@ -56,8 +56,7 @@ static size_t frame_head(uint8_t *h, int op, size_t len)
 static void write_frame(struct conn *c, int op, const void *p, size_t len)
 {
     uint8_t h[10];
-    conn__write_later(c, h, frame_head(h, op, len));
-    conn__write_later(c, p, len);
+    conn__write_later(c, h, frame_head(h, op, len), p, len);
 }
 
 static ssize_t recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags, void *ud)
@@ -85,7 +84,7 @@ static ssize_t send_cb(wslay_event_context_ptr ctx, const uint8_t *data, size_t 
         wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
         return -1;
     }
-    conn__write_later(c, data, len);
+    conn__write_later(c, data, len, NULL, 0);
     if (c->closing) {
         wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
         return -1;
