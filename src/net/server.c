@@ -84,6 +84,7 @@ void conn__tp_set(struct conn *c, bool in)
 static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *b);
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b);
 static void conn__end(struct conn *c);
+static void conn__abort(struct conn *c);
 
 static void send_simple_error(struct conn *c, int err)
 {
@@ -151,6 +152,10 @@ static void on_sweep(uv_timer_t *t)
             if (i == T_WS_IDLE) {
                 log_debug("ws", "conn=%" PRIu64 " idle timeout", c->id);
                 ws__close(c, 1001, "idle timeout");
+            } else if (i == T_LINGER && c->write_closed) {
+                /* A slow client that did not drain its queue in time: reset, so the kernel drops
+                 * what it still holds for it at once instead of keeping an orphaned socket. */
+                conn__abort(c);
             } else if ((i == T_HEADER && c->got_bytes) || i == T_BODY) {
                 log_debug("http", "conn=%" PRIu64 " request timeout", c->id);
                 send_simple_error(c, ERR_TIMEOUT);
@@ -169,7 +174,6 @@ static void on_sweep(uv_timer_t *t)
 /* ---- writes ---- */
 
 static void on_write(uv_write_t *w, int status);
-static void conn__end(struct conn *c);
 static void on_flush_idle(uv_idle_t *h)
 {
     UNUSED(h); /* exists so that the loop polls without blocking while writes wait */
@@ -381,6 +385,21 @@ static void on_close(uv_handle_t *h)
         srv->on_drained = NULL;
         fn(srv);
     }
+}
+
+static void conn__abort(struct conn *c)
+{
+    if (c->closing)
+        return;
+    if (c->shut || uv_tcp_close_reset(&c->tcp, on_close) != 0) {
+        conn__close(c);
+        return;
+    }
+    c->closing = true;
+    conn__tl_set(c, T_NONE);
+    conn__tp_set(c, false);
+    if (c->kind == CONN_WS)
+        c->srv->nws--;
 }
 
 void conn__close(struct conn *c)

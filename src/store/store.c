@@ -345,7 +345,9 @@ int store_open(struct store **out, uv_loop_t *loop, const struct store_opts *o, 
         return rc;
     }
     mpsc_init(&s->wq, o->queue ? o->queue : 4096);
-    mpsc_init(&s->rq, o->queue ? o->queue : 4096);
+    /* Reads come in bursts of one per socket (a reconnect storm: 10,000 visitors, 10,000 start-up
+     * reads at once) and hold nothing but a pointer while they wait: a deeper queue than writes. */
+    mpsc_init(&s->rq, (o->queue ? o->queue : 4096) * 16);
     pthread_mutex_init(&s->done_mu, NULL);
     uv_async_init(loop, &s->async, on_async);
     s->async.data = s;
