@@ -9,7 +9,7 @@ pkgs=(build-essential cmake pkg-config git
       libuv1-dev libhttp-parser-dev libwslay-dev libssl-dev libsqlite3-dev libpq-dev libhiredis-dev
       libcurl4-openssl-dev libsodium-dev libjansson-dev)
 if [ "$mode" = test ]; then
-  pkgs+=(libcmocka-dev postgresql redis-server nginx-light chromium fonts-wqy-microhei wrk sqlite3)
+  pkgs+=(libcmocka-dev postgresql redis-server nginx-light chromium fonts-wqy-microhei wrk sqlite3 iproute2)
 fi
 command -v node >/dev/null 2>&1 || pkgs+=(nodejs npm)
 

@@ -120,10 +120,10 @@ int main(int argc, char **argv)
     log_level = (enum log_level)log_parse_level(cfg.log_level);
     signal(SIGPIPE, SIG_IGN);
     raise_fd_limit();
-    /* Fan-out queues a frame on thousands of sockets and frees it once written, tens of MB a second
-     * through the heap. glibc's dynamic trim threshold hands that back to the kernel and faults it
-     * in again on the next event (a fifth of the loop thread's time in page faults, perf); a fixed
-     * threshold keeps it. Memory is still bounded: by ws-max-queue per connection. */
+    /* Fan-out moves tens of MB a second through the heap (frames, event JSON). glibc's dynamic trim
+     * and mmap thresholds hand freed memory back to the kernel and fault it in again on the next
+     * event: 10% of the process's time in page faults at ~290k deliveries/s (perf), none with fixed
+     * thresholds. Memory stays bounded: by ws-max-queue per connection. */
     mallopt(M_TRIM_THRESHOLD, 64 << 20);
     mallopt(M_MMAP_THRESHOLD, 1 << 20);
     if (sodium_init() < 0) {

@@ -69,9 +69,6 @@ void conn__finish(struct conn *c);
 void conn__close(struct conn *c);
 void conn__tl_set(struct conn *c, int list);
 void conn__tp_set(struct conn *c, bool in);
-/* conn__slow_close: a WebSocket client whose write queue is full: queue a close frame (1008, with
- * the reason), write nothing more, and close once it is sent or the client stops draining. */
-void conn__slow_close(struct conn *c);
 uint64_t conn__now(struct conn *c);
 void conn__feed(struct conn *c, const char *p, size_t len);
 

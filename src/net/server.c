@@ -84,7 +84,7 @@ void conn__tp_set(struct conn *c, bool in)
 static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *b);
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b);
 static void conn__end(struct conn *c);
-static void conn__abort(struct conn *c);
+static void close_handle(struct conn *c, bool reset);
 
 static void send_simple_error(struct conn *c, int err)
 {
@@ -152,10 +152,10 @@ static void on_sweep(uv_timer_t *t)
             if (i == T_WS_IDLE) {
                 log_debug("ws", "conn=%" PRIu64 " idle timeout", c->id);
                 ws__close(c, 1001, "idle timeout");
-            } else if (i == T_LINGER && c->write_closed) {
-                /* A slow client that did not drain its queue in time: reset, so the kernel drops
-                 * what it still holds for it at once instead of keeping an orphaned socket. */
-                conn__abort(c);
+            } else if (i == T_SLOW) {
+                /* A slow client that stopped draining its queue: reset, so the kernel drops what
+                 * it still holds for it at once instead of keeping an orphaned socket. */
+                close_handle(c, true);
             } else if ((i == T_HEADER && c->got_bytes) || i == T_BODY) {
                 log_debug("http", "conn=%" PRIu64 " request timeout", c->id);
                 send_simple_error(c, ERR_TIMEOUT);
@@ -205,8 +205,7 @@ static void on_write(uv_write_t *w, int status)
         return;
     }
     if (c->write_closed)
-        conn__tl_set(c,
-                     T_LINGER); /* a slow client draining its queue: give it time while it does */
+        conn__tl_set(c, T_SLOW); /* a slow client draining its queue: time while it does */
     if (c->wq.len) {
         start_write(c);
         return;
@@ -214,6 +213,17 @@ static void on_write(uv_write_t *w, int status)
     buf_release(&c->wq);
     if (c->close_after_write)
         conn__end(c);
+}
+
+/* Bytes that do not fit under the cap: the stream cannot be continued without them. (WebSocket
+ * messages are checked against the cap before they are framed, in ws_send_text, and get a close
+ * frame instead: ws.c's slow_close.) */
+static void over_cap(struct conn *c)
+{
+    log_warn("net", "conn=%" PRIu64 " ip=%s write queue over %zu bytes: closing slow client", c->id,
+             c->ip, c->wq.max);
+    c->srv->stats.ws_closed_slow++;
+    conn__close(c);
 }
 
 void conn__write(struct conn *c, const void *p, size_t len)
@@ -234,12 +244,7 @@ void conn__write(struct conn *c, const void *p, size_t len)
             p = (const char *)p + n, len -= (size_t)n;
     }
     if (buf_append(&c->wq, p, len) < 0) {
-        log_warn("net", "conn=%" PRIu64 " ip=%s write queue over %zu bytes: closing slow client",
-                 c->id, c->ip, c->wq.max);
-        c->srv->stats.ws_closed_slow++;
-        /* A frame cut in the middle: the stream cannot be continued. (WebSocket messages are
-         * checked against the cap before they are framed, in ws_send_text.) */
-        conn__close(c);
+        over_cap(c);
         return;
     }
     if (!c->writing)
@@ -253,10 +258,7 @@ void conn__write_later(struct conn *c, const void *head, size_t hlen, const void
     /* one reservation for both: a frame costs at most one allocation */
     if (buf_reserve(&c->wq, hlen + len) < 0 || buf_append(&c->wq, head, hlen) < 0 ||
         buf_append(&c->wq, p, len) < 0) {
-        log_warn("net", "conn=%" PRIu64 " ip=%s write queue over %zu bytes: closing slow client",
-                 c->id, c->ip, c->wq.max);
-        c->srv->stats.ws_closed_slow++;
-        conn__close(c);
+        over_cap(c);
         return;
     }
     if (c->writing || c->flush_queued)
@@ -339,28 +341,6 @@ static void on_flush(uv_check_t *h)
     flush_all(h->data);
 }
 
-void conn__slow_close(struct conn *c)
-{
-    if (c->write_closed || c->closing)
-        return;
-    log_warn("net", "conn=%" PRIu64 " ip=%s write queue over %zu bytes: closing slow client", c->id,
-             c->ip, c->wq.max);
-    c->srv->stats.ws_closed_slow++;
-    static const char reason[] = "too slow: the server's queue for you is full; reconnect";
-    unsigned char frame[4 + sizeof(reason)];
-    size_t n = 4 + sizeof(reason) - 1;
-    frame[0] = 0x88; /* FIN + close */
-    frame[1] = (unsigned char)(n - 2);
-    frame[2] = 1008 >> 8;
-    frame[3] = 1008 & 0xff;
-    memcpy(frame + 4, reason, sizeof(reason) - 1);
-    c->wq.max += n; /* the close frame goes past the cap */
-    conn__write(c, frame, n);
-    c->write_closed = true;
-    c->close_after_write = true;
-    conn__tl_set(c, T_LINGER); /* refreshed while it drains */
-}
-
 /* ---- connection life ---- */
 
 static void on_close(uv_handle_t *h)
@@ -387,31 +367,23 @@ static void on_close(uv_handle_t *h)
     }
 }
 
-static void conn__abort(struct conn *c)
+/* Close the handle; with reset, send RST (SO_LINGER 0) so the kernel drops unsent data at once. */
+static void close_handle(struct conn *c, bool reset)
 {
     if (c->closing)
         return;
-    if (c->shut || uv_tcp_close_reset(&c->tcp, on_close) != 0) {
-        conn__close(c);
-        return;
-    }
     c->closing = true;
     conn__tl_set(c, T_NONE);
     conn__tp_set(c, false);
     if (c->kind == CONN_WS)
         c->srv->nws--;
+    if (!reset || c->shut || uv_tcp_close_reset(&c->tcp, on_close) != 0)
+        uv_close((uv_handle_t *)&c->tcp, on_close);
 }
 
 void conn__close(struct conn *c)
 {
-    if (c->closing)
-        return;
-    c->closing = true;
-    conn__tl_set(c, T_NONE);
-    conn__tp_set(c, false);
-    if (c->kind == CONN_WS)
-        c->srv->nws--;
-    uv_close((uv_handle_t *)&c->tcp, on_close);
+    close_handle(c, false);
 }
 
 static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *b)
@@ -877,6 +849,7 @@ int server_init(struct server *srv, uv_loop_t *loop, struct router *router,
     srv->tl[T_IDLE].timeout = lim->idle_timeout;
     srv->tl[T_WS_IDLE].timeout = lim->ws_idle_timeout;
     srv->tl[T_LINGER].timeout = 2000;
+    srv->tl[T_SLOW].timeout = 10000;
     map_init(&srv->conns, false);
     uv_tcp_init(loop, &srv->listener);
     srv->listener.data = srv;

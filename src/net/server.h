@@ -27,7 +27,8 @@ struct tlist {
     uint64_t timeout; /* ms */
 };
 
-enum tclass { T_NONE = -1, T_HEADER, T_BODY, T_IDLE, T_WS_IDLE, T_LINGER, T_COUNT };
+/* T_SLOW: a WebSocket closed for being slow, draining its queue; reset if it stops draining. */
+enum tclass { T_NONE = -1, T_HEADER, T_BODY, T_IDLE, T_WS_IDLE, T_LINGER, T_SLOW, T_COUNT };
 
 struct server_stats {
     uint64_t accepted, requests, ws_opened, ws_closed_slow;

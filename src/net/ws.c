@@ -228,14 +228,11 @@ void ws__ping(struct conn *c)
     write_frame(c, OP_PING, NULL, 0);
 }
 
-void ws__close(struct conn *c, uint16_t code, const char *reason)
+/* Our close frame, the last thing written; we do not wait for the peer's reply but close as soon
+ * as ours is out. */
+static void queue_close(struct conn *c, uint16_t code, const char *reason)
 {
-    struct ws *ws = c->ws;
-    if (!ws || ws->close_queued || c->closing || c->write_closed) {
-        conn__close(c);
-        return;
-    }
-    ws->close_queued = true;
+    c->ws->close_queued = true;
     size_t rl = reason ? MIN(strlen(reason), 123) : 0;
     uint8_t body[125];
     body[0] = (uint8_t)(code >> 8);
@@ -243,10 +240,31 @@ void ws__close(struct conn *c, uint16_t code, const char *reason)
     if (rl)
         memcpy(body + 2, reason, rl);
     write_frame(c, OP_CLOSE, body, 2 + rl);
-    /* Nothing may follow a close frame, and we do not wait for the peer's reply: close as soon as
-     * ours is out. */
     c->write_closed = true;
     conn__finish(c);
+}
+
+void ws__close(struct conn *c, uint16_t code, const char *reason)
+{
+    struct ws *ws = c->ws;
+    if (!ws || ws->close_queued || c->closing || c->write_closed) {
+        conn__close(c);
+        return;
+    }
+    queue_close(c, code, reason);
+}
+
+/* A client that does not read: what it has is whole frames followed by a close frame with the
+ * reason, which it finds if it drains; if no write completes for 10 s (T_SLOW), it is reset. */
+static void slow_close(struct conn *c)
+{
+    log_warn("net", "conn=%" PRIu64 " ip=%s write queue over %zu bytes: closing slow client", c->id,
+             c->ip, c->wq.max);
+    c->srv->stats.ws_closed_slow++;
+    c->wq.max += 2 + 125; /* the close frame goes past the cap */
+    queue_close(c, 1008, "too slow: the server's queue for you is full; reconnect");
+    if (!c->closing)
+        conn__tl_set(c, T_SLOW); /* refreshed while it drains; reset if it stops */
 }
 
 void ws__free(struct conn *c)
@@ -329,11 +347,10 @@ int ws_send_text(struct server *srv, uint64_t conn_id, const char *p, size_t len
     struct conn *c = server_conn(srv, conn_id);
     if (!c || !c->ws || c->ws->close_queued || c->write_closed)
         return ERR_CLOSED;
-    /* A client that does not read: decide at a frame boundary, so what it has is whole frames
-     * followed by a close frame with the reason. */
+    /* A client that does not read: decided at a frame boundary. */
     if (!conn__room(c, len + 14)) {
         if (!c->closing)
-            conn__slow_close(c);
+            slow_close(c);
         return ERR_CLOSED;
     }
     write_frame(c, OP_TEXT, p, len);

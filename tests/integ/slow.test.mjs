@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { startServer } from '../lib/server.mjs';
 import { openWs } from './lib/ws.mjs';
 import { sleep } from './lib/util.mjs';
+import { execFileSync } from 'node:child_process';
 
 const COUNT = 1500;
 
@@ -46,5 +47,39 @@ describe('slow WebSocket consumers', () => {
     assert.equal(created(), COUNT, 'the healthy agent got every message');
     assert.equal((await srv.request('GET', '/healthz')).status, 200);
     for (const x of [slow, good, v]) x.ws.destroy();
+  });
+
+  // One that never reads again: after 10 s without progress the server resets the connection,
+  // so the kernel drops what it still held for it (a plain close leaves an orphaned socket holding
+  // its unsent data for minutes, against a zero window).
+  it('resets a slow client that never drains, and the kernel lets go of its socket', async () => {
+    const srv2 = await startServer({ env: { PARLEY_WS_MAX_QUEUE: '65536' } });
+    try {
+      const admin = (await srv2.login()).token;
+      const inbox = (await srv2.request('GET', '/api/v1/accounts/1/inboxes', { token: admin })).body.data[0];
+      const stuck = await openWs(srv2.port, `/ws?token=${admin}`);
+      await stuck.ws.waitFor((e) => e.json?.type === 'hello', 5000, 'hello');
+      stuck.ws.sock.pause();
+      const s = (await srv2.request('POST', '/api/v1/widget/sessions', { body: { widget_token: inbox.widget_token } })).body;
+      const v = await openWs(srv2.port, `/ws?token=${s.visitor_token}`);
+      await v.ws.waitFor((e) => e.json?.type === 'hello', 5000, 'hello');
+      const text = 'y'.repeat(9000);
+      for (let i = 0; i < 1500; i++) v.ws.sendJson({ type: 'message.send', client_id: `r-${i}`, content: `${i} ${text}` });
+      const cut = async () => /parley_slow_clients_closed_total 1\b/.test((await srv2.request('GET', '/metrics')).text);
+      for (let i = 0; i < 3000 && !(await cut()); i++) await sleep(20);
+      assert.ok(await cut(), 'the stuck client was cut off');
+      // The server's end of the stuck client's connection, as the kernel sees it.
+      const filter = `( sport = :${srv2.port} and dport = :${stuck.ws.sock.localPort} )`;
+      const serverSide = () => execFileSync('ss', ['-tnH', 'state', 'all', filter]).toString().trim();
+      let left = serverSide();
+      for (let i = 0; i < 200 && left !== ''; i++) { await sleep(100); left = serverSide(); }
+      assert.equal(left, '', `the server's socket is still there 20 s after the cut: ${left}`);
+      assert.equal((await srv2.request('GET', '/healthz')).status, 200);
+      stuck.ws.destroy();
+      v.ws.destroy();
+    } finally {
+      await srv2.stop();
+      srv2.cleanup();
+    }
   });
 });

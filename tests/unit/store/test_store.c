@@ -1160,8 +1160,8 @@ static void test_background_work(void **state)
     o.background_arg = b;
     open_store(f, &o);
     /* The store's threads start with the first job. The writer catches up once they do, and again
-     * after the write (which of the two comes first is a race), calling until it is told the work is
-     * done: at least three calls, then it waits, having seen the committed row. */
+     * after the write (which of the two comes first is a race), calling until it is told the work
+     * is done: at least three calls, then it waits, having seen the committed row. */
     struct acct *a = insert_account(f, "Bg", "bg");
     assert_int_equal(a->rc, 0);
     assert_true(wait_calls(f, b, 3));
