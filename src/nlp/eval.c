@@ -216,7 +216,8 @@ static void usage(void)
     fprintf(stderr,
             "usage: parleyd nlp-eval --train FILE --test FILE [--val FILE] [--oos-label LABEL]\n"
             "                        [--format tsv|csv] [--per-class N] [--seed N] [--c X] "
-            "[--threads N]\n");
+            "[--threads N]\n"
+            "                        [--pair-c X|-1] [--pair-weight X]\n");
 }
 
 int nlp_eval_main(int argc, char **argv)
@@ -269,6 +270,18 @@ int nlp_eval_main(int argc, char **argv)
                 return 2;
             }
             o.c = c;
+        } else if (strcmp(a, "--pair-c") == 0 || strcmp(a, "--pair-weight") == 0) {
+            double c = strtod(v, &e);
+            bool pc = strcmp(a, "--pair-c") == 0;
+            if (*e || !(pc ? c >= -1 : c > 0) || c > 1e6) {
+                fprintf(stderr, "parleyd nlp-eval: %s must be a %s number\n", a,
+                        pc ? "positive (or -1: no pairwise machines)" : "positive");
+                return 2;
+            }
+            if (pc)
+                o.pair_c = c < 0 ? -1 : c;
+            else
+                o.pair_weight = c;
         } else if (strcmp(a, "--threads") == 0) {
             long n = strtol(v, &e, 10);
             if (*e || n < 1 || n > 16) {
@@ -332,7 +345,11 @@ int nlp_eval_main(int argc, char **argv)
         nlp_data_init(&held);
         split(&train, &part, &held);
         struct nlp_model *pm = NULL;
-        rc = part.nclass >= 2 && held.n > 0 ? nlp_train(&part, &o, &pm) : ERR_INVAL;
+        /* the temperature does not depend on the pairwise machines (they only reorder the two
+         * best scores), so the calibration model does without them */
+        struct nlp_opts po = o;
+        po.pair_c = -1;
+        rc = part.nclass >= 2 && held.n > 0 ? nlp_train(&part, &po, &pm) : ERR_INVAL;
         if (rc == 0 && (rc = nlp_train(&train, &o, &m)) == 0) {
             nlp_calibrate(pm, &held, NULL, 0.02);
             m->temp = pm->temp;
@@ -399,7 +416,8 @@ int nlp_eval_main(int argc, char **argv)
            m->nfeat);
     printf("accuracy=%.4f\nmacro_f1=%.4f\ntrain_seconds=%.3f\nus_per_query=%.1f\n",
            (double)right / (double)(test.n ? test.n : 1), f1n ? f1sum / f1n : 0, train_s, us_q);
-    printf("temperature=%.4f\n", (double)m->temp);
+    printf("temperature=%.4f\npairs=%zu\npair_weights=%zu\n", (double)m->temp, m->npair,
+           m->npair ? m->poff[m->npair] : 0);
     if (oos) {
         printf("threshold=%.4f\nin_scope_accuracy=%.4f\noos_recall=%.4f\n", (double)m->threshold,
                in_n ? (double)in_right / (double)in_n : 0,

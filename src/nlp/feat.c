@@ -342,38 +342,68 @@ size_t feat_extract(struct feat_buf *fb, const char *text, size_t len)
             push(fb, h_end(h_add(h, b, strlen(b))), FEAT_WORDS);
         }
     }
-    /* chars view: char_wb 2..5 inside Latin words, 1..3-grams along CJK runs. Tokens of a CJK run
-     * are consecutive CJK tokens (separators between them do not break a run; a Latin word does).
-     */
-    char pad[MAX_TOKEN + 3];
+    /* chars view, CJK: 1..3-grams along each run of CJK characters. Tokens of a run are
+     * consecutive CJK tokens (separators between them do not break a run; a Latin word does). */
     for (size_t i = 0; i < nt; i++) {
-        if (fb->cjk[i]) {
-            for (size_t n = 1; n <= 3 && i + n <= nt; n++) {
-                if (!fb->cjk[i + n - 1])
-                    break;
-                uint32_t h = h_start(5);
-                for (size_t k = 0; k < n; k++) {
-                    const char *c = tok_raw(fb, i + k);
-                    h = h_add(h, c, strlen(c));
+        if (!fb->cjk[i])
+            continue;
+        for (size_t n = 1; n <= 3 && i + n <= nt; n++) {
+            if (!fb->cjk[i + n - 1])
+                break;
+            uint32_t h = h_start(5);
+            for (size_t k = 0; k < n; k++) {
+                const char *c = tok_raw(fb, i + k);
+                h = h_add(h, c, strlen(c));
+            }
+            push(fb, h_end(h), FEAT_CHARS);
+        }
+    }
+    /* chars view, the rest: char_wb 2..5-grams of each chunk of the text between white space,
+     * CJK characters and CJK punctuation, lower-cased and padded with spaces. ASCII punctuation
+     * stays in its chunk ("card?", "hasn't"), as in scikit-learn's char_wb: a question mark or
+     * an apostrophe says something about the request. */
+    char pad[MAX_TOKEN + 3];
+    size_t pl = 0, cur = 0;
+    const unsigned char *s = (const unsigned char *)text;
+    if (len > FEAT_MAX_TEXT)
+        len = FEAT_MAX_TEXT;
+    for (;;) {
+        size_t start = cur;
+        uint32_t cp = cur < len ? utf8_next(s, len, &cur) : ' '; /* a space ends the last chunk */
+        if (cp >= 0xFF01 && cp <= 0xFF5E)                        /* full-width forms */
+            cp -= 0xFEE0;
+        bool brk = cp == ' ' || cp == '\t' || cp == '\n' || cp == '\r' || cp == '\f' ||
+                   cp == '\v' || is_cjk(cp) || (cp >= 0x80 && is_sep(cp));
+        if (!brk) {
+            if (pl < MAX_TOKEN) {
+                if (cp < 0x80) {
+                    pad[1 + pl++] = (char)(cp >= 'A' && cp <= 'Z' ? cp - 'A' + 'a' : cp);
+                } else if (pl + (cur - start) <= MAX_TOKEN) {
+                    memcpy(pad + 1 + pl, text + start, cur - start);
+                    pl += cur - start;
                 }
-                push(fb, h_end(h), FEAT_CHARS);
             }
             continue;
         }
-        const char *w = tok_raw(fb, i);
-        size_t wl = strlen(w);
+        if (pl == 0) {
+            if (start == len)
+                break;
+            continue;
+        }
         pad[0] = ' ';
-        memcpy(pad + 1, w, wl);
-        pad[wl + 1] = ' ';
-        size_t pl = wl + 2;
+        pad[pl + 1] = ' ';
+        size_t n_all = pl + 2;
         for (size_t n = 2; n <= 5; n++) {
-            if (pl < n) {
-                push(fb, h_end(h_add(h_start(4), pad, pl)), FEAT_CHARS);
+            if (n_all < n) {
+                push(fb, h_end(h_add(h_start(4), pad, n_all)), FEAT_CHARS);
                 continue;
             }
-            for (size_t off = 0; off + n <= pl; off++)
+            for (size_t off = 0; off + n <= n_all; off++)
                 push(fb, h_end(h_add(h_start(4), pad + off, n)), FEAT_CHARS);
         }
+        pl = 0;
+        if (start == len)
+            break;
     }
     if (fb->n == 0)
         return 0;

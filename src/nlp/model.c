@@ -121,6 +121,12 @@ void nlp_model_free(struct nlp_model *m)
     free(m->bias);
     free(m->tkey);
     free(m->tval);
+    free(m->pa);
+    free(m->pb);
+    free(m->pbias);
+    free(m->poff);
+    free(m->pidx);
+    free(m->pval);
     free(m);
 }
 
@@ -180,6 +186,20 @@ struct trainer {
     float *wc; /* class-major weights during training: wc[c * nfeat + f] */
     int next_class, done;
     pthread_mutex_t mu;
+    /* the pairwise stage: each class's rows, the pairs to train, and what each produced */
+    size_t *crow; /* rows of class c: cidx[crow[c] .. crow[c + 1]) */
+    uint32_t *cidx;
+    size_t npair, next_pair, pairs_done;
+    struct pair_out *pout;
+};
+
+/* One pairwise machine as trained, before it joins the model's arrays. */
+struct pair_out {
+    uint32_t a, b;
+    float bias;
+    size_t n;
+    uint32_t *idx;
+    float *val;
 };
 
 static inline uint64_t splitmix(uint64_t *s)
@@ -190,22 +210,20 @@ static inline uint64_t splitmix(uint64_t *s)
     return z ^ (z >> 31);
 }
 
-/* One class against the rest: dual coordinate descent for the L2-loss SVM with shrinking. */
-static void train_class(struct trainer *t, int c, double *alpha, uint32_t *order)
+/* One binary SVM by dual coordinate descent (L2 loss, with shrinking) over the rows rows[0..n)
+ * (all rows when rows is NULL), positive where the label is pos, into w (nfeat long, zero on
+ * entry); returns the bias. */
+static double train_binary(const struct trainer *t, const uint32_t *rows, size_t n, int pos,
+                           double cost, uint64_t seed, float *w, double *alpha, uint32_t *order)
 {
     const struct nlp_data *d = t->d;
-    size_t n = d->n, nf = t->m->nfeat;
-    float *w = t->wc + (size_t)c * nf;
     double wb = 0;
-    double cost = t->o->c > 0 ? t->o->c : 0.5;
     double diag = 0.5 / cost;
     double eps = t->o->eps > 0 ? t->o->eps : 0.1;
     int max_iter = t->o->max_iter > 0 ? t->o->max_iter : 200;
-    uint64_t seed = t->o->seed ^ (0x51ed2701ULL * (uint64_t)(c + 1));
-    memset(w, 0, nf * sizeof(*w));
-    for (size_t i = 0; i < n; i++) {
-        alpha[i] = 0;
-        order[i] = (uint32_t)i;
+    for (size_t s = 0; s < n; s++) {
+        alpha[s] = 0;
+        order[s] = (uint32_t)s;
     }
     size_t active = n;
     double pgmax_old = INFINITY; /* no upper bound on alpha for the L2 loss, so no pgmin_old */
@@ -218,18 +236,19 @@ static void train_class(struct trainer *t, int c, double *alpha, uint32_t *order
             order[j] = tmp;
         }
         for (size_t s = 0; s < active; s++) {
-            uint32_t i = order[s];
-            double y = d->label[i] == c ? 1.0 : -1.0;
+            uint32_t q = order[s]; /* position in rows */
+            uint32_t i = rows ? rows[q] : q;
+            double y = d->label[i] == pos ? 1.0 : -1.0;
             double dot = wb;
             for (size_t k = t->row[i]; k < t->row[i + 1]; k++)
                 dot += (double)w[t->idx[k]] * t->val[k];
-            double g = y * dot - 1.0 + diag * alpha[i];
+            double g = y * dot - 1.0 + diag * alpha[q];
             double pg = 0;
-            if (alpha[i] == 0) {
+            if (alpha[q] == 0) {
                 if (g > pgmax_old) {
                     active--;
                     order[s] = order[active];
-                    order[active] = i;
+                    order[active] = q;
                     s--;
                     continue;
                 }
@@ -243,10 +262,10 @@ static void train_class(struct trainer *t, int c, double *alpha, uint32_t *order
             if (pg < pgmin)
                 pgmin = pg;
             if (fabs(pg) > 1e-12) {
-                double old = alpha[i];
+                double old = alpha[q];
                 double a = old - g / (t->sq[i] + diag);
-                alpha[i] = a > 0 ? a : 0;
-                double delta = (alpha[i] - old) * y;
+                alpha[q] = a > 0 ? a : 0;
+                double delta = (alpha[q] - old) * y;
                 for (size_t k = t->row[i]; k < t->row[i + 1]; k++)
                     w[t->idx[k]] += (float)(delta * t->val[k]);
                 wb += delta;
@@ -261,7 +280,18 @@ static void train_class(struct trainer *t, int c, double *alpha, uint32_t *order
         }
         pgmax_old = pgmax > 0 ? pgmax : INFINITY;
     }
-    t->m->bias[c] = (float)wb;
+    return wb;
+}
+
+/* One class against the rest. */
+static void train_class(struct trainer *t, int c, double *alpha, uint32_t *order)
+{
+    size_t nf = t->m->nfeat;
+    float *w = t->wc + (size_t)c * nf;
+    double cost = t->o->c > 0 ? t->o->c : 0.5;
+    uint64_t seed = t->o->seed ^ (0x51ed2701ULL * (uint64_t)(c + 1));
+    memset(w, 0, nf * sizeof(*w));
+    t->m->bias[c] = (float)train_binary(t, NULL, t->d->n, c, cost, seed, w, alpha, order);
 }
 
 static void *train_worker(void *arg)
@@ -278,13 +308,188 @@ static void *train_worker(void *arg)
         train_class(t, c, alpha, order);
         pthread_mutex_lock(&t->mu);
         t->done++;
-        if (t->o->progress)
-            t->o->progress(t->done, t->m->nclass, t->o->progress_arg);
+        if (t->o->progress) /* the pairwise stage, when there is one, is the second half */
+            t->o->progress(t->done,
+                           t->o->pair_c >= 0 && t->m->nclass > 2 ? 2 * t->m->nclass : t->m->nclass,
+                           t->o->progress_arg);
         pthread_mutex_unlock(&t->mu);
     }
     free(alpha);
     free(order);
     return NULL;
+}
+
+/* The pairwise stage's worker: takes pairs in turn; each is trained into a dense scratch vector,
+ * then its non-zero weights (only features of its own rows can be non-zero) are kept in feature
+ * order, and the scratch is cleared again by the same walk. */
+static void *pair_worker(void *arg)
+{
+    struct trainer *t = arg;
+    const struct nlp_model *m = t->m;
+    size_t most = 0;
+    for (int c = 0; c < m->nclass; c++)
+        if (t->crow[c + 1] - t->crow[c] > most)
+            most = t->crow[c + 1] - t->crow[c];
+    double *alpha = xmalloc(2 * most * sizeof(*alpha) + 1);
+    uint32_t *order = xmalloc(2 * most * sizeof(*order) + 1);
+    uint32_t *rows = xmalloc(2 * most * sizeof(*rows) + 1);
+    float *w = xcalloc(m->nfeat ? m->nfeat : 1, sizeof(*w));
+    size_t nwords = (m->nfeat + 63) / 64;
+    uint64_t *seen = xcalloc(nwords ? nwords : 1, sizeof(*seen));
+    double cost = t->o->pair_c > 0 ? t->o->pair_c : 4.0;
+    for (;;) {
+        pthread_mutex_lock(&t->mu);
+        size_t k = t->next_pair < t->npair ? t->next_pair++ : SIZE_MAX;
+        pthread_mutex_unlock(&t->mu);
+        if (k == SIZE_MAX)
+            break;
+        struct pair_out *po = &t->pout[k];
+        size_t n = 0;
+        for (size_t q = t->crow[po->a]; q < t->crow[po->a + 1]; q++)
+            rows[n++] = t->cidx[q];
+        for (size_t q = t->crow[po->b]; q < t->crow[po->b + 1]; q++)
+            rows[n++] = t->cidx[q];
+        uint64_t seed =
+            t->o->seed ^ (0x2545f491ULL * (uint64_t)(po->a * (size_t)m->nclass + po->b + 1));
+        po->bias = (float)train_binary(t, rows, n, (int)po->a, cost, seed, w, alpha, order);
+        /* the features of the pair's rows, in a bitmap walked in order: ascending, no sort */
+        size_t nk = 0;
+        for (size_t r = 0; r < n; r++) {
+            uint32_t i = rows[r];
+            for (size_t q = t->row[i]; q < t->row[i + 1]; q++) {
+                uint32_t f = t->idx[q];
+                uint64_t bit = 1ULL << (f & 63);
+                nk += !(seen[f >> 6] & bit);
+                seen[f >> 6] |= bit;
+            }
+        }
+        po->idx = xmalloc((nk ? nk : 1) * sizeof(*po->idx));
+        po->val = xmalloc((nk ? nk : 1) * sizeof(*po->val));
+        po->n = 0;
+        for (size_t wd = 0; wd < nwords; wd++) {
+            uint64_t bits = seen[wd];
+            seen[wd] = 0;
+            while (bits) {
+                uint32_t f = (uint32_t)(wd * 64 + (size_t)__builtin_ctzll(bits));
+                bits &= bits - 1;
+                if (w[f] != 0) {
+                    po->idx[po->n] = f;
+                    po->val[po->n] = w[f];
+                    po->n++;
+                }
+                w[f] = 0;
+            }
+        }
+        pthread_mutex_lock(&t->mu);
+        t->pairs_done++;
+        if (t->o->progress) /* the second half of the progress */
+            t->o->progress(m->nclass + (int)(t->pairs_done * (size_t)m->nclass / t->npair),
+                           2 * m->nclass, t->o->progress_arg);
+        pthread_mutex_unlock(&t->mu);
+    }
+    free(alpha);
+    free(order);
+    free(rows);
+    free(w);
+    free(seen);
+    return NULL;
+}
+
+/* Runs worker on nth threads (the caller's among them). */
+static void run_threads(struct trainer *t, int nth, void *(*worker)(void *))
+{
+    pthread_t th[16];
+    if (nth > 16)
+        nth = 16;
+    int started = 0;
+    for (int i = 1; i < nth; i++)
+        if (pthread_create(&th[started], NULL, worker, t) == 0)
+            started++;
+    worker(t);
+    for (int i = 0; i < started; i++)
+        pthread_join(th[i], NULL);
+}
+
+/* The pairwise stage (see model.h): finds the confused pairs on the training rows with the
+ * finished one-vs-rest weights, trains them, and moves them into the model. */
+static void train_pairs(struct trainer *t, int nth)
+{
+    struct nlp_model *m = t->m;
+    const struct nlp_data *d = t->d;
+    size_t nc = (size_t)m->nclass;
+    /* each class's rows */
+    t->crow = xcalloc(nc + 1, sizeof(*t->crow));
+    t->cidx = xmalloc((d->n ? d->n : 1) * sizeof(*t->cidx));
+    for (size_t i = 0; i < d->n; i++)
+        t->crow[d->label[i] + 1]++;
+    for (size_t c = 0; c < nc; c++)
+        t->crow[c + 1] += t->crow[c];
+    size_t *fill = xmalloc(nc * sizeof(*fill));
+    memcpy(fill, t->crow, nc * sizeof(*fill));
+    for (size_t i = 0; i < d->n; i++)
+        t->cidx[fill[d->label[i]]++] = (uint32_t)i;
+    free(fill);
+    /* the confused pairs: each row's class and the best other class */
+    uint8_t *want = xcalloc(nc * nc, 1);
+    float *sc = xmalloc(nc * sizeof(*sc));
+    for (size_t i = 0; i < d->n; i++) {
+        memcpy(sc, m->bias, nc * sizeof(*sc));
+        for (size_t k = t->row[i]; k < t->row[i + 1]; k++) {
+            const float *wr = m->w + (size_t)t->idx[k] * nc;
+            float v = t->val[k];
+            for (size_t c = 0; c < nc; c++)
+                sc[c] += v * wr[c];
+        }
+        size_t y = (size_t)d->label[i], r = y == 0 ? 1 : 0;
+        for (size_t c = 0; c < nc; c++)
+            if (c != y && sc[c] > sc[r])
+                r = c;
+        want[y < r ? y * nc + r : r * nc + y] = 1;
+    }
+    free(sc);
+    t->npair = 0;
+    for (size_t q = 0; q < nc * nc; q++)
+        t->npair += want[q];
+    t->pout = xcalloc(t->npair ? t->npair : 1, sizeof(*t->pout));
+    size_t k = 0;
+    for (size_t a = 0; a < nc; a++)
+        for (size_t b = a + 1; b < nc; b++)
+            if (want[a * nc + b]) {
+                t->pout[k].a = (uint32_t)a;
+                t->pout[k].b = (uint32_t)b;
+                k++;
+            }
+    free(want);
+    if (t->npair > 0)
+        run_threads(t, nth, pair_worker);
+    /* into the model, in pair order */
+    size_t total = 0;
+    for (size_t q = 0; q < t->npair; q++)
+        total += t->pout[q].n;
+    m->npair = t->npair;
+    m->pa = xmalloc((m->npair ? m->npair : 1) * sizeof(*m->pa));
+    m->pb = xmalloc((m->npair ? m->npair : 1) * sizeof(*m->pb));
+    m->pbias = xmalloc((m->npair ? m->npair : 1) * sizeof(*m->pbias));
+    m->poff = xmalloc((m->npair + 1) * sizeof(*m->poff));
+    m->pidx = xmalloc((total ? total : 1) * sizeof(*m->pidx));
+    m->pval = xmalloc((total ? total : 1) * sizeof(*m->pval));
+    size_t off = 0;
+    for (size_t q = 0; q < t->npair; q++) {
+        struct pair_out *po = &t->pout[q];
+        m->pa[q] = po->a;
+        m->pb[q] = po->b;
+        m->pbias[q] = po->bias;
+        m->poff[q] = off;
+        memcpy(m->pidx + off, po->idx, po->n * sizeof(*m->pidx));
+        memcpy(m->pval + off, po->val, po->n * sizeof(*m->pval));
+        off += po->n;
+        free(po->idx);
+        free(po->val);
+    }
+    m->poff[m->npair] = off;
+    free(t->pout);
+    free(t->crow);
+    free(t->cidx);
 }
 
 /* Counting features over the training texts: key -> (document frequency), open addressing. */
@@ -419,17 +624,7 @@ int nlp_train(const struct nlp_data *d, const struct nlp_opts *opts, struct nlp_
     int nth = o.threads > 0 ? o.threads : 2;
     if (nth > m->nclass)
         nth = m->nclass;
-    pthread_t th[16];
-    if (nth > 16)
-        nth = 16;
-    int started = 0;
-    for (int i = 1; i < nth; i++)
-        if (pthread_create(&th[started], NULL, train_worker, &t) == 0)
-            started++;
-    train_worker(&t);
-    for (int i = 0; i < started; i++)
-        pthread_join(th[i], NULL);
-    pthread_mutex_destroy(&t.mu);
+    run_threads(&t, nth, train_worker);
 
     /* 5. feature-major weights for prediction */
     m->w = xmalloc((m->nfeat ? m->nfeat : 1) * (size_t)m->nclass * sizeof(*m->w));
@@ -437,6 +632,13 @@ int nlp_train(const struct nlp_data *d, const struct nlp_opts *opts, struct nlp_
         for (size_t f = 0; f < m->nfeat; f++)
             m->w[f * (size_t)m->nclass + (size_t)c] = t.wc[(size_t)c * m->nfeat + f];
     free(t.wc);
+
+    /* 6. the pairwise machines */
+    m->pair_weight = (float)(o.pair_weight > 0 ? o.pair_weight : 1.0);
+    m->poff = NULL;
+    if (o.pair_c >= 0 && m->nclass > 2)
+        train_pairs(&t, o.threads > 0 ? o.threads : 2);
+    pthread_mutex_destroy(&t.mu);
     free(t.row);
     free(t.idx);
     free(t.val);
@@ -446,6 +648,54 @@ int nlp_train(const struct nlp_data *d, const struct nlp_opts *opts, struct nlp_
 }
 
 /* ---- prediction ---- */
+
+/* The pairwise vote on the order of the two best classes (see model.h). Returns the winner; the
+ * two scores are swapped when the second one wins. */
+static int refine(const struct nlp_model *m, const uint32_t *idx, const float *val, size_t n,
+                  float *scores, int best)
+{
+    int second = -1;
+    for (int c = 0; c < m->nclass; c++)
+        if (c != best && (second < 0 || scores[c] > scores[second]))
+            second = c;
+    uint32_t a = (uint32_t)(best < second ? best : second),
+             b = (uint32_t)(best < second ? second : best);
+    size_t lo = 0, hi = m->npair; /* the pair (a, b), if the model has it */
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (m->pa[mid] < a || (m->pa[mid] == a && m->pb[mid] < b))
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == m->npair || m->pa[lo] != a || m->pb[lo] != b)
+        return best;
+    const uint32_t *pi = m->pidx + m->poff[lo];
+    const float *pv = m->pval + m->poff[lo];
+    size_t pn = m->poff[lo + 1] - m->poff[lo];
+    double d = m->pbias[lo];
+    for (size_t q = 0; q < n; q++) {
+        size_t l = 0, h = pn;
+        while (l < h) {
+            size_t mid = (l + h) / 2;
+            if (pi[mid] < idx[q])
+                l = mid + 1;
+            else
+                h = mid;
+        }
+        if (l < pn && pi[l] == idx[q])
+            d += (double)pv[l] * val[q];
+    }
+    /* positive d favours a; the one-vs-rest margin of a over b plus the pair's vote */
+    double margin = (double)scores[a] - scores[b] + m->pair_weight * d;
+    int win = margin >= 0 ? (int)a : (int)b;
+    if (win != best) {
+        float tmp = scores[best];
+        scores[best] = scores[second];
+        scores[second] = tmp;
+    }
+    return win;
+}
 
 int nlp_scores(const struct nlp_model *m, struct feat_buf *fb, const char *text, size_t len,
                float *scores)
@@ -466,17 +716,17 @@ int nlp_scores(const struct nlp_model *m, struct feat_buf *fb, const char *text,
         for (size_t c = 0; c < nc; c++)
             scores[c] += v * row[c];
     }
-    if (idx != idx_local) {
-        free(idx);
-        free(val);
-    }
-    if (k == 0)
-        return -1;
     int best = 0;
     for (size_t c = 1; c < nc; c++)
         if (scores[c] > scores[best])
             best = (int)c;
-    return best;
+    if (k > 0 && m->npair > 0)
+        best = refine(m, idx, val, k, scores, best);
+    if (idx != idx_local) {
+        free(idx);
+        free(val);
+    }
+    return k == 0 ? -1 : best;
 }
 
 static void softmax(const float *scores, int nc, float temp, float *probs)
@@ -669,7 +919,7 @@ int nlp_model_save(const struct nlp_model *m, struct buf *out)
     uint32_t u;
     uint64_t nf = m->nfeat;
     rc |= put(out, "PNLP", 4);
-    u = 1;
+    u = 2;
     rc |= put(out, &u, 4);
     u = (uint32_t)m->nclass;
     rc |= put(out, &u, 4);
@@ -685,6 +935,22 @@ int nlp_model_save(const struct nlp_model *m, struct buf *out)
     rc |= put(out, m->keys, m->nfeat * 8);
     rc |= put(out, m->idf, m->nfeat * 4);
     rc |= put(out, m->w, m->nfeat * (size_t)m->nclass * 4);
+    /* version 2: the pairwise machines */
+    uint64_t np = m->npair, total = m->npair ? m->poff[m->npair] : 0;
+    rc |= put(out, &m->pair_weight, 4);
+    rc |= put(out, &np, 8);
+    rc |= put(out, &total, 8);
+    for (size_t k = 0; k < m->npair; k++) {
+        uint64_t cnt = m->poff[k + 1] - m->poff[k];
+        rc |= put(out, &m->pa[k], 4);
+        rc |= put(out, &m->pb[k], 4);
+        rc |= put(out, &m->pbias[k], 4);
+        rc |= put(out, &cnt, 8);
+    }
+    if (total) {
+        rc |= put(out, m->pidx, total * 4);
+        rc |= put(out, m->pval, total * 4);
+    }
     return rc < 0 ? ERR_TOOBIG : 0;
 }
 
@@ -702,13 +968,53 @@ static bool take(struct reader *r, void *dst, size_t n)
     return true;
 }
 
+/* The pairwise machines of a version 2 blob: every pair in order with a < b < nclass, each
+ * pair's features ascending and known. */
+static int load_pairs(struct reader *r, struct nlp_model *m)
+{
+    uint64_t np, total;
+    if (!take(r, &m->pair_weight, 4) || !(m->pair_weight >= 0) || !take(r, &np, 8) ||
+        !take(r, &total, 8) || np > (r->len - r->off) / 20 || total > (r->len - r->off) / 8)
+        return ERR_INVAL;
+    m->npair = np;
+    m->pa = xmalloc((np ? np : 1) * sizeof(*m->pa));
+    m->pb = xmalloc((np ? np : 1) * sizeof(*m->pb));
+    m->pbias = xmalloc((np ? np : 1) * sizeof(*m->pbias));
+    m->poff = xmalloc((np + 1) * sizeof(*m->poff));
+    size_t off = 0;
+    for (size_t k = 0; k < np; k++) {
+        uint64_t cnt;
+        if (!take(r, &m->pa[k], 4) || !take(r, &m->pb[k], 4) || !take(r, &m->pbias[k], 4) ||
+            !take(r, &cnt, 8) || m->pa[k] >= m->pb[k] || m->pb[k] >= (uint32_t)m->nclass ||
+            cnt > total - off)
+            return ERR_INVAL;
+        if (k > 0 &&
+            (m->pa[k] < m->pa[k - 1] || (m->pa[k] == m->pa[k - 1] && m->pb[k] <= m->pb[k - 1])))
+            return ERR_INVAL;
+        m->poff[k] = off;
+        off += cnt;
+    }
+    m->poff[np] = off;
+    if (off != total || r->len - r->off != total * 8)
+        return ERR_INVAL;
+    m->pidx = xmalloc((total ? total : 1) * 4);
+    m->pval = xmalloc((total ? total : 1) * 4);
+    take(r, m->pidx, total * 4);
+    take(r, m->pval, total * 4);
+    for (size_t k = 0; k < np; k++)
+        for (size_t q = m->poff[k]; q < m->poff[k + 1]; q++)
+            if (m->pidx[q] >= m->nfeat || (q > m->poff[k] && m->pidx[q] <= m->pidx[q - 1]))
+                return ERR_INVAL;
+    return 0;
+}
+
 int nlp_model_load(const void *p, size_t len, struct nlp_model **out)
 {
     struct reader r = {p, len, 0};
     char magic[4];
     uint32_t ver, nclass;
-    if (!take(&r, magic, 4) || memcmp(magic, "PNLP", 4) != 0 || !take(&r, &ver, 4) || ver != 1 ||
-        !take(&r, &nclass, 4) || nclass < 2 || nclass > 100000)
+    if (!take(&r, magic, 4) || memcmp(magic, "PNLP", 4) != 0 || !take(&r, &ver, 4) || ver < 1 ||
+        ver > 2 || !take(&r, &nclass, 4) || nclass < 2 || nclass > 100000)
         return ERR_INVAL;
     struct nlp_model *m = xcalloc(1, sizeof(*m));
     m->labels = xcalloc(nclass, sizeof(*m->labels));
@@ -725,7 +1031,8 @@ int nlp_model_load(const void *p, size_t len, struct nlp_model **out)
         !take(&r, &m->threshold, 4) || !(m->temp > 0))
         goto bad;
     m->nfeat = nf;
-    if ((r.len - r.off) != (size_t)nclass * 4 + nf * 8 + nf * 4 + nf * nclass * 4)
+    size_t body = (size_t)nclass * 4 + nf * 8 + nf * 4 + nf * nclass * 4;
+    if (ver == 1 ? r.len - r.off != body : r.len - r.off < body)
         goto bad;
     m->bias = xmalloc((size_t)nclass * 4);
     m->keys = xmalloc(nf ? nf * 8 : 1);
@@ -735,6 +1042,9 @@ int nlp_model_load(const void *p, size_t len, struct nlp_model **out)
     take(&r, m->keys, nf * 8);
     take(&r, m->idf, nf * 4);
     take(&r, m->w, nf * nclass * 4);
+    m->pair_weight = 1;
+    if (ver >= 2 && load_pairs(&r, m) < 0)
+        goto bad;
     table_build(m);
     *out = m;
     return 0;

@@ -3,6 +3,16 @@
  * probabilities from a softmax over the SVM scores at a temperature fitted on held-out data, and
  * an out-of-scope threshold on the top probability.
  *
+ * Pairwise refinement: the one-vs-rest machines are generalists, and most of their mistakes put
+ * the right class second, behind a close neighbour ("card_arrival" and "card_delivery_estimate").
+ * So the model also has one-vs-one SVMs for the pairs of classes that its one-vs-rest machines
+ * confuse on the training texts (a training text's class and the best other class), each trained
+ * on the texts of its two classes only. When a text's two best classes have such a machine, it
+ * votes on their order: the one-vs-rest margin plus pair_weight times the pair's score. The two
+ * scores keep their values (the winner gets the higher one), so probabilities, calibration and
+ * the out-of-scope signal mean what they meant; only which of the two wins can change. The pair
+ * weights are stored sparse: a pair's machine is a combination of its own texts' features.
+ *
  * A model is immutable once trained: many threads may call nlp_predict on it at once, each with
  * its own struct feat_buf. Training runs on a worker thread (or the eval command), never the loop.
  */
@@ -16,12 +26,14 @@
 #include "nlp/feat.h"
 
 struct nlp_opts {
-    double c;      /* SVM cost; 0 means the default, 0.5 */
-    double eps;    /* stopping tolerance of the dual solver; 0 means 0.1 */
-    int max_iter;  /* passes over the data per class; 0 means 200 */
-    int min_df;    /* features seen in fewer texts are dropped; 0 means 1 */
-    int threads;   /* 0 means 2 */
-    uint64_t seed; /* for the solver's visiting order; training is deterministic given it */
+    double c;           /* SVM cost; 0 means the default, 0.5 */
+    double eps;         /* stopping tolerance of the dual solver; 0 means 0.1 */
+    int max_iter;       /* passes over the data per class; 0 means 200 */
+    int min_df;         /* features seen in fewer texts are dropped; 0 means 1 */
+    int threads;        /* 0 means 2 */
+    double pair_c;      /* cost of the pairwise SVMs; 0 means 4, below 0 trains none */
+    double pair_weight; /* the pair's vote against the one-vs-rest margin; 0 means 1 */
+    uint64_t seed;      /* for the solver's visiting order; training is deterministic given it */
     /* progress(done, total, arg): called as classes finish, from the training threads, one at a
      * time. May be NULL. */
     void (*progress)(int done, int total, void *arg);
@@ -38,6 +50,15 @@ struct nlp_model {
     float *bias;     /* bias[c] */
     float temp;      /* softmax temperature (1 until calibrated) */
     float threshold; /* top probability under this means out of scope; 0 disables */
+    /* the pairwise machines, sorted by (a, b) with a < b; pair k's weights are the features
+     * pidx[poff[k] .. poff[k + 1]) (ascending) with values pval[...]; positive scores favour a */
+    size_t npair;
+    uint32_t *pa, *pb;
+    float *pbias;
+    size_t *poff;
+    uint32_t *pidx;
+    float *pval;
+    float pair_weight;
     /* the lookup table from key to feature index (open addressing, built on train and load) */
     uint64_t *tkey;
     uint32_t *tval;
@@ -84,7 +105,8 @@ int nlp_predict(const struct nlp_model *m, struct feat_buf *fb, const char *text
 int nlp_calibrate(struct nlp_model *m, const struct nlp_data *d, const char *oos_label,
                   double target_reject);
 
-/* Serialisation to a self-describing little-endian blob (magic "PNLP", version 1). */
+/* Serialisation to a self-describing little-endian blob (magic "PNLP", version 2 with the pairwise
+ * machines; version 1 blobs load with none). */
 int nlp_model_save(const struct nlp_model *m, struct buf *out);
 int nlp_model_load(const void *p, size_t len, struct nlp_model **out);
 

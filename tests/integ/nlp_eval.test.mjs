@@ -23,18 +23,19 @@ async function evaluate(args) {
 
 describe('nlp-eval', { skip: !have && 'the shared data sets are not on this machine' }, () => {
   // (determinism across thread counts, byte for byte, is tests/unit/nlp/test_nlp.c)
-  it('banking77, full training set: accuracy >= 0.91', async () => {
+  it('banking77, full training set: accuracy >= 0.924 (the target is 0.925; this build measures 0.9250)', async () => {
     const a = await evaluate(['--train', join(B77, 'train.csv'), '--test', join(B77, 'test.csv')]);
-    assert.ok(+a.accuracy >= 0.91, JSON.stringify(a));
-    assert.ok(+a.macro_f1 >= 0.91, JSON.stringify(a));
+    assert.ok(+a.accuracy >= 0.924, JSON.stringify(a));
+    assert.ok(+a.macro_f1 >= 0.924, JSON.stringify(a));
     assert.equal(+a.classes, 77);
+    assert.ok(+a.pairs > 500, JSON.stringify(a)); // the pairwise machines are trained
     assert.ok(+a.us_per_query > 0);
   });
 
-  it('banking77, 10 examples per intent: accuracy >= 0.72', async () => {
+  it('banking77, 10 examples per intent: accuracy >= 0.73', async () => {
     const a = await evaluate(['--train', join(B77, 'train.csv'), '--test', join(B77, 'test.csv'), '--per-class', '10', '--seed', '1']);
     assert.equal(+a.train_rows, 770);
-    assert.ok(+a.accuracy >= 0.72, JSON.stringify(a));
+    assert.ok(+a.accuracy >= 0.73, JSON.stringify(a));
   });
 
   it('chnsenticorp sentiment: accuracy >= 0.92', async () => {

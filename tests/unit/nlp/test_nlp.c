@@ -156,6 +156,98 @@ static void test_train_predict_deterministic(void **state)
     nlp_data_release(&d);
 }
 
+/* The pairwise machines: trained for confused pairs, voting on the order of the two best classes
+ * only, kept by save and load; a version 1 blob (none) still loads. */
+static void test_pairs(void **state)
+{
+    (void)state;
+    struct nlp_data d;
+    nlp_data_init(&d);
+    fill(&d);
+    struct nlp_opts o = {.seed = 3};
+    struct nlp_model *m = NULL;
+    assert_int_equal(nlp_train(&d, &o, &m), 0);
+    assert_true(m->npair > 0 && m->npair <= 3);
+    assert_true(m->poff[m->npair] > 0);
+    for (size_t k = 0; k < m->npair; k++)
+        assert_true(m->pa[k] < m->pb[k]);
+
+    /* the vote decides between the two best: a pair pushed hard one way wins that way */
+    struct feat_buf fb;
+    feat_buf_init(&fb);
+    float sc[3], raw[3];
+    const char *text = "card refund";
+    int best = nlp_scores(m, &fb, text, strlen(text), sc);
+    assert_true(best >= 0);
+    size_t np = m->npair;
+    m->npair = 0; /* the one-vs-rest scores alone */
+    nlp_scores(m, &fb, text, strlen(text), raw);
+    m->npair = np;
+    int top = 0, second = -1;
+    for (int c = 1; c < 3; c++)
+        if (raw[c] > raw[top])
+            top = c;
+    for (int c = 0; c < 3; c++)
+        if (c != top && (second < 0 || raw[c] > raw[second]))
+            second = c;
+    size_t k = 0;
+    uint32_t a = (uint32_t)(top < second ? top : second),
+             b = (uint32_t)(top < second ? second : top);
+    while (k < m->npair && !(m->pa[k] == a && m->pb[k] == b))
+        k++;
+    assert_true(k < m->npair); /* card and refund are confused in training: they have a pair */
+    float keep = m->pbias[k];
+    m->pbias[k] = top == (int)a ? -100.0f : 100.0f; /* the pair now says "second" */
+    assert_int_equal(nlp_scores(m, &fb, text, strlen(text), sc), second);
+    /* the scores keep their values; the winner takes the higher one */
+    assert_true(sc[second] == raw[top] && sc[top] == raw[second]);
+    m->pbias[k] = keep;
+
+    /* save and load keep the pairs */
+    struct buf bl;
+    buf_init(&bl, 1 << 26);
+    assert_int_equal(nlp_model_save(m, &bl), 0);
+    struct nlp_model *l = NULL;
+    assert_int_equal(nlp_model_load(bl.p, bl.len, &l), 0);
+    assert_int_equal(l->npair, m->npair);
+    assert_int_equal(l->poff[l->npair], m->poff[m->npair]);
+    float pm[3], pl[3], p;
+    nlp_predict(m, &fb, "where is my refund card", 23, pm, &p);
+    nlp_predict(l, &fb, "where is my refund card", 23, pl, &p);
+    assert_memory_equal(pm, pl, sizeof(pm));
+    nlp_model_free(l);
+    /* a pair naming a class out of range is refused */
+    struct buf bad;
+    buf_init(&bad, 1 << 26);
+    buf_append(&bad, bl.p, bl.len);
+    size_t first = bl.len - (size_t)m->poff[m->npair] * 8 - m->npair * 20; /* pa of pair 0 */
+    uint32_t big = 7;
+    memcpy(bad.p + first + 4, &big, 4);
+    assert_true(nlp_model_load(bad.p, bad.len, &l) < 0);
+    buf_release(&bad);
+    buf_release(&bl);
+
+    /* a model without pairs, written as version 1, loads and predicts the same */
+    struct nlp_opts o1 = {.seed = 3, .pair_c = -1};
+    struct nlp_model *v = NULL;
+    assert_int_equal(nlp_train(&d, &o1, &v), 0);
+    assert_int_equal(v->npair, 0);
+    buf_init(&bl, 1 << 26);
+    assert_int_equal(nlp_model_save(v, &bl), 0);
+    uint32_t one = 1;
+    memcpy(bl.p + 4, &one, 4);
+    assert_int_equal(nlp_model_load(bl.p, bl.len - 20, &l), 0);
+    nlp_predict(v, &fb, "forgot password", 15, pm, &p);
+    nlp_predict(l, &fb, "forgot password", 15, pl, &p);
+    assert_memory_equal(pm, pl, sizeof(pm));
+    nlp_model_free(l);
+    buf_release(&bl);
+    nlp_model_free(v);
+    nlp_model_free(m);
+    feat_buf_release(&fb);
+    nlp_data_release(&d);
+}
+
 static void test_bm25(void **state)
 {
     (void)state;
@@ -275,9 +367,10 @@ static void test_markdown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_tokens),       cmocka_unit_test(test_train_predict_deterministic),
-        cmocka_unit_test(test_bm25),         cmocka_unit_test(test_sentiment),
-        cmocka_unit_test(test_bot_settings), cmocka_unit_test(test_markdown),
+        cmocka_unit_test(test_tokens),    cmocka_unit_test(test_train_predict_deterministic),
+        cmocka_unit_test(test_pairs),     cmocka_unit_test(test_bm25),
+        cmocka_unit_test(test_sentiment), cmocka_unit_test(test_bot_settings),
+        cmocka_unit_test(test_markdown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
