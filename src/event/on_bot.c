@@ -1700,6 +1700,11 @@ json_t *on_bot_test(int64_t account_id, const char *text, double threshold)
         match = json_pack("{s:s, s:I, s:s, s:f, s:f}", "type",
                           it->kind == IT_FAQ ? "faq" : "intent", "id", (json_int_t)it->id, "name",
                           it->title, "confidence", (double)g.conf, "score", (double)g.score);
+        if (it->kind == IT_INTENT) {
+            json_object_set_new(match, "action", json_string(it->action));
+            json_object_set_new(match, "flow_id",
+                                it->flow_id ? json_integer(it->flow_id) : json_null());
+        }
         confident = g.conf >= threshold;
         if (confident && (it->kind == IT_FAQ || strcmp(it->action, "answer") == 0))
             answer = json_string(it->answer);
