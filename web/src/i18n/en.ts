@@ -1095,6 +1095,12 @@ const en = {
     noInboxes: 'No inboxes.',
   },
   flows: {
+    botKinds: {
+      flow: 'flow',
+      flow_end: 'flow end',
+    },
+    clickedButton: 'clicked a button',
+    clickedButtonHelp: 'The visitor clicked this button of a guided flow.',
     nav: 'Flows',
     title: 'Flows',
     subtitle: 'Guided conversations: the bot shows buttons and asks questions, then answers, hands the visitor to the right team, or ends. Start one from a button under an inbox’s greeting, or from an intent.',

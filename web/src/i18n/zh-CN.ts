@@ -1095,6 +1095,12 @@ const zhCN: Messages = {
     noInboxes: '没有渠道。',
   },
   flows: {
+    botKinds: {
+      flow: '流程',
+      flow_end: '流程结束',
+    },
+    clickedButton: '点击了按钮',
+    clickedButtonHelp: '访客点击了流程中的这个按钮。',
     nav: '流程',
     title: '流程',
     subtitle: '多轮引导对话：机器人展示按钮、逐步提问，然后回答问题、转给合适的团队或结束。可以从接入渠道欢迎语下的按钮开始，也可以由意图触发。',
