@@ -1,7 +1,8 @@
 /* api_kb.c: what the bot knows. Help-center categories and articles, FAQ entries and intents.
  * Everyone in the account reads them; admins and supervisors write them. Every change emits an
  * event (kb.category.*, kb.article.*, faq.*, intent.*), which is also what makes the bot retrain
- * (event/on_bot.c). */
+ * (event/on_bot.c). An intent's action is answer, route, collect, or flow (start a guided flow,
+ * api_flows.c). */
 #include "base/sys.h"
 
 #include "api/app.h"
@@ -440,6 +441,19 @@ static int check_intent_action(struct kb_job *j)
     return 0;
 }
 
+/* An intent keeps a flow only while its action is to start it (a flow it no longer starts can be
+ * deleted). */
+static int intent_flow_only(struct store_tx *tx, struct kb_job *j)
+{
+    if (j->kind != K_INTENT)
+        return 0;
+    int rc = tx_exec(tx,
+                     "UPDATE intents SET flow_id = NULL WHERE id = $1 AND account_id = $2"
+                     " AND action <> 'flow' AND flow_id IS NOT NULL",
+                     "ii", j->id, j->account_id);
+    return rc < 0 ? rc : 0;
+}
+
 static int create_fn(struct store_tx *tx, void *arg)
 {
     struct kb_job *j = arg;
@@ -491,7 +505,7 @@ static int create_fn(struct store_tx *tx, void *arg)
                          j->fields_json ? j->fields_json : "[]", now, j->flow_id);
         break;
     }
-    if (rc < 0 || (rc = load(tx, j)) < 0)
+    if (rc < 0 || (rc = intent_flow_only(tx, j)) < 0 || (rc = load(tx, j)) < 0)
         return rc;
     if (j->kind == K_INTENT && (rc = check_intent_action(j)) < 0)
         return rc;
@@ -559,7 +573,7 @@ static int update_fn(struct store_tx *tx, void *arg)
         return rc;
     if (rc == 0)
         return ERR_NOTFOUND;
-    if ((rc = load(tx, j)) < 0)
+    if ((rc = intent_flow_only(tx, j)) < 0 || (rc = load(tx, j)) < 0)
         return rc;
     if (j->kind == K_INTENT && (rc = check_intent_action(j)) < 0)
         return rc;

@@ -211,7 +211,10 @@ describe('bot flows', () => {
     r = await req('DELETE', `${A}/bot/flows/${big.body.id}`);
     assert.equal(r.status, 409, r.text);
     assert.match(r.body.error.message, /big_one/);
-    await req('DELETE', `${A}/intents/${intentId}`);
+    // an intent that no longer starts the flow lets it go
+    r = await req('PATCH', `${A}/intents/${intentId}`, { action: 'answer', answer: 'Fifty steps it is.' });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.body.flow_id, null);
     r = await req('DELETE', `${A}/bot/flows/${big.body.id}`);
     assert.equal(r.status, 409, r.text);
     assert.match(r.body.error.message, /Flow inbox/);
