@@ -400,6 +400,20 @@ describe('bot flows', () => {
     assert.match(note.content, /flow: Shop menu/);
     v.ws.destroy();
 
+    // an agent's public reply ends the bot's part in the middle of a flow
+    v = await visitor();
+    const cid4 = (await say(v, 'Shop menu', `flow:${id}`)).conversation_id;
+    await botReply(v, (m) => m.content === 'Pick a topic:');
+    const reply = await req('POST', `${A}/conversations/${cid4}/messages`, { content: 'Hi, I am Ann from the shop. How can I help?' });
+    assert.equal(reply.status, 201, reply.text);
+    assert.equal((await conv(cid4)).bot_state, 'handed_off');
+    const stale = await send(v, 'Size advice', `flow:${id}:menu:1`);
+    assert.equal(stale.type, 'error', 'the flow is over once an agent answered');
+    await say(v, 'Size advice');
+    await sleep(300);
+    assert.equal((await messages(cid4)).at(-1).sender.type, 'contact', 'and the bot stays quiet');
+    v.ws.destroy();
+
     // "Nothing" ends it with the default closing text; a disabled flow is not offered
     v = await visitor();
     await say(v, 'Shop menu', `flow:${id}`);
