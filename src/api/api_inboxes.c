@@ -211,6 +211,17 @@ static int save_bot(struct store_tx *tx, struct inbox_job *j)
         return rc < 0 ? rc : ERR_NOTFOUND;
     if ((rc = bot_settings_parse(j->bot, &s, &j->fail)) < 0)
         return rc;
+    /* the greeting's flows must be the account's (a flow offered there cannot be deleted) */
+    for (int i = 0; i < s.nflows; i++) {
+        int64_t x;
+        rc = tx_query_i64(tx, &x, "SELECT id FROM bot_flows WHERE id = $1 AND account_id = $2",
+                          "ii", s.flows[i], j->account_id);
+        if (rc == ERR_NOTFOUND)
+            return json_fail(&j->fail, "bot.greeting_flows", "flow %" PRId64 " does not exist.",
+                             s.flows[i]);
+        if (rc < 0)
+            return rc;
+    }
     json_t *v = bot_settings_json(&s);
     char *text = json_dump_compact(v, NULL);
     json_decref(v);

@@ -1,7 +1,8 @@
 /* api_kb.c: what the bot knows. Help-center categories and articles, FAQ entries and intents.
  * Everyone in the account reads them; admins and supervisors write them. Every change emits an
  * event (kb.category.*, kb.article.*, faq.*, intent.*), which is also what makes the bot retrain
- * (event/on_bot.c). */
+ * (event/on_bot.c). An intent's action is answer, route, collect, or flow (start a guided flow,
+ * api_flows.c). */
 #include "base/sys.h"
 
 #include "api/app.h"
@@ -25,7 +26,7 @@ enum {
 
 static const char *const LOCALES[] = {"zh", "en", NULL};
 static const char *const ART_STATUS[] = {"draft", "published", NULL};
-static const char *const ACTIONS[] = {"answer", "route", "collect", NULL};
+static const char *const ACTIONS[] = {"answer", "route", "collect", "flow", NULL};
 
 enum kind { K_CATEGORY, K_ARTICLE, K_FAQ, K_INTENT };
 static const char *const KIND_EVENT[] = {"kb.category", "kb.article", "faq", "intent"};
@@ -39,8 +40,8 @@ struct kb_job {
     json_t *in;
     const char *name, *description, *title, *body, *question, *answer, *action;
     int locale, status, action_i;
-    int64_t position, category_id, team_id, skill_id;
-    bool has_position, has_category, has_team, has_skill, has_enabled, enabled;
+    int64_t position, category_id, team_id, skill_id, flow_id;
+    bool has_position, has_category, has_team, has_skill, has_flow, has_enabled, enabled;
     char *list_json;   /* phrasings / examples, as stored */
     char *fields_json; /* intents: fields */
     /* list filters */
@@ -67,7 +68,7 @@ struct kb_job {
     "f.updated_at"
 #define INTENT_COLS                                                                                \
     "i.id, i.name, i.examples, i.action, i.answer, i.team_id, i.skill_id, i.fields, i.created_at," \
-    " i.updated_at"
+    " i.updated_at, i.flow_id"
 
 static json_t *opt_id(struct store_rows *rows, int col)
 {
@@ -109,12 +110,13 @@ static json_t *faq_json(struct store_rows *rows)
 
 static json_t *intent_json(struct store_rows *rows)
 {
-    return json_pack(
-        "{s:I, s:s, s:o, s:s, s:s, s:o, s:o, s:o, s:o, s:o}", "id", (json_int_t)rows_i64(rows, 0),
-        "name", rows_text(rows, 1), "examples", json_loads_or(rows_text(rows, 2), json_array()),
-        "action", rows_text(rows, 3), "answer", rows_text(rows, 4), "team_id", opt_id(rows, 5),
-        "skill_id", opt_id(rows, 6), "fields", json_loads_or(rows_text(rows, 7), json_array()),
-        "created_at", json_time(rows_i64(rows, 8)), "updated_at", json_time(rows_i64(rows, 9)));
+    return json_pack("{s:I, s:s, s:o, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o}", "id",
+                     (json_int_t)rows_i64(rows, 0), "name", rows_text(rows, 1), "examples",
+                     json_loads_or(rows_text(rows, 2), json_array()), "action", rows_text(rows, 3),
+                     "answer", rows_text(rows, 4), "team_id", opt_id(rows, 5), "skill_id",
+                     opt_id(rows, 6), "fields", json_loads_or(rows_text(rows, 7), json_array()),
+                     "created_at", json_time(rows_i64(rows, 8)), "updated_at",
+                     json_time(rows_i64(rows, 9)), "flow_id", opt_id(rows, 10));
 }
 
 static const char *const KIND_SELECT[] = {
@@ -289,7 +291,7 @@ static int parse(struct http_req *r, struct kb_job *j, bool create)
         {"name", "description", "locale", "position", NULL},
         {"title", "body", "locale", "status", "category_id", NULL},
         {"question", "phrasings", "answer", "locale", "enabled", NULL},
-        {"name", "examples", "action", "answer", "team_id", "skill_id", "fields", NULL},
+        {"name", "examples", "action", "answer", "team_id", "skill_id", "fields", "flow_id", NULL},
     };
     const char *key;
     json_t *x;
@@ -357,6 +359,8 @@ static int parse(struct http_req *r, struct kb_job *j, bool create)
         if (rc == 0)
             rc = opt_id_field(body, "skill_id", &j->has_skill, &j->skill_id, f);
         if (rc == 0)
+            rc = opt_id_field(body, "flow_id", &j->has_flow, &j->flow_id, f);
+        if (rc == 0)
             rc = parse_fields(body, j);
         if (rc == 0 && j->action_i >= 0)
             j->action = ACTIONS[j->action_i];
@@ -407,6 +411,14 @@ static int check_refs(struct store_tx *tx, struct kb_job *j)
         if (rc == ERR_NOTFOUND)
             return json_fail(&j->fail, "skill_id", "skill %" PRId64 " does not exist.",
                              j->skill_id);
+        if (rc < 0)
+            return rc;
+    }
+    if (j->has_flow && j->flow_id) {
+        rc = tx_query_i64(tx, &x, "SELECT id FROM bot_flows WHERE id = $1 AND account_id = $2",
+                          "ii", j->flow_id, j->account_id);
+        if (rc == ERR_NOTFOUND)
+            return json_fail(&j->fail, "flow_id", "flow %" PRId64 " does not exist.", j->flow_id);
     }
     return rc;
 }
@@ -424,7 +436,22 @@ static int check_intent_action(struct kb_job *j)
     if (strcmp(action, "collect") == 0 && json_array_size(json_object_get(o, "fields")) == 0)
         return json_fail(&j->fail, "fields",
                          "An intent that collects details needs at least one field.");
+    if (strcmp(action, "flow") == 0 && json_is_null(json_object_get(o, "flow_id")))
+        return json_fail(&j->fail, "flow_id", "An intent that starts a flow needs the flow.");
     return 0;
+}
+
+/* An intent keeps a flow only while its action is to start it (a flow it no longer starts can be
+ * deleted). */
+static int intent_flow_only(struct store_tx *tx, struct kb_job *j)
+{
+    if (j->kind != K_INTENT)
+        return 0;
+    int rc = tx_exec(tx,
+                     "UPDATE intents SET flow_id = NULL WHERE id = $1 AND account_id = $2"
+                     " AND action <> 'flow' AND flow_id IS NOT NULL",
+                     "ii", j->id, j->account_id);
+    return rc < 0 ? rc : 0;
 }
 
 static int create_fn(struct store_tx *tx, void *arg)
@@ -469,16 +496,16 @@ static int create_fn(struct store_tx *tx, void *arg)
         rc =
             tx_query_i64(tx, &j->id,
                          "INSERT INTO intents (account_id, name, examples, action, answer, team_id,"
-                         " skill_id, fields, created_at, updated_at)"
-                         " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING id",
+                         " skill_id, fields, created_at, updated_at, flow_id)"
+                         " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10) RETURNING id",
                          "itttt"
-                         "nnti",
+                         "nntin",
                          j->account_id, j->name, j->list_json, j->action ? j->action : "answer",
                          j->answer ? j->answer : "", j->team_id, j->skill_id,
-                         j->fields_json ? j->fields_json : "[]", now);
+                         j->fields_json ? j->fields_json : "[]", now, j->flow_id);
         break;
     }
-    if (rc < 0 || (rc = load(tx, j)) < 0)
+    if (rc < 0 || (rc = intent_flow_only(tx, j)) < 0 || (rc = load(tx, j)) < 0)
         return rc;
     if (j->kind == K_INTENT && (rc = check_intent_action(j)) < 0)
         return rc;
@@ -534,16 +561,19 @@ static int update_fn(struct store_tx *tx, void *arg)
             " action = COALESCE($3, action), answer = COALESCE($4, answer),"
             " team_id = CASE WHEN $5 THEN $6 ELSE team_id END,"
             " skill_id = CASE WHEN $7 THEN $8 ELSE skill_id END,"
-            " fields = COALESCE($9, fields), updated_at = $10 WHERE id = $11 AND account_id = $12",
-            "ttttbnbntiii", j->name, j->list_json, j->action, j->answer, (int)j->has_team,
-            j->team_id, (int)j->has_skill, j->skill_id, j->fields_json, now, j->id, j->account_id);
+            " fields = COALESCE($9, fields), updated_at = $10,"
+            " flow_id = CASE WHEN $13 THEN $14 ELSE flow_id END WHERE id = $11 AND account_id = "
+            "$12",
+            "ttttbnbntiiibn", j->name, j->list_json, j->action, j->answer, (int)j->has_team,
+            j->team_id, (int)j->has_skill, j->skill_id, j->fields_json, now, j->id, j->account_id,
+            (int)j->has_flow, j->flow_id);
         break;
     }
     if (rc < 0)
         return rc;
     if (rc == 0)
         return ERR_NOTFOUND;
-    if ((rc = load(tx, j)) < 0)
+    if ((rc = intent_flow_only(tx, j)) < 0 || (rc = load(tx, j)) < 0)
         return rc;
     if (j->kind == K_INTENT && (rc = check_intent_action(j)) < 0)
         return rc;

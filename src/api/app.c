@@ -249,6 +249,7 @@ void app_routes(struct app *a)
     api_canned_routes(&a->router);
     api_kb_routes(&a->router);
     api_bot_routes(&a->router);
+    api_flows_routes(&a->router);
     help_routes(&a->router);
     api_teams_routes(&a->router);
     api_routing_routes(&a->router);

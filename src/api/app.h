@@ -148,6 +148,7 @@ void api_widget_routes(struct router *rt);
 void api_canned_routes(struct router *rt);
 void api_kb_routes(struct router *rt);
 void api_bot_routes(struct router *rt);
+void api_flows_routes(struct router *rt);
 void help_routes(struct router *rt);
 /* kb_search_tx: BM25 over the account's published articles (and enabled FAQ entries unless
  * articles_only), best first, as [{type, id, title, snippet, url, score}] (api_bot.c). */

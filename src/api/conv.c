@@ -559,6 +559,9 @@ int msg_send_fn(struct store_tx *tx, void *arg)
                       (struct span){ms->content, strlen(ms->content)}, (int)ms->private,
                       ms->client_id, atext, now, senti);
     free(atext);
+    if (rc >= 0 && ms->attributes)
+        rc = tx_exec(tx, "UPDATE messages SET attributes = $1 WHERE id = $2", "ti", ms->attributes,
+                     mid);
     if (rc < 0)
         return rc;
     bool reopened = false, assigned = false, raised = false;

@@ -83,7 +83,9 @@ struct msg_send {
     bool private;
     int64_t attachment_ids[10];
     size_t nattach;
-    double sentiment; /* visitors: of content, set by msg_send_parse; NAN for agents */
+    double sentiment;       /* visitors: of content, set by msg_send_parse; NAN for agents */
+    const char *attributes; /* the message's attributes as JSON text (a visitor's button choice:
+                             * {"payload": ...}), or NULL; borrowed */
     /* out */
     json_t *message;
     bool duplicate; /* client_id seen before: message is the first one, nothing was stored */

@@ -71,11 +71,28 @@ static struct conv_actor actor_of(const struct ws_session *s)
 struct send_cmd {
     uint64_t conn_id;
     struct msg_send ms;
+    char *payload;    /* a visitor's click on a bot button (event/on_bot.h), or NULL */
+    char *attributes; /* {"payload": ...}, stored with the message */
 };
 
 static int send_fn(struct store_tx *tx, void *arg)
 {
-    return msg_send_fn(tx, &((struct send_cmd *)arg)->ms);
+    struct send_cmd *c = arg;
+    /* the button must be one the bot offers now: checked with the message's write */
+    if (c->payload) {
+        int rc = bot_payload_check_tx(tx, &c->ms.actor, c->ms.client_id, c->payload, &c->ms.fail);
+        if (rc < 0)
+            return rc;
+    }
+    return msg_send_fn(tx, &c->ms);
+}
+
+static void send_cmd_free(struct send_cmd *c)
+{
+    msg_send_release(&c->ms);
+    free(c->payload);
+    free(c->attributes);
+    free(c);
 }
 
 static void send_done(void *arg, int rc)
@@ -93,8 +110,7 @@ static void send_done(void *arg, int rc)
                        c->ms.fail.field[0] ? c->ms.fail.field : NULL,
                        rc == ERR_VALIDATION && c->ms.fail.field[0] ? c->ms.fail.msg : NULL);
     }
-    msg_send_release(&c->ms);
-    free(c);
+    send_cmd_free(c);
 }
 
 static void cmd_send(struct ws_session *s, json_t *v)
@@ -108,17 +124,32 @@ static void cmd_send(struct ws_session *s, json_t *v)
     if (rc == 0 && !c->ms.client_id)
         rc = json_fail(&f, "client_id",
                        "client_id is required: a unique id per message, reused on retries.");
+    /* a click on a bot button: the label is the content, the payload says which button */
+    json_t *pl = json_object_get(v, "payload");
+    if (rc == 0 && pl && !json_is_null(pl)) {
+        const char *p = json_string_value(pl);
+        if (!s->visitor)
+            rc = json_fail(&f, "payload", "payload is for visitors' clicks on the bot's buttons.");
+        else if (!p || !bot_payload_valid(p))
+            rc = json_fail(&f, "payload",
+                           "payload must be the payload of one of the bot's buttons.");
+        else {
+            c->payload = xstrdup(p);
+            json_t *a = json_pack("{s:s}", "payload", p);
+            c->attributes = json_dump_compact(a, NULL);
+            json_decref(a);
+            c->ms.attributes = c->attributes;
+        }
+    }
     if (rc < 0) {
         send_error(s->conn_id, json_string_value(json_object_get(v, "client_id")), rc,
                    f.field[0] ? f.field : NULL, f.msg);
-        msg_send_release(&c->ms);
-        free(c);
+        send_cmd_free(c);
         return;
     }
     if ((rc = store_write(the_app->store, send_fn, send_done, c)) < 0) {
         send_error(s->conn_id, c->ms.client_id, ERR_BUSY, NULL, NULL);
-        msg_send_release(&c->ms);
-        free(c);
+        send_cmd_free(c);
     }
 }
 

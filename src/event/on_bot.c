@@ -12,7 +12,14 @@
  * the conversation is pending, so routing leaves it alone) is classified on the loop (tens of
  * microseconds), and one write job commits the reply: an answer, "did you mean" suggestions, the
  * next question of a form, or the handoff. The job re-reads the conversation, so an agent who took
- * over meanwhile wins. */
+ * over meanwhile wins.
+ *
+ * Guided flows. A flow (model/flow.h) starts from a button under the greeting or from an intent;
+ * the conversation's place in it lives in bot_data, so it survives a restart. Buttons come back as
+ * messages carrying their payload (checked against the current step when the message is stored:
+ * bot_payload_check_tx); each message moves the flow on in the same kind of write job: the button's
+ * target, the answer to a question (checked by its type, asked again if it does not fit), and at a
+ * handoff the collected values go to the agents' note and the contact. */
 #include "base/sys.h"
 
 #include "event/on_bot.h"
@@ -29,6 +36,7 @@
 #include "event/event.h"
 #include "model/bot.h"
 #include "model/conversation.h"
+#include "model/flow.h"
 #include "model/user.h"
 #include "nlp/bm25.h"
 #include "nlp/model.h"
@@ -53,9 +61,10 @@ struct item {
     char *answer; /* FAQ answer, intent answer, article body */
     char *action; /* intents */
     int64_t team_id, skill_id, hits;
-    char *fields;   /* intents: JSON */
-    char *examples; /* FAQ phrasings / intent examples: JSON (gathered, used to train) */
-    double self;    /* BM25 score of its own title: normalises a BM25-only confidence */
+    int64_t flow_id; /* intents whose action is "flow" */
+    char *fields;    /* intents: JSON */
+    char *examples;  /* FAQ phrasings / intent examples: JSON (gathered, used to train) */
+    double self;     /* BM25 score of its own title: normalises a BM25-only confidence */
 };
 
 struct brain {
@@ -102,11 +111,19 @@ struct acct {
     int64_t version, trained_at;
 };
 
+/* What the widget's greeting needs of a flow, kept on the loop from bot_flow.* events. */
+struct flow_ref {
+    int64_t account_id;
+    bool enabled;
+    char label[FLOW_NAME_MAX * 4 + 1];
+};
+
 static struct {
     uv_loop_t *loop;
     struct store *store;
     struct map accts;   /* account id -> struct acct */
     struct map inboxes; /* inbox id -> struct bot_settings */
+    struct map flows;   /* flow id -> struct flow_ref */
     bool stopping;
 } B;
 
@@ -136,6 +153,22 @@ static void inbox_set(int64_t inbox_id, const char *json)
         map_put(&B.inboxes, (uint64_t)inbox_id, s);
     }
     bot_settings_load(json, s);
+}
+
+static void flow_ref_set(int64_t id, int64_t account_id, bool enabled, const char *name,
+                         const char *button_label)
+{
+    struct flow_ref *f = map_get(&B.flows, (uint64_t)id);
+    if (!f) {
+        f = xmalloc(sizeof(*f));
+        map_put(&B.flows, (uint64_t)id, f);
+    }
+    f->account_id = account_id;
+    f->enabled = enabled;
+    snprintf(f->label, sizeof(f->label), "%s",
+             button_label && *button_label ? button_label
+             : name                        ? name
+                                           : "");
 }
 
 /* ---- classification (loop) ---- */
@@ -234,11 +267,11 @@ static int gather_fn(struct store_tx *tx, void *arg)
     b->items = xcalloc(cap, sizeof(*b->items));
     int64_t aid = t->acct->account_id;
     static const char *const Q[] = {
-        "SELECT 'f', id, question, answer, '', 0, 0, hits, '[]', phrasings FROM faqs"
+        "SELECT 'f', id, question, answer, '', 0, 0, hits, '[]', phrasings, 0 FROM faqs"
         " WHERE account_id = $1 AND enabled = 1 ORDER BY id",
         "SELECT 'i', id, name, answer, action, COALESCE(team_id, 0), COALESCE(skill_id, 0), 0,"
-        " fields, examples FROM intents WHERE account_id = $1 ORDER BY id",
-        "SELECT 'a', id, title, body, locale, 0, 0, views, '[]', '[]' FROM kb_articles"
+        " fields, examples, COALESCE(flow_id, 0) FROM intents WHERE account_id = $1 ORDER BY id",
+        "SELECT 'a', id, title, body, locale, 0, 0, views, '[]', '[]', 0 FROM kb_articles"
         " WHERE account_id = $1 AND status = 'published' ORDER BY id",
     };
     for (size_t q = 0; q < 3; q++) {
@@ -263,6 +296,7 @@ static int gather_fn(struct store_tx *tx, void *arg)
             it->hits = rows_i64(&rows, 7);
             it->fields = xstrdup(rows_text(&rows, 8));
             it->examples = xstrdup(rows_text(&rows, 9));
+            it->flow_id = rows_i64(&rows, 10);
         }
         rows_close(&rows);
         if (rc < 0)
@@ -535,8 +569,12 @@ static void schedule(struct acct *a, uint64_t delay)
 
 /* ---- replies (write jobs) ---- */
 
-enum reply_kind { RK_ANSWER, RK_SUGGEST, RK_HANDOFF, RK_COLLECT_START, RK_COLLECT };
+enum reply_kind { RK_ANSWER, RK_SUGGEST, RK_HANDOFF, RK_COLLECT_START, RK_FLOW_START };
 
+/* The reply to one customer message. The loop decides what the bot would say to it on its own
+ * (kind: the classifier's answer, suggestions, a handoff, a form or a flow to start); the write
+ * job reads where the conversation is, and while the bot is asking (a form or a flow) it takes the
+ * message as the answer first. A job may run twice (store.h): it never changes the reply. */
 struct reply {
     int64_t account_id, conversation_id;
     enum reply_kind kind;
@@ -544,10 +582,15 @@ struct reply {
     json_t *attrs;
     char *intent;
     int64_t team_id, skill_id, faq_id;
-    char *fields; /* RK_COLLECT_START: JSON [{name,label}] */
-    char *text;   /* RK_COLLECT: the customer's answer */
+    int64_t flow_id; /* RK_FLOW_START */
+    char *fields;    /* RK_COLLECT_START: JSON [{name,label}] */
+    char *text;      /* the customer's message */
+    char *payload;   /* the bot button they clicked ("flow:..."), or NULL */
+    bool keyword;    /* the text has a handoff keyword */
+    bool greeting;   /* RK_FLOW_START from a button under the greeting */
     const char *reason;
     char lang[4];
+    bool lang_guessed; /* from the text; else the language the bot spoke before (bot_data) */
     bool after_hours;
     unsigned collect; /* contact fields to ask for before an after-hours handoff */
     struct event_batch events;
@@ -607,6 +650,12 @@ static json_t *handoff_button(const char *lang)
                      "handoff");
 }
 
+static const char *no_answer(const char *lang)
+{
+    return zh(lang) ? "抱歉，我没有找到答案。需要为您转人工吗？"
+                    : "Sorry, I could not find an answer. Shall I get you a person?";
+}
+
 int bot_handoff_tx(struct store_tx *tx, struct event_batch *events, int64_t account_id,
                    int64_t conversation_id, const char *reason, const char *intent, int64_t team_id,
                    int64_t skill_id, const char *lang, bool *done)
@@ -641,7 +690,8 @@ int bot_handoff_tx(struct store_tx *tx, struct event_batch *events, int64_t acco
                           : "OK, connecting you with a person now. Please hold on.");
     rc = bot_message(tx, events, account_id, conversation_id, say,
                      json_pack("{s:s}", "kind", "handoff"), false);
-    /* the note agents read first: why, what the customer wants, how they feel, what they told */
+    /* the note agents read first: why, what the customer wants, how they feel, the flow they came
+     * through, what they told */
     struct buf note;
     buf_init(&note, 8192);
     buf_printf(&note, "机器人转人工 · Bot handoff — %s", reason);
@@ -649,6 +699,12 @@ int bot_handoff_tx(struct store_tx *tx, struct event_batch *events, int64_t acco
         buf_printf(&note, "; intent: %s", in);
     if (senti == senti)
         buf_printf(&note, "; sentiment: %s (%.2f)", sentiment_label(senti), senti);
+    const char *flow = json_string_value(json_object_get(data, "flow"));
+    const char *why = json_string_value(json_object_get(data, "note"));
+    if (flow && *flow)
+        buf_printf(&note, "; flow: %s", flow);
+    if (why && *why)
+        buf_printf(&note, "; note: %s", why);
     json_t *values = json_object_get(data, "values");
     const char *k;
     json_t *v;
@@ -682,6 +738,18 @@ int bot_handoff_tx(struct store_tx *tx, struct event_batch *events, int64_t acco
     return rc < 0 ? rc : 0;
 }
 
+/* The conversation's bot_state and bot_data. */
+static int set_state(struct store_tx *tx, struct reply *r, const char *state, json_t *data)
+{
+    char *d = json_dump_compact(data, NULL);
+    int rc = tx_exec(
+        tx,
+        "UPDATE conversations SET bot_state = $1, bot_data = $2 WHERE id = $3 AND account_id = $4",
+        "ttii", state, d, r->conversation_id, r->account_id);
+    free(d);
+    return rc < 0 ? rc : 0;
+}
+
 /* Asks field i of the form in bot_data (JSON). */
 static int ask(struct store_tx *tx, struct reply *r, json_t *data, bool again)
 {
@@ -697,21 +765,14 @@ static int ask(struct store_tx *tx, struct reply *r, json_t *data, bool again)
     else
         snprintf(text, sizeof(text),
                  zh(r->lang) ? "请留下您的%s：" : "Please enter your %s:", label ? label : "");
-    char *d = json_dump_compact(data, NULL);
-    int rc = tx_exec(
-        tx, "UPDATE conversations SET bot_state = 'collecting', bot_data = $1 WHERE id = $2", "ti",
-        d, r->conversation_id);
-    free(d);
+    int rc = set_state(tx, r, "collecting", data);
     if (rc < 0)
         return rc;
-    return bot_message(
-        tx, &r->events, r->account_id, r->conversation_id, text,
-        json_pack("{s:s, s:s, s:[o]}", "kind", "collect", "field",
-                  json_string_value(json_object_get(json_array_get(fields, i), "name"))
-                      ? json_string_value(json_object_get(json_array_get(fields, i), "name"))
-                      : "",
-                  "buttons", handoff_button(r->lang)),
-        false);
+    const char *name = json_string_value(json_object_get(json_array_get(fields, i), "name"));
+    return bot_message(tx, &r->events, r->account_id, r->conversation_id, text,
+                       json_pack("{s:s, s:s, s:[o]}", "kind", "collect", "field", name ? name : "",
+                                 "buttons", handoff_button(r->lang)),
+                       false);
 }
 
 /* answer_value: the customer's answer for a form field, checked with the same rules as the contact
@@ -728,6 +789,551 @@ static bool answer_value(const char *field, const char *v, char *out, size_t out
         return false;
     memcpy(out, v, n + 1);
     return true;
+}
+
+/* The values the visitor gave so far (a form's or a flow's), copied for the next form or flow. */
+static json_t *values_of(json_t *data)
+{
+    json_t *v = json_object_get(data, "values");
+    return json_is_object(v) ? json_deep_copy(v) : json_object();
+}
+
+/* Hands over (bot_handoff_tx), but outside business hours first asks for the contact details
+ * nobody has yet: a form whose end hands over with the same reason, intent, team and skill. */
+static int handoff(struct store_tx *tx, struct reply *r, json_t *data, const bool has[3],
+                   const char *reason, const char *intent, int64_t team, int64_t skill)
+{
+    if (r->after_hours) {
+        static const char *const names[3] = {"name", "email", "phone"};
+        static const char *const zh_l[3] = {"姓名", "邮箱", "手机号"};
+        static const char *const en_l[3] = {"name", "e-mail address", "phone number"};
+        json_t *fields = json_array();
+        for (int k = 0; k < 3; k++)
+            if ((r->collect & (1u << k)) && !has[k])
+                json_array_append_new(fields, json_pack("{s:s, s:s}", "name", names[k], "label",
+                                                        zh(r->lang) ? zh_l[k] : en_l[k]));
+        if (json_array_size(fields) > 0) {
+            json_t *d = json_pack("{s:o, s:i, s:o, s:{s:s, s:s, s:I, s:I}}", "fields", fields, "i",
+                                  0, "values", values_of(data), "then", "reason", "after_hours",
+                                  "intent", intent ? intent : "", "team_id", (json_int_t)team,
+                                  "skill_id", (json_int_t)skill);
+            json_object_set_new(d, "lang", json_string(r->lang));
+            /* the flow's name and note stay for the agents' note */
+            static const char *const keep[] = {"flow", "note"};
+            for (size_t k = 0; k < ARRAY_SIZE(keep); k++)
+                if (json_object_get(data, keep[k]))
+                    json_object_set(d, keep[k], json_object_get(data, keep[k]));
+            int rc = ask(tx, r, d, false);
+            json_decref(d);
+            return rc;
+        }
+        json_decref(fields);
+    }
+    bool done;
+    return bot_handoff_tx(tx, &r->events, r->account_id, r->conversation_id,
+                          r->after_hours ? "after_hours" : reason, intent, team, skill, r->lang,
+                          &done);
+}
+
+/* A team or skill a flow names, if it still exists (else 0: hand over without it). */
+static int alive(struct store_tx *tx, int64_t account_id, bool team, int64_t id, int64_t *out)
+{
+    *out = 0;
+    if (!id)
+        return 0;
+    int64_t x;
+    int rc = tx_query_i64(tx, &x,
+                          team ? "SELECT id FROM teams WHERE id = $1 AND account_id = $2"
+                                 " AND deleted_at IS NULL"
+                               : "SELECT id FROM skills WHERE id = $1 AND account_id = $2",
+                          "ii", id, account_id);
+    if (rc == ERR_NOTFOUND)
+        return 0;
+    if (rc == 0)
+        *out = id;
+    return rc;
+}
+
+/* A value the visitor gave lands on their contact, where agents see it: name, email and phone
+ * fill those (when they fit), anything else goes into the contact's attributes. */
+static int contact_value(struct store_tx *tx, struct reply *r, int64_t contact, const char *field,
+                         const char *value)
+{
+    int64_t now = clock_wall_ms();
+    char email[USER_EMAIL_MAX + 1];
+    bool column = (strcmp(field, "name") == 0 && user_name_valid(value)) ||
+                  (strcmp(field, "email") == 0 && user_email_normalize(value, email)) ||
+                  (strcmp(field, "phone") == 0 && phone_valid(value));
+    int rc;
+    if (column) {
+        rc = tx_exec(tx,
+                     "UPDATE contacts SET name = CASE WHEN $1 = 'name' THEN $2 ELSE name END,"
+                     " email = CASE WHEN $1 = 'email' THEN $2 ELSE email END,"
+                     " phone = CASE WHEN $1 = 'phone' THEN $2 ELSE phone END, updated_at = $3"
+                     " WHERE id = $4 AND account_id = $5",
+                     "ttiii", field, strcmp(field, "email") == 0 ? email : value, now, contact,
+                     r->account_id);
+    } else {
+        struct store_rows rows;
+        json_t *attrs = NULL;
+        rc =
+            tx_query(tx, &rows, "SELECT attributes FROM contacts WHERE id = $1 AND account_id = $2",
+                     "ii", contact, r->account_id);
+        if (rc < 0)
+            return rc;
+        if ((rc = rows_next(&rows)) == 1)
+            attrs = json_loads(rows_text(&rows, 0), 0, NULL);
+        rows_close(&rows);
+        if (rc < 0) {
+            json_decref(attrs);
+            return rc;
+        }
+        if (!json_is_object(attrs)) {
+            json_decref(attrs);
+            attrs = json_object();
+        }
+        json_object_set_new(attrs, field, json_string(value));
+        char *text = json_dump_compact(attrs, NULL);
+        json_decref(attrs);
+        rc = tx_exec(tx,
+                     "UPDATE contacts SET attributes = $1, updated_at = $2 WHERE id = $3"
+                     " AND account_id = $4",
+                     "tiii", text, now, contact, r->account_id);
+        free(text);
+    }
+    if (rc < 0)
+        return rc;
+    json_t *c;
+    if ((rc = contact_load(tx, r->account_id, contact, &c)) < 0)
+        return rc;
+    return event_emit(tx, &r->events, r->account_id, "contact.updated", 0, 0, contact, true,
+                      json_pack("{s:o}", "contact", c));
+}
+
+/* ---- guided flows (model/flow.h) ----
+ * While a conversation is in a flow, bot_state is 'collecting' and bot_data is {"flow_id", "flow"
+ * (its name, for the agents' note), "step", "values", "tries", "intent"}. The steps are read from
+ * bot_flows in each job, so an edit applies from the next message on; a step that is gone ends the
+ * flow. */
+
+struct flow_run {
+    struct reply *r;
+    json_t *data;  /* bot_data, changed as the flow goes (the caller's) */
+    json_t *steps; /* the flow's (the caller's) */
+    int64_t flow_id, contact_id;
+    const bool *has; /* the contact's name, email, phone are known */
+};
+
+/* The flow's steps and name, or *steps NULL when it is not there (or disabled, if enabled_only).
+ */
+static int flow_load(struct store_tx *tx, int64_t account_id, int64_t flow_id, bool enabled_only,
+                     json_t **steps, char *name, size_t namelen)
+{
+    *steps = NULL;
+    struct store_rows rows;
+    int rc = tx_query(tx, &rows,
+                      "SELECT steps, name FROM bot_flows WHERE id = $1 AND account_id = $2"
+                      " AND (enabled = 1 OR NOT $3)",
+                      "iib", flow_id, account_id, (int)enabled_only);
+    if (rc < 0)
+        return rc;
+    if ((rc = rows_next(&rows)) == 1) {
+        *steps = json_loads(rows_text(&rows, 0), 0, NULL);
+        snprintf(name, namelen, "%s", rows_text(&rows, 1));
+    }
+    rows_close(&rows);
+    if (!json_is_array(*steps) || json_array_size(*steps) == 0) {
+        json_decref(*steps);
+        *steps = NULL;
+    }
+    return rc < 0 ? rc : 0;
+}
+
+/* Out of the flow: the bot answers as usual again; what the visitor told stays. */
+static int flow_leave(struct store_tx *tx, struct reply *r, json_t *data)
+{
+    static const char *const drop[] = {"flow_id", "flow", "step", "tries", "note"};
+    for (size_t k = 0; k < ARRAY_SIZE(drop); k++)
+        json_object_del(data, drop[k]);
+    return set_state(tx, r, "active", data);
+}
+
+/* Buttons as the widget gets them: labels (of buttons, or a choice's options) with payloads. */
+static json_t *flow_buttons(int64_t flow_id, const char *step, json_t *labels)
+{
+    json_t *out = json_array();
+    size_t i;
+    json_t *x;
+    json_array_foreach(labels, i, x)
+    {
+        const char *l = json_is_object(x) ? json_string_value(json_object_get(x, "label"))
+                                          : json_string_value(x);
+        char payload[FLOW_PAYLOAD_MAX + 1];
+        snprintf(payload, sizeof(payload), "flow:%" PRId64 ":%s:%zu", flow_id, step, i);
+        json_array_append_new(out,
+                              json_pack("{s:s, s:s}", "label", l ? l : "", "payload", payload));
+    }
+    return out;
+}
+
+/* The step the flow waits at: a message with buttons or a question (again: after an answer that
+ * did not fit). */
+static int flow_ask(struct store_tx *tx, struct flow_run *fr, json_t *st, bool again)
+{
+    struct reply *r = fr->r;
+    const char *id = json_string_value(json_object_get(st, "id"));
+    const char *text = json_string_value(json_object_get(st, "text"));
+    json_object_set_new(fr->data, "step", json_string(id));
+    if (!again)
+        json_object_set_new(fr->data, "tries", json_integer(0));
+    int rc = set_state(tx, r, "collecting", fr->data);
+    if (rc < 0)
+        return rc;
+    bool z = zh(r->lang);
+    if (strcmp(json_string_value(json_object_get(st, "kind")), "message") == 0) {
+        if (again)
+            text = z ? "请点击下面的一个选项，或直接输入您的问题。"
+                     : "Please pick one of the options below, or type your question.";
+        return bot_message(tx, &r->events, r->account_id, r->conversation_id, text,
+                           json_pack("{s:s, s:I, s:s, s:o}", "kind", "flow", "flow_id",
+                                     (json_int_t)fr->flow_id, "step", id, "buttons",
+                                     flow_buttons(fr->flow_id, id, json_object_get(st, "buttons"))),
+                           false);
+    }
+    const char *type = json_string_value(json_object_get(st, "field_type"));
+    const char *retry = json_string_value(json_object_get(st, "retry_text"));
+    if (again && retry && *retry)
+        text = retry;
+    else if (again && strcmp(type, "email") == 0)
+        text = z ? "这个邮箱地址好像不对，请再输入一次："
+                 : "That does not look like an e-mail address. Please try again:";
+    else if (again && strcmp(type, "phone") == 0)
+        text = z ? "这个手机号码好像不对，请再输入一次："
+                 : "That does not look like a phone number. Please try again:";
+    else if (again && strcmp(type, "number") == 0)
+        text = z ? "请输入一个数字：" : "Please enter a number:";
+    else if (again && strcmp(type, "choice") == 0)
+        text = z ? "请从下面的选项中选择一个：" : "Please choose one of the options below:";
+    else if (again)
+        text = z ? "请再输入一次：" : "Please try again:";
+    return bot_message(tx, &r->events, r->account_id, r->conversation_id, text,
+                       json_pack("{s:s, s:I, s:s, s:s, s:s, s:o}", "kind", "collect", "flow_id",
+                                 (json_int_t)fr->flow_id, "step", id, "field",
+                                 json_string_value(json_object_get(st, "field")), "input", type,
+                                 "buttons",
+                                 flow_buttons(fr->flow_id, id, json_object_get(st, "options"))),
+                       false);
+}
+
+/* The end of a flow: a closing text, and the bot stays on. */
+static int flow_end(struct store_tx *tx, struct flow_run *fr, const char *text)
+{
+    struct reply *r = fr->r;
+    int rc = flow_leave(tx, r, fr->data);
+    if (!text || !*text)
+        text = zh(r->lang) ? "好的，还有其他问题随时问我。"
+                           : "OK. If there is anything else, just ask.";
+    if (rc >= 0)
+        rc = bot_message(tx, &r->events, r->account_id, r->conversation_id, text,
+                         json_pack("{s:s}", "kind", "flow_end"), false);
+    return rc;
+}
+
+/* An FAQ entry's answer ends the flow, as if the visitor had asked it. */
+static int flow_faq(struct store_tx *tx, struct flow_run *fr, int64_t faq_id)
+{
+    struct reply *r = fr->r;
+    int rc = flow_leave(tx, r, fr->data);
+    if (rc < 0)
+        return rc;
+    struct store_rows rows;
+    char *answer = NULL;
+    if ((rc = tx_query(tx, &rows, "SELECT answer FROM faqs WHERE id = $1 AND account_id = $2", "ii",
+                       faq_id, r->account_id)) < 0)
+        return rc;
+    if ((rc = rows_next(&rows)) == 1)
+        answer = xstrdup(rows_text(&rows, 0));
+    rows_close(&rows);
+    if (rc < 0)
+        return rc;
+    if (!answer) /* deleted since the flow was saved */
+        return bot_message(
+            tx, &r->events, r->account_id, r->conversation_id, no_answer(r->lang),
+            json_pack("{s:s, s:[o]}", "kind", "suggestions", "buttons", handoff_button(r->lang)),
+            false);
+    rc = bot_message(tx, &r->events, r->account_id, r->conversation_id, answer,
+                     json_pack("{s:s, s:I, s:[o]}", "kind", "answer", "faq_id", (json_int_t)faq_id,
+                               "buttons", handoff_button(r->lang)),
+                     false);
+    free(answer);
+    if (rc >= 0)
+        rc = tx_exec(tx, "UPDATE faqs SET hits = hits + 1 WHERE id = $1 AND account_id = $2", "ii",
+                     faq_id, r->account_id);
+    return rc < 0 ? rc : 0;
+}
+
+/* The flow hands over: the agents' note gets the flow, the step's note and the values. */
+static int flow_handoff(struct store_tx *tx, struct flow_run *fr, json_t *at)
+{
+    struct reply *r = fr->r;
+    int64_t team, skill;
+    int rc;
+    if ((rc = alive(tx, r->account_id, true, json_integer_value(json_object_get(at, "team_id")),
+                    &team)) < 0 ||
+        (rc = alive(tx, r->account_id, false, json_integer_value(json_object_get(at, "skill_id")),
+                    &skill)) < 0)
+        return rc;
+    const char *note = json_string_value(json_object_get(at, "note"));
+    if (note && *note)
+        json_object_set_new(fr->data, "note", json_string(note));
+    if ((rc = set_state(tx, r, "collecting", fr->data)) < 0) /* what bot_handoff_tx reads */
+        return rc;
+    const char *intent = json_string_value(json_object_get(fr->data, "intent"));
+    return handoff(tx, r, fr->data, fr->has, "flow", intent && *intent ? intent : r->intent, team,
+                   skill);
+}
+
+static int flow_go(struct store_tx *tx, struct flow_run *fr, json_t *target);
+
+/* Walks into a step: messages without buttons are said and passed, up to the step that waits
+ * for the visitor or ends the flow. */
+static int flow_enter(struct store_tx *tx, struct flow_run *fr, const char *step)
+{
+    char id[FLOW_STEP_ID_MAX + 1];
+    snprintf(id, sizeof(id), "%s", step);
+    for (int hop = 0; hop < FLOW_HOPS_MAX; hop++) {
+        json_t *st = flow_step(fr->steps, id);
+        if (!st)
+            return flow_end(tx, fr, NULL);
+        const char *kind = json_string_value(json_object_get(st, "kind"));
+        if (strcmp(kind, "collect") == 0 ||
+            (strcmp(kind, "message") == 0 && json_array_size(json_object_get(st, "buttons")) > 0))
+            return flow_ask(tx, fr, st, false);
+        if (strcmp(kind, "handoff") == 0)
+            return flow_handoff(tx, fr, st);
+        if (strcmp(kind, "end") == 0)
+            return flow_end(tx, fr, json_string_value(json_object_get(st, "text")));
+        struct reply *r = fr->r;
+        int rc = bot_message(tx, &r->events, r->account_id, r->conversation_id,
+                             json_string_value(json_object_get(st, "text")),
+                             json_pack("{s:s, s:I, s:s}", "kind", "flow", "flow_id",
+                                       (json_int_t)fr->flow_id, "step", id),
+                             false);
+        json_t *next = json_object_get(st, "next");
+        if (rc < 0)
+            return rc;
+        if (!json_is_object(next)) /* the flow ends with this message */
+            return flow_leave(tx, r, fr->data);
+        const char *to = json_string_value(json_object_get(next, "step"));
+        if (!to)
+            return flow_go(tx, fr, next);
+        snprintf(id, sizeof(id), "%s", to);
+    }
+    return flow_leave(tx, fr->r, fr->data);
+}
+
+static int flow_go(struct store_tx *tx, struct flow_run *fr, json_t *target)
+{
+    const char *type = json_string_value(json_object_get(target, "type"));
+    if (type && strcmp(type, "step") == 0)
+        return flow_enter(tx, fr, json_string_value(json_object_get(target, "step")));
+    if (type && strcmp(type, "faq") == 0)
+        return flow_faq(tx, fr, json_integer_value(json_object_get(target, "faq_id")));
+    if (type && strcmp(type, "handoff") == 0)
+        return flow_handoff(tx, fr, target);
+    return flow_end(tx, fr, NULL);
+}
+
+/* A collect step got its value: kept with the flow and on the contact, then on to `next`. */
+static int flow_collected(struct store_tx *tx, struct flow_run *fr, json_t *st, const char *value)
+{
+    const char *field = json_string_value(json_object_get(st, "field"));
+    json_t *values = json_object_get(fr->data, "values");
+    if (!json_is_object(values)) {
+        values = json_object();
+        json_object_set_new(fr->data, "values", values);
+    }
+    json_object_set_new(values, field, json_string(value));
+    int rc = contact_value(tx, fr->r, fr->contact_id, field, value);
+    if (rc < 0)
+        return rc;
+    return flow_go(tx, fr, json_object_get(st, "next"));
+}
+
+static int act(struct store_tx *tx, struct reply *r, json_t *data, const bool has[3],
+               int64_t contact);
+
+/* Starts a flow at its first step (from the greeting's button or an intent). */
+static int flow_start(struct store_tx *tx, struct reply *r, json_t *data, const bool has[3],
+                      int64_t contact)
+{
+    json_t *steps;
+    char name[FLOW_NAME_MAX * 4 + 1];
+    int rc = flow_load(tx, r->account_id, r->flow_id, true, &steps, name, sizeof(name));
+    if (rc < 0)
+        return rc;
+    if (!steps) /* deleted or switched off meanwhile */
+        return bot_message(
+            tx, &r->events, r->account_id, r->conversation_id, no_answer(r->lang),
+            json_pack("{s:s, s:[o]}", "kind", "suggestions", "buttons", handoff_button(r->lang)),
+            false);
+    const char *first = json_string_value(json_object_get(json_array_get(steps, 0), "id"));
+    json_t *d = json_pack("{s:I, s:s, s:s, s:o, s:i, s:s}", "flow_id", (json_int_t)r->flow_id,
+                          "flow", name, "step", first ? first : "", "values", values_of(data),
+                          "tries", 0, "intent", r->intent ? r->intent : "");
+    json_object_set_new(d, "lang", json_string(r->lang));
+    if (r->intent)
+        rc = tx_exec(tx, "UPDATE conversations SET intent = $1 WHERE id = $2 AND account_id = $3",
+                     "tii", r->intent, r->conversation_id, r->account_id);
+    struct flow_run fr = {.r = r,
+                          .data = d,
+                          .steps = steps,
+                          .flow_id = r->flow_id,
+                          .contact_id = contact,
+                          .has = has};
+    if (rc >= 0)
+        rc = flow_enter(tx, &fr, first ? first : "");
+    json_decref(d);
+    json_decref(steps);
+    return rc;
+}
+
+/* A message while the conversation is in a flow: the button clicked (its payload), a button's
+ * label typed, or the answer to the question; a handoff keyword; else what the bot would say on
+ * its own: a confident answer leaves the flow, anything else shows the step's buttons again. */
+static int flow_input(struct store_tx *tx, struct reply *r, json_t *data, const bool has[3],
+                      int64_t contact)
+{
+    struct flow_run fr = {.r = r,
+                          .data = data,
+                          .flow_id = json_integer_value(json_object_get(data, "flow_id")),
+                          .contact_id = contact,
+                          .has = has};
+    char name[FLOW_NAME_MAX * 4 + 1];
+    int rc = flow_load(tx, r->account_id, fr.flow_id, false, &fr.steps, name, sizeof(name));
+    if (rc < 0)
+        return rc;
+    const char *sid = json_string_value(json_object_get(data, "step"));
+    json_t *st = fr.steps && sid ? flow_step(fr.steps, sid) : NULL;
+    const char *kind = st ? json_string_value(json_object_get(st, "kind")) : "";
+    bool msg = strcmp(kind, "message") == 0, ask_ = strcmp(kind, "collect") == 0;
+    if (!msg && !ask_) { /* the flow or the step is gone */
+        if ((rc = flow_leave(tx, r, data)) >= 0)
+            rc = act(tx, r, data, has, contact);
+        json_decref(fr.steps);
+        return rc;
+    }
+    json_t *choices = json_object_get(st, msg ? "buttons" : "options");
+    /* the button clicked, if it is one of this step's (else it is taken as typed text) */
+    int64_t pid;
+    char pstep[FLOW_STEP_ID_MAX + 1];
+    int idx = -1;
+    if (!(r->payload && flow_payload_parse(r->payload, &pid, pstep, &idx) && pid == fr.flow_id &&
+          strcmp(pstep, sid) == 0 && idx >= 0 && (size_t)idx < json_array_size(choices)))
+        idx = flow_label_match(choices, r->text);
+    const char *type = json_string_value(json_object_get(st, "field_type"));
+    char value[4 * FLOW_VALUE_MAX + 1];
+    if (idx >= 0 && msg)
+        rc = flow_go(tx, &fr, json_object_get(json_array_get(choices, (size_t)idx), "target"));
+    else if (idx >= 0)
+        rc = flow_collected(tx, &fr, st, json_string_value(json_array_get(choices, (size_t)idx)));
+    else if (r->keyword)
+        rc = act(tx, r, data, has, contact); /* the handoff, with the flow in the note */
+    else if (ask_ && flow_value_check(type, choices, r->text, value, sizeof(value)))
+        rc = flow_collected(tx, &fr, st, value);
+    else if (msg && r->kind != RK_SUGGEST) {
+        if ((rc = flow_leave(tx, r, data)) >= 0)
+            rc = act(tx, r, data, has, contact);
+    } else {
+        json_object_set_new(data, "tries",
+                            json_integer(json_integer_value(json_object_get(data, "tries")) + 1));
+        rc = flow_ask(tx, &fr, st, true);
+    }
+    json_decref(fr.steps);
+    return rc;
+}
+
+/* ---- what the bot does on its own ---- */
+
+static int act(struct store_tx *tx, struct reply *r, json_t *data, const bool has[3],
+               int64_t contact)
+{
+    int rc = 0;
+    switch (r->kind) {
+    case RK_ANSWER:
+    case RK_SUGGEST:
+        rc = bot_message(tx, &r->events, r->account_id, r->conversation_id, r->content,
+                         json_incref(r->attrs), false);
+        if (rc >= 0 && r->faq_id)
+            rc = tx_exec(tx, "UPDATE faqs SET hits = hits + 1 WHERE id = $1 AND account_id = $2",
+                         "ii", r->faq_id, r->account_id);
+        if (rc >= 0 && r->intent)
+            rc = tx_exec(tx, "UPDATE conversations SET intent = $1 WHERE id = $2", "ti", r->intent,
+                         r->conversation_id);
+        break;
+    case RK_HANDOFF:
+        rc = handoff(tx, r, data, has, r->reason, r->intent, r->team_id, r->skill_id);
+        break;
+    case RK_COLLECT_START: {
+        json_t *d =
+            json_pack("{s:o, s:i, s:o, s:{s:s, s:s, s:I, s:I}}", "fields",
+                      json_loads(r->fields, 0, NULL), "i", 0, "values", values_of(data), "then",
+                      "reason", "intent", "intent", r->intent ? r->intent : "", "team_id",
+                      (json_int_t)r->team_id, "skill_id", (json_int_t)r->skill_id);
+        json_object_set_new(d, "lang", json_string(r->lang));
+        rc = ask(tx, r, d, false);
+        json_decref(d);
+        break;
+    }
+    case RK_FLOW_START:
+        rc = flow_start(tx, r, data, has, contact);
+        break;
+    }
+    return rc < 0 ? rc : 0;
+}
+
+/* A message while the bot asks the questions of a form (an intent's, or the contact details
+ * before an after-hours handoff): the answer to the current one. */
+static int form_input(struct store_tx *tx, struct reply *r, json_t *data, int64_t contact)
+{
+    bool done;
+    int rc = 0;
+    json_t *fields = json_object_get(data, "fields");
+    size_t i = (size_t)json_integer_value(json_object_get(data, "i"));
+    const char *name = json_string_value(json_object_get(json_array_get(fields, i), "name"));
+    if (!name) { /* nothing left to ask: hand over */
+        json_t *then = json_object_get(data, "then");
+        return bot_handoff_tx(tx, &r->events, r->account_id, r->conversation_id, "collected",
+                              json_string_value(json_object_get(then, "intent")), 0, 0, r->lang,
+                              &done);
+    }
+    char value[400];
+    if (!answer_value(name, r->text, value, sizeof(value)))
+        return ask(tx, r, data, true);
+    if (strcmp(name, "name") == 0 || strcmp(name, "email") == 0 || strcmp(name, "phone") == 0)
+        rc = tx_exec(tx,
+                     "UPDATE contacts SET name = CASE WHEN $1 = 'name' THEN $2 ELSE name END,"
+                     " email = CASE WHEN $1 = 'email' THEN $2 ELSE email END,"
+                     " phone = CASE WHEN $1 = 'phone' THEN $2 ELSE phone END, updated_at = $3"
+                     " WHERE id = $4 AND account_id = $5",
+                     "ttiii", name, value, clock_wall_ms(), contact, r->account_id);
+    if (!json_is_object(json_object_get(data, "values")))
+        json_object_set_new(data, "values", json_object());
+    json_object_set_new(json_object_get(data, "values"), name, json_string(value));
+    json_object_set_new(data, "i", json_integer((json_int_t)i + 1));
+    if (rc < 0)
+        return rc;
+    if (i + 1 < json_array_size(fields))
+        return ask(tx, r, data, false);
+    if ((rc = set_state(tx, r, "collecting", data)) < 0)
+        return rc;
+    json_t *then = json_object_get(data, "then");
+    const char *why = json_string_value(json_object_get(then, "reason"));
+    return bot_handoff_tx(tx, &r->events, r->account_id, r->conversation_id,
+                          why ? why : "collected",
+                          json_string_value(json_object_get(then, "intent")),
+                          json_integer_value(json_object_get(then, "team_id")),
+                          json_integer_value(json_object_get(then, "skill_id")), r->lang, &done);
 }
 
 static int reply_fn(struct store_tx *tx, void *arg)
@@ -747,6 +1353,7 @@ static int reply_fn(struct store_tx *tx, void *arg)
         rows_close(&rows);
         return rc; /* an agent took over: the bot says nothing */
     }
+    bool collecting = strcmp(rows_text(&rows, 0), "collecting") == 0;
     json_t *data = json_loads(rows_text(&rows, 1), 0, NULL);
     if (!json_is_object(data)) {
         json_decref(data);
@@ -756,99 +1363,17 @@ static int reply_fn(struct store_tx *tx, void *arg)
                    rows_text(&rows, 4)[0] != 0};
     int64_t contact = rows_i64(&rows, 5);
     rows_close(&rows);
-    bool done;
-    switch (r->kind) {
-    case RK_ANSWER:
-    case RK_SUGGEST:
-        rc = bot_message(tx, &r->events, r->account_id, r->conversation_id, r->content,
-                         json_incref(r->attrs), false);
-        if (rc >= 0 && r->faq_id)
-            rc = tx_exec(tx, "UPDATE faqs SET hits = hits + 1 WHERE id = $1 AND account_id = $2",
-                         "ii", r->faq_id, r->account_id);
-        if (rc >= 0 && r->intent)
-            rc = tx_exec(tx, "UPDATE conversations SET intent = $1 WHERE id = $2", "ti", r->intent,
-                         r->conversation_id);
-        break;
-    case RK_HANDOFF:
-        if (r->after_hours) {
-            /* outside business hours: first the contact details nobody has yet */
-            static const char *const names[3] = {"name", "email", "phone"};
-            static const char *const zh_l[3] = {"姓名", "邮箱", "手机号"};
-            static const char *const en_l[3] = {"name", "e-mail address", "phone number"};
-            json_t *fields = json_array();
-            for (int k = 0; k < 3; k++)
-                if ((r->collect & (1u << k)) && !has[k])
-                    json_array_append_new(fields, json_pack("{s:s, s:s}", "name", names[k], "label",
-                                                            zh(r->lang) ? zh_l[k] : en_l[k]));
-            if (json_array_size(fields) > 0) {
-                json_t *d = json_pack("{s:o, s:i, s:{}, s:{s:s, s:s}}", "fields", fields, "i", 0,
-                                      "values", "then", "reason", "after_hours", "intent",
-                                      r->intent ? r->intent : "");
-                rc = ask(tx, r, d, false);
-                json_decref(d);
-                break;
-            }
-            json_decref(fields);
-        }
-        rc = bot_handoff_tx(tx, &r->events, r->account_id, r->conversation_id,
-                            r->after_hours ? "after_hours" : r->reason, r->intent, r->team_id,
-                            r->skill_id, r->lang, &done);
-        break;
-    case RK_COLLECT_START: {
-        json_t *d = json_pack("{s:o, s:i, s:{}, s:{s:s, s:s, s:I, s:I}}", "fields",
-                              json_loads(r->fields, 0, NULL), "i", 0, "values", "then", "reason",
-                              "intent", "intent", r->intent ? r->intent : "", "team_id",
-                              (json_int_t)r->team_id, "skill_id", (json_int_t)r->skill_id);
-        rc = ask(tx, r, d, false);
-        json_decref(d);
-        break;
-    }
-    case RK_COLLECT: {
-        json_t *fields = json_object_get(data, "fields");
-        size_t i = (size_t)json_integer_value(json_object_get(data, "i"));
-        const char *name = json_string_value(json_object_get(json_array_get(fields, i), "name"));
-        if (!name) { /* nothing left to ask: hand over */
-            json_t *then = json_object_get(data, "then");
-            rc = bot_handoff_tx(tx, &r->events, r->account_id, r->conversation_id, "collected",
-                                json_string_value(json_object_get(then, "intent")), 0, 0, r->lang,
-                                &done);
-            break;
-        }
-        char value[400];
-        if (!answer_value(name, r->text, value, sizeof(value))) {
-            rc = ask(tx, r, data, true);
-            break;
-        }
-        if (strcmp(name, "name") == 0 || strcmp(name, "email") == 0 || strcmp(name, "phone") == 0)
-            rc = tx_exec(tx,
-                         "UPDATE contacts SET name = CASE WHEN $1 = 'name' THEN $2 ELSE name END,"
-                         " email = CASE WHEN $1 = 'email' THEN $2 ELSE email END,"
-                         " phone = CASE WHEN $1 = 'phone' THEN $2 ELSE phone END, updated_at = $3"
-                         " WHERE id = $4 AND account_id = $5",
-                         "ttiii", name, value, clock_wall_ms(), contact, r->account_id);
-        json_object_set_new(json_object_get(data, "values"), name, json_string(value));
-        json_object_set_new(data, "i", json_integer((json_int_t)i + 1));
-        if (rc < 0)
-            break;
-        if (i + 1 < json_array_size(fields)) {
-            rc = ask(tx, r, data, false);
-            break;
-        }
-        char *d = json_dump_compact(data, NULL);
-        rc = tx_exec(tx, "UPDATE conversations SET bot_data = $1 WHERE id = $2", "ti", d,
-                     r->conversation_id);
-        free(d);
-        json_t *then = json_object_get(data, "then");
-        const char *why = json_string_value(json_object_get(then, "reason"));
-        if (rc >= 0)
-            rc = bot_handoff_tx(
-                tx, &r->events, r->account_id, r->conversation_id, why ? why : "collected",
-                json_string_value(json_object_get(then, "intent")),
-                json_integer_value(json_object_get(then, "team_id")),
-                json_integer_value(json_object_get(then, "skill_id")), r->lang, &done);
-        break;
-    }
-    }
+    /* "178" or "M" says nothing of the language: the bot goes on in the one it spoke */
+    const char *lang = json_string_value(json_object_get(data, "lang"));
+    if (!r->lang_guessed && lang && (strcmp(lang, "zh") == 0 || strcmp(lang, "en") == 0))
+        snprintf(r->lang, sizeof(r->lang), "%s", lang);
+    /* the greeting's flow button starts its flow whatever the bot was asking */
+    if (collecting && !r->greeting && json_object_get(data, "flow_id"))
+        rc = flow_input(tx, r, data, has, contact);
+    else if (collecting && !r->greeting)
+        rc = form_input(tx, r, data, contact);
+    else
+        rc = act(tx, r, data, has, contact);
     json_decref(data);
     return rc < 0 ? rc : 0;
 }
@@ -860,6 +1385,7 @@ static void reply_free(struct reply *r)
     free(r->intent);
     free(r->fields);
     free(r->text);
+    free(r->payload);
     free(r);
 }
 
@@ -877,8 +1403,8 @@ static void reply_done(void *arg, int rc)
 }
 
 /* Decides the reply to a customer message on the loop, then queues its write. */
-static void respond(int64_t account_id, int64_t conversation_id, int64_t inbox_id,
-                    const char *bot_state, const char *text)
+static void respond(int64_t account_id, int64_t conversation_id, int64_t inbox_id, const char *text,
+                    const char *payload)
 {
     struct bot_settings dflt, *s = inbox_settings(inbox_id);
     if (!s) {
@@ -890,15 +1416,24 @@ static void respond(int64_t account_id, int64_t conversation_id, int64_t inbox_i
     r->conversation_id = conversation_id;
     const char *lang = route_language_guess(text);
     snprintf(r->lang, sizeof(r->lang), "%s", *lang ? lang : "zh");
+    r->lang_guessed = *lang != 0;
     r->after_hours = s->mode == BOT_OUTSIDE_HOURS && !bot_in_hours(s, clock_wall_ms());
     r->collect = s->collect;
     r->reason = "keyword";
+    r->text = xstrdup(text);
+    r->payload = payload ? xstrdup(payload) : NULL;
+    r->keyword = bot_handoff_word(s, text);
     struct acct *a = acct_get(account_id);
     struct brain *b = a->brain;
-    if (strcmp(bot_state, "collecting") == 0) {
-        r->kind = RK_COLLECT;
-        r->text = xstrdup(text);
-    } else if (bot_handoff_word(s, text)) {
+    int64_t fid;
+    char step[FLOW_STEP_ID_MAX + 1];
+    int idx;
+    if (payload && flow_payload_parse(payload, &fid, step, &idx) && !step[0]) {
+        r->kind = RK_FLOW_START; /* a flow's button under the greeting */
+        r->greeting = true;
+        r->flow_id = fid;
+        r->reason = "flow";
+    } else if (r->keyword) {
         r->kind = RK_HANDOFF;
     } else {
         struct guess g = {.item = -1};
@@ -924,6 +1459,10 @@ static void respond(int64_t account_id, int64_t conversation_id, int64_t inbox_i
                 r->fields = xstrdup(it->fields);
                 r->team_id = it->team_id;
                 r->skill_id = it->skill_id;
+            } else if (strcmp(it->action, "flow") == 0) {
+                r->kind = RK_FLOW_START;
+                r->flow_id = it->flow_id;
+                r->reason = "intent";
             } else {
                 r->kind = RK_ANSWER;
                 r->content = xstrdup(it->answer);
@@ -939,12 +1478,10 @@ static void respond(int64_t account_id, int64_t conversation_id, int64_t inbox_i
                     buttons, json_pack("{s:s, s:s}", "label", b->items[g.sugg[k]].title, "payload",
                                        b->items[g.sugg[k]].kind == IT_ARTICLE ? "article" : "faq"));
             json_array_append_new(buttons, handoff_button(r->lang));
-            r->content = xstrdup(
-                g.nsugg ? (zh(r->lang) ? "我不太确定您的意思，您是想问："
-                                       : "I am not sure I understood. Did you mean:")
-                        : (zh(r->lang)
-                               ? "抱歉，我没有找到答案。需要为您转人工吗？"
-                               : "Sorry, I could not find an answer. Shall I get you a person?"));
+            r->content =
+                xstrdup(g.nsugg ? (zh(r->lang) ? "我不太确定您的意思，您是想问："
+                                               : "I am not sure I understood. Did you mean:")
+                                : no_answer(r->lang));
             r->attrs = json_pack("{s:s, s:o}", "kind", "suggestions", "buttons", buttons);
             if (it)
                 json_object_set_new(r->attrs, "confidence", json_real(g.conf));
@@ -954,6 +1491,109 @@ static void respond(int64_t account_id, int64_t conversation_id, int64_t inbox_i
         log_warn("bot", "store busy: no reply to conversation=%" PRId64, conversation_id);
         reply_free(r);
     }
+}
+
+/* ---- a visitor's click on a flow button, checked with their message ---- */
+
+bool bot_payload_valid(const char *payload)
+{
+    int64_t fid;
+    char step[FLOW_STEP_ID_MAX + 1];
+    int idx;
+    return flow_payload_parse(payload, &fid, step, &idx);
+}
+
+static int refuse(struct jfail *f)
+{
+    return json_fail(f, "payload",
+                     "This button is no longer active: choose from the bot's latest message, or "
+                     "type your answer.");
+}
+
+int bot_payload_check_tx(struct store_tx *tx, const struct conv_actor *a, const char *client_id,
+                         const char *payload, struct jfail *f)
+{
+    int64_t x, fid;
+    int rc, idx;
+    char step[FLOW_STEP_ID_MAX + 1];
+    if (client_id) { /* a retry of a stored message gets the stored one back (msg_send_fn) */
+        rc =
+            tx_query_i64(tx, &x,
+                         "SELECT id FROM messages WHERE account_id = $1 AND sender_type = 'contact'"
+                         " AND sender_id = $2 AND client_id = $3",
+                         "iit", a->account_id, a->contact_id, client_id);
+        if (rc != ERR_NOTFOUND)
+            return rc;
+    }
+    if (!flow_payload_parse(payload, &fid, step, &idx))
+        return refuse(f);
+    /* the visitor's open conversation, as msg_send_fn finds it */
+    struct store_rows rows;
+    rc =
+        tx_query(tx, &rows,
+                 "SELECT COALESCE(bot_state, ''), bot_data FROM conversations WHERE account_id = $1"
+                 " AND contact_id = $2 AND inbox_id = $3 AND status <> 'resolved'"
+                 " ORDER BY id DESC LIMIT 1",
+                 "iii", a->account_id, a->contact_id, a->inbox_id);
+    if (rc < 0)
+        return rc;
+    char state[16] = "";
+    json_t *data = NULL;
+    bool conv = (rc = rows_next(&rows)) == 1;
+    if (conv) {
+        snprintf(state, sizeof(state), "%s", rows_text(&rows, 0));
+        data = json_loads(rows_text(&rows, 1), 0, NULL);
+    }
+    rows_close(&rows);
+    if (rc < 0) {
+        json_decref(data);
+        return rc;
+    }
+    bool ok = false;
+    if (!step[0]) {
+        /* a flow under the greeting: offered by this inbox and on, while the bot has the visitor
+         * and is not in the middle of a flow or a form (the greeting's buttons are past then) */
+        struct bot_settings s;
+        bot_settings_default(&s);
+        rc = tx_query(tx, &rows,
+                      "SELECT bot FROM inboxes WHERE id = $1 AND account_id = $2"
+                      " AND deleted_at IS NULL",
+                      "ii", a->inbox_id, a->account_id);
+        if (rc >= 0) {
+            if ((rc = rows_next(&rows)) == 1)
+                bot_settings_load(rows_text(&rows, 0), &s);
+            rows_close(&rows);
+        }
+        if (rc >= 0)
+            rc = tx_query_i64(tx, &x,
+                              "SELECT id FROM bot_flows WHERE id = $1 AND account_id = $2"
+                              " AND enabled = 1",
+                              "ii", fid, a->account_id);
+        ok = rc == 0 && bot_offers_flow(&s, fid) &&
+             (conv ? strcmp(state, "active") == 0 : bot_active(&s, clock_wall_ms()));
+        if (rc == ERR_NOTFOUND)
+            rc = 0;
+    } else if (strcmp(state, "collecting") == 0 &&
+               json_integer_value(json_object_get(data, "flow_id")) == fid &&
+               json_is_string(json_object_get(data, "step")) &&
+               strcmp(json_string_value(json_object_get(data, "step")), step) == 0) {
+        /* a button of the step the conversation is at */
+        json_t *steps;
+        char name[FLOW_NAME_MAX * 4 + 1];
+        if ((rc = flow_load(tx, a->account_id, fid, false, &steps, name, sizeof(name))) == 0 &&
+            steps) {
+            json_t *st = flow_step(steps, step);
+            const char *kind = json_string_value(json_object_get(st, "kind"));
+            json_t *choices =
+                json_object_get(st, kind && strcmp(kind, "message") == 0 ? "buttons" : "options");
+            ok = idx >= 0 && (size_t)idx < json_array_size(choices);
+        }
+        json_decref(steps);
+    }
+    json_decref(data);
+    if (rc < 0)
+        return rc;
+    return ok ? 0 : refuse(f);
 }
 
 /* ---- the listener ---- */
@@ -973,15 +1613,25 @@ void on_bot(const struct event *ev)
             inbox_set(id, s);
             free(s);
         }
+    } else if (strncmp(t, "bot_flow.", 9) == 0) {
+        int64_t id = json_integer_value(json_object_get(ev->data, "id"));
+        if (strcmp(t, "bot_flow.deleted") == 0)
+            free(map_del(&B.flows, (uint64_t)id));
+        else if (id > 0)
+            flow_ref_set(id, ev->account_id, json_is_true(json_object_get(ev->data, "enabled")),
+                         json_string_value(json_object_get(ev->data, "name")),
+                         json_string_value(json_object_get(ev->data, "button_label")));
     } else if (strcmp(t, "message.created") == 0 && !ev->private) {
         json_t *m = json_object_get(ev->data, "message");
         json_t *c = json_object_get(ev->data, "conversation");
         const char *st = json_string_value(json_object_get(json_object_get(m, "sender"), "type"));
         const char *bs = json_string_value(json_object_get(c, "bot_state"));
         const char *text = json_string_value(json_object_get(m, "content"));
+        const char *payload =
+            json_string_value(json_object_get(json_object_get(m, "attributes"), "payload"));
         if (st && strcmp(st, "contact") == 0 && bs && text &&
             (strcmp(bs, "active") == 0 || strcmp(bs, "collecting") == 0))
-            respond(ev->account_id, ev->conversation_id, ev->inbox_id, bs, text);
+            respond(ev->account_id, ev->conversation_id, ev->inbox_id, text, payload);
     }
 }
 
@@ -1050,6 +1700,11 @@ json_t *on_bot_test(int64_t account_id, const char *text, double threshold)
         match = json_pack("{s:s, s:I, s:s, s:f, s:f}", "type",
                           it->kind == IT_FAQ ? "faq" : "intent", "id", (json_int_t)it->id, "name",
                           it->title, "confidence", (double)g.conf, "score", (double)g.score);
+        if (it->kind == IT_INTENT) {
+            json_object_set_new(match, "action", json_string(it->action));
+            json_object_set_new(match, "flow_id",
+                                it->flow_id ? json_integer(it->flow_id) : json_null());
+        }
         confident = g.conf >= threshold;
         if (confident && (it->kind == IT_FAQ || strcmp(it->action, "answer") == 0))
             answer = json_string(it->answer);
@@ -1134,12 +1789,21 @@ json_t *on_bot_widget(int64_t account_id, int64_t inbox_id)
         s = &dflt;
     }
     struct brain *b = acct_get(account_id)->brain;
-    json_t *sugg = json_array();
+    json_t *sugg = json_array(), *flows = json_array();
     for (int k = 0; b && k < SUGGESTIONS; k++)
         if (b->top[k] >= 0)
             json_array_append_new(sugg, json_string(b->items[b->top[k]].title));
-    return json_pack("{s:b, s:s, s:o}", "active", bot_active(s, clock_wall_ms()), "greeting",
-                     s->greeting, "suggestions", sugg);
+    for (int k = 0; k < s->nflows; k++) {
+        const struct flow_ref *f = map_get(&B.flows, (uint64_t)s->flows[k]);
+        if (!f || !f->enabled || f->account_id != account_id)
+            continue;
+        char payload[32];
+        snprintf(payload, sizeof(payload), "flow:%" PRId64, s->flows[k]);
+        json_array_append_new(flows, json_pack("{s:I, s:s, s:s}", "id", (json_int_t)s->flows[k],
+                                               "label", f->label, "payload", payload));
+    }
+    return json_pack("{s:b, s:s, s:o, s:o}", "active", bot_active(s, clock_wall_ms()), "greeting",
+                     s->greeting, "suggestions", sugg, "flows", flows);
 }
 
 /* ---- start and stop ---- */
@@ -1184,6 +1848,16 @@ static int boot_fn(struct store_tx *tx, void *arg)
     while ((rc = rows_next(&rows)) == 1)
         acct_get(rows_i64(&rows, 0))->version = rows_i64(&rows, 1);
     rows_close(&rows);
+    if (rc < 0)
+        return rc;
+    rc = tx_query(tx, &rows, "SELECT id, account_id, enabled, name, button_label FROM bot_flows",
+                  "");
+    if (rc < 0)
+        return rc;
+    while ((rc = rows_next(&rows)) == 1)
+        flow_ref_set(rows_i64(&rows, 0), rows_i64(&rows, 1), rows_i64(&rows, 2) != 0,
+                     rows_text(&rows, 3), rows_text(&rows, 4));
+    rows_close(&rows);
     return rc < 0 ? rc : 0;
 }
 
@@ -1193,6 +1867,7 @@ int on_bot_init(uv_loop_t *loop, struct store *s, char *err, size_t errlen)
     B.store = s;
     map_init(&B.accts, false);
     map_init(&B.inboxes, false);
+    map_init(&B.flows, false);
     struct boot bt = {0};
     int rc = store_run_sync(s, boot_fn, &bt);
     if (rc < 0) {
@@ -1230,4 +1905,7 @@ void on_bot_release(void)
     for (size_t i = 0; map_next(&B.inboxes, &i, &e);)
         free(e->val);
     map_release(&B.inboxes);
+    for (size_t i = 0; map_next(&B.flows, &i, &e);)
+        free(e->val);
+    map_release(&B.flows);
 }

@@ -15,6 +15,8 @@ struct event;
 struct store;
 struct store_tx;
 struct event_batch;
+struct conv_actor;
+struct jfail;
 
 int on_bot_init(uv_loop_t *loop, struct store *s, char *err, size_t errlen);
 void on_bot_stop(void);
@@ -32,7 +34,8 @@ json_t *on_bot_test(int64_t account_id, const char *text, double threshold);
 /* on_bot_suggest: agent assist for text: {faqs: [...], articles: [...]} (canned responses are
  * added by the caller from the database). Returns owned. */
 json_t *on_bot_suggest(int64_t account_id, const char *text);
-/* on_bot_widget: {active, greeting, suggestions} for an inbox's widget. Returns owned. */
+/* on_bot_widget: {active, greeting, suggestions, flows: [{id, label, payload}]} for an inbox's
+ * widget. Returns owned. */
 json_t *on_bot_widget(int64_t account_id, int64_t inbox_id);
 
 /* bot_handoff_tx: in a write job, hands a conversation the bot holds to people: a bot message to
@@ -42,5 +45,15 @@ json_t *on_bot_widget(int64_t account_id, int64_t inbox_id);
 int bot_handoff_tx(struct store_tx *tx, struct event_batch *events, int64_t account_id,
                    int64_t conversation_id, const char *reason, const char *intent, int64_t team_id,
                    int64_t skill_id, const char *lang, bool *done);
+
+/* bot_payload_valid: the shape of a flow button's payload ("flow:<id>" or
+ * "flow:<id>:<step>:<index>", model/flow.h). */
+bool bot_payload_valid(const char *payload);
+/* bot_payload_check_tx: in the write job of a visitor's message that carries a button's payload,
+ * before it is stored: the button must be one the bot offers now (a flow under the inbox's greeting
+ * while the bot has the visitor, or a button of the step their conversation is at). A retry of a
+ * stored message (its client_id) passes. ERR_VALIDATION naming "payload" otherwise. */
+int bot_payload_check_tx(struct store_tx *tx, const struct conv_actor *a, const char *client_id,
+                         const char *payload, struct jfail *f);
 
 #endif

@@ -100,9 +100,15 @@ int bot_settings_parse(json_t *v, struct bot_settings *s, struct jfail *f)
 {
     if (!json_is_object(v))
         return json_fail(f, "bot", "bot is an object.");
-    static const char *const known[] = {
-        "mode",           "greeting", "threshold",         "handoff_keywords",
-        "collect_fields", "hours",    "negative_priority", NULL};
+    static const char *const known[] = {"mode",
+                                        "greeting",
+                                        "threshold",
+                                        "handoff_keywords",
+                                        "collect_fields",
+                                        "hours",
+                                        "negative_priority",
+                                        "greeting_flows",
+                                        NULL};
     const char *key;
     json_t *x;
     json_object_foreach(v, key, x)
@@ -178,6 +184,23 @@ int bot_settings_parse(json_t *v, struct bot_settings *s, struct jfail *f)
             return json_fail(f, "bot.negative_priority", "negative_priority is true or false.");
         s->negative_priority = json_is_true(x);
     }
+    if ((x = json_object_get(v, "greeting_flows"))) {
+        if (!json_is_array(x) || json_array_size(x) > BOT_FLOWS_MAX)
+            return json_fail(f, "bot.greeting_flows",
+                             "greeting_flows is a list of at most 5 flow ids.");
+        s->nflows = 0;
+        size_t i;
+        json_t *w;
+        json_array_foreach(x, i, w)
+        {
+            int64_t id = json_is_integer(w) ? json_integer_value(w) : 0;
+            if (id <= 0 || bot_offers_flow(s, id))
+                return json_fail(f, "bot.greeting_flows",
+                                 "greeting_flows holds distinct flow ids (item %zu is not one).",
+                                 i + 1);
+            s->flows[s->nflows++] = id;
+        }
+    }
     return 0;
 }
 
@@ -213,10 +236,14 @@ json_t *bot_settings_json(const struct bot_settings *s)
         }
         json_object_set_new(days, DAYS[d], arr);
     }
-    return json_pack("{s:s, s:s, s:f, s:o, s:o, s:{s:i, s:o}, s:b}", "mode",
+    json_t *flows = json_array();
+    for (int i = 0; i < s->nflows; i++)
+        json_array_append_new(flows, json_integer(s->flows[i]));
+    return json_pack("{s:s, s:s, s:f, s:o, s:o, s:{s:i, s:o}, s:b, s:o}", "mode",
                      bot_mode_names[s->mode], "greeting", s->greeting, "threshold", s->threshold,
                      "handoff_keywords", kw, "collect_fields", cf, "hours", "utc_offset_minutes",
-                     s->utc_offset_min, "days", days, "negative_priority", s->negative_priority);
+                     s->utc_offset_min, "days", days, "negative_priority", s->negative_priority,
+                     "greeting_flows", flows);
 }
 
 bool bot_in_hours(const struct bot_settings *s, int64_t now_ms)
@@ -257,5 +284,13 @@ bool bot_handoff_word(const struct bot_settings *s, const char *text)
                 return true;
         }
     }
+    return false;
+}
+
+bool bot_offers_flow(const struct bot_settings *s, int64_t flow_id)
+{
+    for (int i = 0; i < s->nflows; i++)
+        if (s->flows[i] == flow_id)
+            return true;
     return false;
 }

@@ -1,6 +1,7 @@
-/* bot.h: an inbox's bot settings (inboxes.bot, JSON): when the bot answers, what it says first,
- * how sure it must be, which words hand over to a person, business hours, what it asks for outside
- * them, and whether a negative customer message raises the priority. No I/O. */
+/* bot.h: an inbox's bot settings (inboxes.bot, JSON): when the bot answers, what it says first and
+ * which guided flows it offers under that, how sure it must be, which words hand over to a person,
+ * business hours, what it asks for outside them, and whether a negative customer message raises the
+ * priority. No I/O. */
 #ifndef PARLEY_MODEL_BOT_H
 #define PARLEY_MODEL_BOT_H
 
@@ -11,7 +12,13 @@
 #include "base/json.h"
 
 enum bot_mode { BOT_OFF = 0, BOT_ALWAYS, BOT_OUTSIDE_HOURS };
-enum { BOT_GREETING_MAX = 500, BOT_KEYWORDS_MAX = 20, BOT_KEYWORD_MAX = 40, BOT_SPANS_MAX = 4 };
+enum {
+    BOT_GREETING_MAX = 500,
+    BOT_KEYWORDS_MAX = 20,
+    BOT_KEYWORD_MAX = 40,
+    BOT_SPANS_MAX = 4,
+    BOT_FLOWS_MAX = 5
+};
 enum bot_field { BOT_FIELD_NAME = 1, BOT_FIELD_EMAIL = 2, BOT_FIELD_PHONE = 4 };
 
 struct bot_settings {
@@ -26,6 +33,10 @@ struct bot_settings {
     int nspans[7];
     int16_t spans[7][BOT_SPANS_MAX][2];
     bool negative_priority;
+    /* guided flows offered as buttons under the greeting (bot_flows ids; the API checks they
+     * exist in the account) */
+    int nflows;
+    int64_t flows[BOT_FLOWS_MAX];
 };
 
 extern const char *const bot_mode_names[]; /* "off", "always", "outside_hours", NULL */
@@ -44,4 +55,6 @@ bool bot_in_hours(const struct bot_settings *s, int64_t now_ms);
 bool bot_active(const struct bot_settings *s, int64_t now_ms);
 /* bot_handoff_word: the text asks for a person (one of the keywords, case-insensitive). */
 bool bot_handoff_word(const struct bot_settings *s, const char *text);
+/* bot_offers_flow: the flow is one of the greeting's buttons. */
+bool bot_offers_flow(const struct bot_settings *s, int64_t flow_id);
 #endif

@@ -132,6 +132,24 @@ export const router = createRouter({
           meta: { title: 'intents.title', staffOnly: true },
         },
         {
+          path: 'accounts/:aid(\\d+)/bot/flows',
+          name: 'flows',
+          component: () => import('@/views/FlowsView.vue'),
+          meta: { title: 'flows.title', staffOnly: true },
+        },
+        {
+          path: 'accounts/:aid(\\d+)/bot/flows/new',
+          name: 'flow-new',
+          component: () => import('@/views/FlowEditView.vue'),
+          meta: { title: 'flows.new', staffOnly: true, menu: 'flows' },
+        },
+        {
+          path: 'accounts/:aid(\\d+)/bot/flows/:id(\\d+)',
+          name: 'flow',
+          component: () => import('@/views/FlowEditView.vue'),
+          meta: { title: 'flows.edit', staffOnly: true, menu: 'flows' },
+        },
+        {
           path: 'accounts/:aid(\\d+)/bot',
           name: 'bot',
           component: () => import('@/views/BotView.vue'),

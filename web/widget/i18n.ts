@@ -40,6 +40,11 @@ const en = {
   wait: 'about {m} min',
   bot: 'Bot',
   human: 'Talk to a person',
+  // What the bot asks for, as the composer's placeholder (a guided flow's question).
+  hintEmail: 'Your e-mail address…',
+  hintPhone: 'Your phone number…',
+  hintNumber: 'A number…',
+  hintChoice: 'Pick an option above, or type it…',
 };
 export type Strings = typeof en;
 
@@ -83,6 +88,10 @@ const zh: Strings = {
   wait: '预计等待约 {m} 分钟',
   bot: '机器人',
   human: '转人工',
+  hintEmail: '请输入您的邮箱地址…',
+  hintPhone: '请输入您的手机号码…',
+  hintNumber: '请输入数字…',
+  hintChoice: '请点击上面的选项，或直接输入…',
 };
 
 /** The locale to use: data-locale when given, else the browser's language (zh* → zh-CN). */

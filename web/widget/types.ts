@@ -14,7 +14,8 @@ export interface Attachment {
   image: boolean;
 }
 
-/** A button under a bot message: its label is sent as the visitor's message; payload "handoff" asks for a person. */
+/** A button under a bot message: its label is sent as the visitor's message; payload "handoff" asks for a person;
+ * a guided flow's button ("flow:…") is sent with its payload, which the server checks against the flow's step. */
 export interface Button {
   label: string;
   payload?: string;
@@ -29,7 +30,9 @@ export interface Message {
   client_id: string | null;
   attachments: Attachment[];
   created_at: string;
-  attributes?: { kind?: string; buttons?: Button[] } | null;
+  /** kind "collect" asks for a field: input is its type (text, email, phone, number, choice). A visitor's click on
+   * a flow button carries its payload. */
+  attributes?: { kind?: string; buttons?: Button[]; field?: string; input?: string; payload?: string } | null;
 }
 
 export interface PrechatField {
@@ -64,11 +67,13 @@ export interface Conversation {
   bot_state?: string | null;
 }
 
-/** The inbox's bot as the visitor meets it: on or not, its greeting, up to 3 popular questions. */
+/** The inbox's bot as the visitor meets it: on or not, its greeting, up to 3 popular questions, and the guided
+ * flows offered as buttons under the greeting. */
 export interface Bot {
   active: boolean;
   greeting: string;
   suggestions: string[];
+  flows?: { id: number; label: string; payload: string }[];
 }
 
 export interface Session {
@@ -102,6 +107,7 @@ export interface Frame {
   client_id?: string;
   code?: string;
   message?: string;
+  field?: string;
   on?: boolean;
   online?: boolean;
   sender?: Sender;

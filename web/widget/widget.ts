@@ -1,5 +1,8 @@
 // The chat widget: launcher, panel, session, WebSocket, messages, pre-chat and offline forms, and the bot
-// (its greeting with popular questions, buttons under its messages, "Talk to a person").
+// (its greeting with guided flows and popular questions, buttons under its messages, "Talk to a person").
+// A guided flow's button is sent as the visitor's message (its label) with the button's payload; the buttons
+// of the bot's earlier steps stay in the history, inactive, the chosen one marked; while the bot asks for an
+// e-mail, a phone or a number the composer says so and brings up the matching keyboard.
 // Everything lives in a shadow root; user text only ever reaches the DOM as text nodes (see dom.ts).
 import css from './style.css?inline';
 import { h, icon, linkify, safeUrl, when } from './dom';
@@ -19,6 +22,7 @@ interface Pending {
   cid: string;
   content: string;
   att: Attachment[];
+  payload?: string; // a click on a guided flow's button
   up?: string; // file name while uploading
   failed?: boolean;
   el?: HTMLElement;
@@ -30,7 +34,7 @@ interface Saved {
   s?: number; // highest agent message id seen (for the unread badge)
   p?: 1; // pre-chat form submitted
   o?: 1; // panel open
-  q?: Pick<Pending, 'cid' | 'content' | 'att'>[]; // unacknowledged messages
+  q?: Pick<Pending, 'cid' | 'content' | 'att' | 'payload'>[]; // unacknowledged messages
 }
 
 interface Field {
@@ -41,6 +45,7 @@ interface Field {
 }
 
 const isAgent = (m: Message) => m.sender.type === 'user' || m.sender.type === 'bot';
+const isFlow = (payload?: string) => !!payload && payload.startsWith('flow:');
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 function uuid(): string {
@@ -268,7 +273,7 @@ export class Widget {
   }
 
   private save(): void {
-    this.saved.q = this.pending.filter((p) => !p.up).map(({ cid, content, att }) => ({ cid, content, att }));
+    this.saved.q = this.pending.filter((p) => !p.up).map(({ cid, content, att, payload }) => ({ cid, content, att, payload }));
     if (!this.saved.q.length) delete this.saved.q;
     try {
       localStorage.setItem(this.key, JSON.stringify(this.saved));
@@ -503,7 +508,11 @@ export class Widget {
       }
       case 'error': {
         const p = this.pending.find((x) => x.cid === f.client_id);
-        if (p) {
+        if (p && p.payload && f.field === 'payload') {
+          // A button of a step that is past: nothing was sent; sending it again would not help.
+          this.unpend(p);
+          this.error(f.message || this.t.unavailable);
+        } else if (p) {
           p.failed = true;
           this.showPending(p);
         }
@@ -709,6 +718,8 @@ export class Widget {
     if (prev && prev.dataset.who === el.dataset.who) el.classList.add('cont');
     if (next && (next as HTMLElement).dataset.who === el.dataset.who) next.classList.add('cont');
     if (m.sender.type === 'contact' || (m.attributes && m.attributes.kind === 'greeting')) this.greeting();
+    this.chipsState();
+    this.inputHint();
     if (!live) return;
     if (isAgent(m)) {
       this.typing(false);
@@ -752,20 +763,75 @@ export class Widget {
 
   // ---- the bot
 
-  /** Buttons as chips: a click sends the label as the visitor's message, or asks for a person. */
+  /** Buttons as chips: a click sends the label as the visitor's message (with a flow button's payload), or asks
+   * for a person. */
   private chips(buttons: Button[]): HTMLElement {
+    const flow = buttons.some((b) => isFlow(b.payload));
     return h(
       'div',
-      { class: 'chips' },
+      { class: flow ? 'chips flow' : 'chips' },
       ...buttons.map((b) =>
         h('button', {
           type: 'button',
           class: 'chip',
           text: b.label,
-          onclick: () => (b.payload === 'handoff' ? this.handoff() : this.queue({ cid: uuid(), content: b.label, att: [] })),
+          'data-payload': b.payload || null,
+          onclick: (e: Event) => {
+            const el = e.currentTarget as HTMLButtonElement;
+            if (el.disabled) return;
+            if (b.payload === 'handoff') return this.handoff();
+            if (isFlow(b.payload)) {
+              el.classList.add('picked');
+              this.queue({ cid: uuid(), content: b.label, att: [], payload: b.payload });
+            } else this.queue({ cid: uuid(), content: b.label, att: [] });
+          },
         }),
       ),
     );
+  }
+
+  /** A flow's buttons work only under the bot's latest message, and not while a message of the visitor is on
+   * its way; earlier ones stay visible, inactive, with the one the visitor chose marked. */
+  private chipsState(): void {
+    const items = Array.from(this.list.children) as HTMLElement[];
+    const last = items[items.length - 1];
+    const busy = this.pending.length > 0;
+    items.forEach((el, i) => {
+      const group = el.querySelector('.chips.flow');
+      if (!group) return;
+      const live = el === last && el.classList.contains('bot') && !busy;
+      // the visitor's next message says which button they chose
+      const next = items.slice(i + 1).find((x) => x.dataset.who?.startsWith('contact'));
+      const chosen = next ? this.msgs.get(Number(next.dataset.id))?.attributes?.payload : undefined;
+      for (const b of Array.from(group.querySelectorAll<HTMLButtonElement>('.chip'))) {
+        b.disabled = !live;
+        if (!live && !busy) b.classList.toggle('picked', !!chosen && b.dataset.payload === chosen);
+      }
+    });
+  }
+
+  /** While the bot's latest message asks for a field, the composer says what to type and brings up the keyboard
+   * for it (e-mail, phone, numbers). */
+  private inputHint(): void {
+    const items = Array.from(this.list.children) as HTMLElement[];
+    const last = items[items.length - 1];
+    const m = last && last.classList.contains('bot') ? this.msgs.get(Number(last.dataset.id)) : undefined;
+    const a = m && m.attributes && m.attributes.kind === 'collect' ? m.attributes : null;
+    const input = a ? a.input || (a.field === 'email' ? 'email' : a.field === 'phone' ? 'phone' : 'text') : '';
+    const t = this.t;
+    const hint: Record<string, [string, string, string]> = {
+      email: [t.hintEmail, 'email', 'email'],
+      phone: [t.hintPhone, 'tel', 'tel'],
+      number: [t.hintNumber, 'decimal', ''],
+      choice: [t.hintChoice, 'text', ''],
+    };
+    const [placeholder, mode, auto] = hint[input] || [t.placeholder, '', ''];
+    this.ta.placeholder = placeholder;
+    this.ta.dataset.input = input;
+    if (mode) this.ta.setAttribute('inputmode', mode);
+    else this.ta.removeAttribute('inputmode');
+    if (auto) this.ta.setAttribute('autocomplete', auto);
+    else this.ta.removeAttribute('autocomplete');
   }
 
   /** The greeting above the history: the bot's (with popular questions to click until the visitor writes)
@@ -781,10 +847,13 @@ export class Widget {
     this.greet.hidden = !text || msgs.some((m) => !!m.attributes && m.attributes.kind === 'greeting');
     this.greet.className = 'msg them' + (b ? ' bot' : '');
     const sugg = b && !wrote && !this.foot.hidden ? (b.suggestions || []).slice(0, 3) : [];
+    const flows = b && !wrote && !this.foot.hidden ? b.flows || [] : [];
     this.greet.replaceChildren(
       h('div', { class: 'name', text: b ? this.t.bot : this.title.textContent || '' }),
       h('div', { class: 'bub' }, linkify(text || '')),
     );
+    // The guided flows first (a click starts one), then the popular questions.
+    if (flows.length) this.greet.append(this.chips(flows.map((f) => ({ label: f.label, payload: f.payload }))));
     if (sugg.length) this.greet.append(this.chips(sugg.map((label) => ({ label }))));
     this.humanLink();
   }
@@ -801,7 +870,9 @@ export class Widget {
   private guess(m: Message): void {
     const k = m.attributes && m.attributes.kind;
     const s = this.botState;
-    if (m.sender.type === 'bot') this.botState = k === 'handoff' ? 'handed_off' : k === 'collect' ? 'collecting' : s === 'handed_off' ? s : s || 'active';
+    if (m.sender.type === 'bot')
+      this.botState =
+        k === 'handoff' ? 'handed_off' : k === 'collect' || k === 'flow' ? 'collecting' : k === 'flow_end' ? 'active' : s === 'handed_off' ? s : s || 'active';
     else if (m.sender.type === 'user' && (s === 'active' || s === 'collecting')) this.botState = 'handed_off';
     this.humanLink();
   }
@@ -876,6 +947,7 @@ export class Widget {
   private queue(p: Pending): void {
     this.pending.push(p);
     this.greeting();
+    this.chipsState();
     this.showPending(p);
     this.save();
     this.transmit(p);
@@ -886,6 +958,7 @@ export class Widget {
     if (p.up) return;
     const cmd: Record<string, unknown> = { type: 'message.send', client_id: p.cid, content: p.content };
     if (p.att.length) cmd.attachment_ids = p.att.map((a) => a.id);
+    if (p.payload) cmd.payload = p.payload;
     this.send(cmd);
   }
 
@@ -920,6 +993,7 @@ export class Widget {
     this.pending = this.pending.filter((x) => x !== p);
     if (p.el) p.el.remove();
     this.save();
+    this.chipsState();
   }
 
   private async upload(file: File): Promise<void> {

@@ -594,8 +594,8 @@ export interface Faq {
 
 export type NewFaq = Pick<Faq, 'question' | 'phrasings' | 'answer' | 'locale' | 'enabled'>;
 
-export type IntentAction = 'answer' | 'route' | 'collect';
-export const INTENT_ACTIONS: readonly IntentAction[] = ['answer', 'route', 'collect'];
+export type IntentAction = 'answer' | 'route' | 'collect' | 'flow';
+export const INTENT_ACTIONS: readonly IntentAction[] = ['answer', 'route', 'collect', 'flow'];
 
 export interface IntentField {
   /** Letters, digits, _ : the key the answer is kept under. */
@@ -613,11 +613,13 @@ export interface Intent {
   team_id: number | null;
   skill_id: number | null;
   fields: IntentField[];
+  /** action "flow": the guided flow the bot starts. */
+  flow_id: number | null;
   created_at: string;
   updated_at: string;
 }
 
-export type NewIntent = Pick<Intent, 'name' | 'examples' | 'action' | 'answer' | 'team_id' | 'skill_id' | 'fields'>;
+export type NewIntent = Pick<Intent, 'name' | 'examples' | 'action' | 'answer' | 'team_id' | 'skill_id' | 'fields' | 'flow_id'>;
 
 export type BotModelStatus = 'empty' | 'training' | 'ready' | 'failed';
 
@@ -640,7 +642,7 @@ export type SentimentLabel = 'negative' | 'neutral' | 'positive';
 
 /** POST /accounts/{aid}/bot/test */
 export interface BotTestResult {
-  match: { type: 'faq' | 'intent'; id: number; name: string; confidence: number } | null;
+  match: { type: 'faq' | 'intent'; id: number; name: string; confidence: number; action?: IntentAction; flow_id?: number | null } | null;
   confident: boolean;
   answer: string | null;
   suggestions: { type: 'faq' | 'intent' | 'article'; id: number; title: string }[];
@@ -672,7 +674,66 @@ export interface InboxBot {
   collect_fields: CollectField[];
   hours: BotHours;
   negative_priority: boolean;
+  /** Guided flows offered as buttons under the greeting (at most 5). */
+  greeting_flows: number[];
 }
+
+// ---- guided flows (docs/api.md, "Guided flows")
+
+/** Where a button (or a step's `next`) leads. */
+export type FlowTarget =
+  | { type: 'step'; step: string }
+  | { type: 'faq'; faq_id: number }
+  | { type: 'handoff'; team_id: number | null; skill_id: number | null }
+  | { type: 'end' };
+export type FlowTargetType = FlowTarget['type'];
+export const FLOW_TARGET_TYPES: readonly FlowTargetType[] = ['step', 'faq', 'handoff', 'end'];
+
+export type FlowStepKind = 'message' | 'collect' | 'handoff' | 'end';
+export const FLOW_STEP_KINDS: readonly FlowStepKind[] = ['message', 'collect', 'handoff', 'end'];
+export type FlowFieldType = 'text' | 'email' | 'phone' | 'number' | 'choice';
+export const FLOW_FIELD_TYPES: readonly FlowFieldType[] = ['text', 'email', 'phone', 'number', 'choice'];
+
+export interface FlowButton {
+  label: string;
+  target: FlowTarget;
+}
+
+/** One step; which fields it has depends on its kind (the server answers with all of its kind's). */
+export interface FlowStep {
+  id: string;
+  kind: FlowStepKind;
+  /** message, collect: what the bot says; end: the closing text ('' = a default one). */
+  text?: string;
+  /** message */
+  buttons?: FlowButton[];
+  /** message without buttons, collect: what comes after (null: the flow ends). */
+  next?: FlowTarget | null;
+  /** collect */
+  field?: string;
+  field_type?: FlowFieldType;
+  options?: string[];
+  retry_text?: string;
+  /** handoff */
+  team_id?: number | null;
+  skill_id?: number | null;
+  note?: string;
+}
+
+export interface BotFlow {
+  id: number;
+  name: string;
+  /** Under the greeting ('' = the name). */
+  button_label: string;
+  enabled: boolean;
+  steps: FlowStep[];
+  /** What starts it: intents whose action is this flow, inboxes whose greeting offers it. */
+  triggers: { intents: { id: number; name: string }[]; inboxes: { id: number; name: string }[] };
+  created_at: string;
+  updated_at: string;
+}
+
+export type NewBotFlow = Pick<BotFlow, 'name' | 'button_label' | 'enabled' | 'steps'>;
 
 /** GET /accounts/{aid}/conversations/{id}/suggestions: help for answering the last customer message. */
 export interface AssistSuggestions {
