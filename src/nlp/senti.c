@@ -71,10 +71,11 @@ void senti_free(struct senti_model *sm)
  * message costs the loop tens of microseconds whatever its length. Cuts fall between characters. */
 enum { HEAD = 512, TAIL = 256 };
 
-static size_t cut_back(const char *s, size_t at)
+/* The start of the character at or before (back) or at or after (forward) byte at. */
+static size_t char_start(const char *s, size_t len, size_t at, bool forward)
 {
-    while (at > 0 && ((unsigned char)s[at] & 0xC0) == 0x80)
-        at--;
+    while (at > 0 && at < len && ((unsigned char)s[at] & 0xC0) == 0x80)
+        at += forward ? 1 : (size_t)-1;
     return at;
 }
 
@@ -93,7 +94,7 @@ void senti_parts(const struct senti_model *sm, struct feat_buf *fb, const char *
 {
     char short_text[HEAD + 1 + TAIL];
     if (len > SENTI_TEXT_MAX) {
-        size_t h = cut_back(text, HEAD), t = cut_back(text, len - TAIL);
+        size_t h = char_start(text, len, HEAD, false), t = char_start(text, len, len - TAIL, true);
         memcpy(short_text, text, h);
         short_text[h] = '\n';
         memcpy(short_text + h + 1, text + t, len - t);
