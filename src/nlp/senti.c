@@ -69,7 +69,7 @@ void senti_free(struct senti_model *sm)
 
 /* A long text is scored on its opening and its close, where people say how they feel, so a
  * message costs the loop tens of microseconds whatever its length. Cuts fall between characters. */
-enum { HEAD = 512, TAIL = 256 };
+enum { HEAD = 320, TAIL = 160 };
 
 /* The start of the character at or before (back) or at or after (forward) byte at. */
 static size_t char_start(const char *s, size_t len, size_t at, bool forward)

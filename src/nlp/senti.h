@@ -24,7 +24,7 @@
 #define SENTI_CV_MIN 10       /* tenant rows needed for a cross-validated accuracy */
 #define SENTI_CV_FOLDS 5
 #define SENTI_TENANT_MAX 5000 /* the newest tenant rows used */
-#define SENTI_TEXT_MAX 768    /* longer texts are scored on their first 512 and last 256 bytes */
+#define SENTI_TEXT_MAX 480    /* longer texts are scored on their first 320 and last 160 bytes */
 
 /* The three labels, in the order of enum senti_class. */
 enum senti_class { SENTI_NEGATIVE, SENTI_NEUTRAL, SENTI_POSITIVE, SENTI_NCLASS };
