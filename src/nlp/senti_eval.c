@@ -301,8 +301,8 @@ int senti_eval_main(int argc, char **argv)
     }
     {
         /* what scoring a customer message costs the loop: the seed's sentences (chat-sized, median
-         * 10 CJK characters or 8 words), best of 5 passes, and the longest kind (a 10,000-character
-         * message, scored on its opening and close) */
+         * 10 CJK characters or 8 words) and the longest kind (a 10,000-character message, scored on
+         * its opening and close); the best of 5 passes, so other work on the machine counts less */
         const struct senti_model *use = sm ? sm : base;
         struct feat_buf fb;
         feat_buf_init(&fb);
@@ -318,10 +318,14 @@ int senti_eval_main(int argc, char **argv)
         for (size_t i = 0; i < 10000; i++)
             memcpy(big + 3 * i, "\xe5\xa5\xbd", 3); /* "好" */
         big[30000] = 0;
-        double q0 = now_s();
-        for (int i = 0; i < 100; i++)
-            sink += senti_score(use, &fb, big, 30000);
-        double us_big = (now_s() - q0) * 1e6 / 100;
+        double us_big = INFINITY;
+        for (int pass = 0; pass < 5; pass++) {
+            double q0 = now_s();
+            for (int i = 0; i < 50; i++)
+                sink += senti_score(use, &fb, big, 30000);
+            double us = (now_s() - q0) * 1e6 / 50;
+            us_big = us < us_big ? us : us_big;
+        }
         free(big);
         feat_buf_release(&fb);
         printf("us_per_message=%.1f\nus_per_long_message=%.1f\n", best + 0 * sink, us_big);
