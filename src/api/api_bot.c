@@ -1,7 +1,8 @@
-/* api_bot.c: the bot's HTTP side. The model's status, "train now" and "try it" (supervisors and
- * admins); BM25 search over the knowledge base; agent assist (the FAQ answers, articles and canned
- * responses that fit a conversation's last customer message); and the visitor's "talk to a
- * person". The bot itself lives in event/on_bot.c. */
+/* api_bot.c: the bot's HTTP side. The model's status (with the sentiment model's,
+ * event/on_senti.c), "train now" and "try it" (supervisors and admins); BM25 search over the
+ * knowledge base; agent assist (the FAQ answers, articles and canned responses that fit a
+ * conversation's last customer message); and the visitor's "talk to a person". The bot itself lives
+ * in event/on_bot.c. */
 #include "base/sys.h"
 
 #include "api/app.h"

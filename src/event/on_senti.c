@@ -305,25 +305,27 @@ static json_t *opt_real(double v)
 json_t *on_senti_status(int64_t account_id)
 {
     const struct acct *a = map_get(&S.accts, (uint64_t)account_id);
-    const struct senti_model *m = a && a->model ? a->model : S.base;
     const char *error = a && a->error[0] ? a->error : !S.base ? S.base_error : "";
     const char *status = S.base_training || (a && (a->training || a->timer_on)) ? "training"
                          : *error                                               ? "failed"
                                                                                 : "ready";
-    bool own = a && a->model;
-    return json_pack("{s:s, s:I, s:I, s:o, s:o, s:o, s:I, s:o}", "status", status, "examples",
-                     (json_int_t)(m ? m->examples : 0), "tenant_examples",
-                     (json_int_t)(own ? m->tenant_examples : 0), "cv_accuracy",
-                     opt_real(own ? m->cv : NAN), "base_accuracy",
-                     opt_real(own ? m->base_accuracy : NAN), "trained_at",
-                     json_time(own ? a->trained_at
-                               : m ? S.base_trained_at
-                                   : 0),
-                     "train_ms",
-                     (json_int_t)(own ? a->train_ms
-                                  : m ? S.base_train_ms
-                                      : 0),
-                     "error", *error ? json_string(error) : json_null());
+    json_t *v = json_pack("{s:s, s:I, s:o, s:o, s:o, s:I, s:o}", "status", status,
+                          "tenant_examples", (json_int_t)0, "cv_accuracy", json_null(),
+                          "base_accuracy", json_null(), "trained_at", json_null(), "train_ms",
+                          (json_int_t)0, "error", *error ? json_string(error) : json_null());
+    const struct senti_model *m = a && a->model ? a->model : S.base;
+    json_object_set_new(v, "examples", json_integer(m ? (json_int_t)m->examples : 0));
+    if (a && a->model) { /* the account's own model */
+        json_object_set_new(v, "tenant_examples", json_integer((json_int_t)m->tenant_examples));
+        json_object_set_new(v, "cv_accuracy", opt_real(m->cv));
+        json_object_set_new(v, "base_accuracy", opt_real(m->base_accuracy));
+        json_object_set_new(v, "trained_at", json_time(a->trained_at));
+        json_object_set_new(v, "train_ms", json_integer(a->train_ms));
+    } else if (S.base) {
+        json_object_set_new(v, "trained_at", json_time(S.base_trained_at));
+        json_object_set_new(v, "train_ms", json_integer(S.base_train_ms));
+    }
+    return v;
 }
 
 void on_senti_stop(void)
