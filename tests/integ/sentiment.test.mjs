@@ -32,7 +32,7 @@ async function visitor(srv, widgetToken) {
     const ack = await r.ws.waitFor((e) => isText('ack')(e) && e.json.client_id === client_id, 5000, 'ack');
     return ack.json.data;
   };
-  return { ws: r.ws, say };
+  return { ws: r.ws, say, token: s.body.visitor_token };
 }
 
 async function seedReady(srv, token, aid = 1) {
@@ -181,9 +181,14 @@ describe('sentiment', () => {
     assert.equal(ev2.json.seq, seq + 1, 'no event for the repeated label');
     assert.equal(ev2.json.data.conversation.sentiment, -1);
 
-    // the visitor never hears of it
+    // the visitor never hears of it, and their history does not say how agents read them
     await sleep(200);
     assert.ok(!v.ws.events.some((e) => e.json?.event === 'message.updated'), 'visitors get no message.updated');
+    const hist = await srv.request('GET', '/api/v1/widget/messages', { headers: { authorization: `Bearer ${v.token}` } });
+    assert.equal(hist.status, 200, hist.text);
+    const mine = hist.body.data.find((x) => x.id === m.id);
+    assert.ok(mine, hist.text);
+    assert.ok(!('sentiment' in mine) && !('sentiment_correction' in mine), JSON.stringify(mine));
 
     // take it back: the model's score returns
     const d = await del(cid, m.id, agent);
