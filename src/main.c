@@ -10,8 +10,10 @@
 #include "event/on_push.h"
 #include "event/on_route.h"
 #include "event/on_bot.h"
+#include "event/on_senti.h"
 #include "net/static.h"
 #include "nlp/eval.h"
+#include "nlp/senti_eval.h"
 
 #include <signal.h>
 #include <sodium.h>
@@ -55,6 +57,7 @@ static void finish(void)
     conv_timers_stop();
     on_route_stop();
     on_bot_stop();
+    on_senti_stop();
     server_close(&a->srv);
     store_close(a->store); /* runs the last completions */
     a->store = NULL;
@@ -107,6 +110,8 @@ int main(int argc, char **argv)
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (argc > 1 && strcmp(argv[1], "nlp-eval") == 0)
         return nlp_eval_main(argc, argv);
+    if (argc > 1 && strcmp(argv[1], "senti-eval") == 0)
+        return senti_eval_main(argc, argv);
     int rc = cfg_load(&cfg, argc, argv, 1, err, sizeof(err));
     if (rc == 1) {
         cfg_release(&cfg);
@@ -237,6 +242,9 @@ int main(int argc, char **argv)
     }
     event_listen(on_route);
     event_listen(on_bot);
+    /* the seed sentiment model trains on the thread pool; until then messages get the lexicon */
+    on_senti_init(app.loop, app.store);
+    event_listen(on_senti);
     if ((rc = server_listen(&app.srv, cfg.listen, err, sizeof(err))) < 0) {
         fprintf(stderr, "parleyd: %s\n", err);
         return 1;
@@ -273,6 +281,7 @@ int main(int argc, char **argv)
     push_release();
     on_route_release();
     on_bot_release();
+    on_senti_release();
     app_release(&app);
     static_release();
     cfg_release(&cfg);

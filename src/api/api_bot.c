@@ -1,7 +1,8 @@
-/* api_bot.c: the bot's HTTP side. The model's status, "train now" and "try it" (supervisors and
- * admins); BM25 search over the knowledge base; agent assist (the FAQ answers, articles and canned
- * responses that fit a conversation's last customer message); and the visitor's "talk to a
- * person". The bot itself lives in event/on_bot.c. */
+/* api_bot.c: the bot's HTTP side. The model's status (with the sentiment model's,
+ * event/on_senti.c), "train now" and "try it" (supervisors and admins); BM25 search over the
+ * knowledge base; agent assist (the FAQ answers, articles and canned responses that fit a
+ * conversation's last customer message); and the visitor's "talk to a person". The bot itself lives
+ * in event/on_bot.c. */
 #include "base/sys.h"
 
 #include "api/app.h"
@@ -9,6 +10,7 @@
 #include "base/alloc.h"
 #include "base/clock.h"
 #include "event/on_bot.h"
+#include "event/on_senti.h"
 #include "model/conversation.h"
 #include "model/markdown.h"
 #include "nlp/bm25.h"
@@ -17,7 +19,9 @@ enum { TEST_TEXT_MAX = 2000, SEARCH_Q_MAX = 200, SEARCH_LIMIT = 20, CANNED_SCAN 
 
 static void h_status(struct http_req *r)
 {
-    json_t *v = on_bot_status(req_principal(r)->account_id);
+    int64_t aid = req_principal(r)->account_id;
+    json_t *v = on_bot_status(aid);
+    json_object_set_new(v, "sentiment", on_senti_status(aid));
     http_respond_json(r, 200, v);
 }
 
@@ -27,6 +31,7 @@ static void h_train(struct http_req *r)
     on_bot_train(aid);
     json_t *v = on_bot_status(aid);
     json_object_set_new(v, "status", json_string("training"));
+    json_object_set_new(v, "sentiment", on_senti_status(aid));
     http_respond_json(r, 202, v);
 }
 

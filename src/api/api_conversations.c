@@ -748,13 +748,13 @@ static int search_fn(struct store_tx *tx, void *arg)
     json_t *data = json_array();
     while ((rc = rows_next(&rows)) == 1) {
         char nb[48];
-        int64_t contact = rows_i64(&rows, 13);
+        int64_t contact = rows_i64(&rows, 14); /* after the 14 MSG_COLS */
         json_t *m = message_json(&rows);
         json_array_append_new(
             data,
             json_pack("{s:o, s:O, s:{s:I, s:s}}", "message", m, "conversation_id",
                       json_object_get(m, "conversation_id"), "contact", "id", (json_int_t)contact,
-                      "name", contact_display_name(rows_text(&rows, 14), contact, nb, sizeof(nb))));
+                      "name", contact_display_name(rows_text(&rows, 15), contact, nb, sizeof(nb))));
     }
     rows_close(&rows);
     if (rc < 0) {

@@ -56,8 +56,13 @@ static int history(struct store_tx *tx, int64_t account_id, int64_t inbox_id, in
     if (rc < 0)
         return rc;
     json_t *arr = json_array();
-    while ((rc = rows_next(&rows)) == 1)
-        json_array_insert_new(arr, 0, message_json(&rows));
+    while ((rc = rows_next(&rows)) == 1) {
+        json_t *m = message_json(&rows);
+        /* how agents read the customer (the score, their corrections) is theirs */
+        json_object_del(m, "sentiment");
+        json_object_del(m, "sentiment_correction");
+        json_array_insert_new(arr, 0, m);
+    }
     rows_close(&rows);
     if (rc < 0) {
         json_decref(arr);

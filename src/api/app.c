@@ -245,6 +245,7 @@ void app_routes(struct app *a)
     api_tokens_routes(&a->router);
     api_inboxes_routes(&a->router);
     api_conversations_routes(&a->router);
+    api_sentiment_routes(&a->router);
     api_widget_routes(&a->router);
     api_canned_routes(&a->router);
     api_kb_routes(&a->router);

@@ -141,6 +141,7 @@ void api_users_routes(struct router *rt);
 void api_tokens_routes(struct router *rt);
 void api_inboxes_routes(struct router *rt);
 void api_conversations_routes(struct router *rt);
+void api_sentiment_routes(struct router *rt); /* agents' corrections of a message's sentiment */
 /* conv_timers_start/stop: wakes snoozed conversations when their time comes. */
 void conv_timers_start(uv_loop_t *loop);
 void conv_timers_stop(void);

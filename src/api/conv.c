@@ -5,8 +5,8 @@
 
 #include <math.h>
 
+#include "event/on_senti.h"
 #include "model/bot.h"
-#include "nlp/sentiment.h"
 #include "model/conversation.h"
 #include "store/store.h"
 
@@ -230,8 +230,8 @@ json_t *message_json(struct store_rows *rows)
         name = "Bot";
     else if (strcmp(type, "system") == 0)
         name = "";
-    return json_pack("{s:I, s:I, s:I, s:{s:s, s:I, s:s}, s:s, s:b, s:o, s:o, s:o, s:o, s:o}", "id",
-                     (json_int_t)rows_i64(rows, 0), "conversation_id",
+    return json_pack("{s:I, s:I, s:I, s:{s:s, s:I, s:s}, s:s, s:b, s:o, s:o, s:o, s:o, s:o, s:o}",
+                     "id", (json_int_t)rows_i64(rows, 0), "conversation_id",
                      (json_int_t)rows_i64(rows, 1), "inbox_id", (json_int_t)rows_i64(rows, 2),
                      "sender", "type", type, "id", (json_int_t)sender_id, "name", name, "content",
                      rows_text(rows, 6), "private", (int)rows_i64(rows, 7), "client_id",
@@ -239,7 +239,10 @@ json_t *message_json(struct store_rows *rows)
                      "attachments", json_loads_or(rows_text(rows, 9), json_array()), "created_at",
                      json_time(rows_i64(rows, 10)), "sentiment",
                      rows_null(rows, 11) ? json_null() : json_real(rows_double(rows, 11)),
-                     "attributes", json_loads_or(rows_text(rows, 12), json_object()));
+                     "attributes", json_loads_or(rows_text(rows, 12), json_object()),
+                     /* an agent's correction of the score: the label they gave, or null */
+                     "sentiment_correction",
+                     rows_null(rows, 13) ? json_null() : json_string(rows_text(rows, 13)));
 }
 
 int conv_message_load(struct store_tx *tx, int64_t account_id, int64_t id, json_t **out)
@@ -338,9 +341,11 @@ int msg_send_parse(json_t *body, struct msg_send *ms, bool agent, bool need_conv
     ms->conversation_id = cid;
     ms->content = xstrdup(content ? content : "");
     ms->client_id = client_id ? xstrdup(client_id) : NULL;
-    /* A customer's words get a sentiment score here, on the loop where the command is parsed, so
-     * the writer thread (which every durable message waits for) only stores it. */
-    ms->sentiment = agent ? NAN : sentiment_score(ms->content, strlen(ms->content));
+    /* A customer's words get a sentiment score here, on the loop where the command is parsed (the
+     * account's model: tens of microseconds), so the writer thread (which every durable message
+     * waits for) only stores it. */
+    ms->sentiment =
+        agent ? NAN : on_senti_score(ms->actor.account_id, ms->content, strlen(ms->content));
     return 0;
 }
 

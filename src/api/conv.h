@@ -38,12 +38,14 @@ int conv_list_rows(struct store_tx *tx, struct store_rows *rows, json_t **out);
  */
 extern const char CONV_SELECT[];
 
-/* message_json: one message, from the 13 columns MSG_COLS (a query may add its own after them). */
+/* message_json: one message, from the 14 columns MSG_COLS (a query may add its own after them). */
 #define MSG_COLS                                                                                   \
     "m.id, m.conversation_id, c.inbox_id, m.sender_type, m.sender_id,"                             \
     " CASE m.sender_type WHEN 'user' THEN (SELECT name FROM users WHERE id = m.sender_id)"         \
     "  WHEN 'contact' THEN (SELECT name FROM contacts WHERE id = m.sender_id) ELSE '' END,"        \
-    " m.content, m.private, m.client_id, m.attachments, m.created_at, m.sentiment, m.attributes"
+    " m.content, m.private, m.client_id, m.attachments, m.created_at, m.sentiment, m.attributes,"  \
+    " (SELECT sl.label FROM sentiment_labels sl WHERE sl.account_id = m.account_id"                \
+    "  AND sl.message_id = m.id)"
 #define MSG_FROM " FROM messages m JOIN conversations c ON c.id = m.conversation_id"
 json_t *message_json(struct store_rows *rows);
 extern const char MSG_SELECT[]; /* "SELECT " MSG_COLS MSG_FROM */

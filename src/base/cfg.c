@@ -180,7 +180,8 @@ void cfg_usage(FILE *out)
     fprintf(
         out,
         "usage: parleyd [options]\n"
-        "       parleyd nlp-eval --train FILE --test FILE [...]\n\n"
+        "       parleyd nlp-eval --train FILE --test FILE [...]\n"
+        "       parleyd senti-eval [--test FILE] [...]\n\n"
         "Parley, an online customer-service server. Options (each also as PARLEY_NAME in the\n"
         "environment and as `name = value` in the --config file; flags win over the environment,\n"
         "which wins over the file):\n\n");

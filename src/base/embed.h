@@ -1,5 +1,6 @@
 /* embed.h: files compiled into the binary by tools/embed.c (schema migrations, the OpenAPI
- * document). Each table ends with an entry whose name is NULL; data is NUL-terminated. */
+ * document, the sentiment seed set). Each table ends with an entry whose name is NULL; data is
+ * NUL-terminated. */
 #ifndef PARLEY_EMBED_H
 #define PARLEY_EMBED_H
 
@@ -14,5 +15,6 @@ struct embedded_file {
 extern const struct embedded_file schema_sqlite[];
 extern const struct embedded_file schema_pg[];
 extern const struct embedded_file docs_embed[];
+extern const struct embedded_file nlp_embed[]; /* senti_seed.tsv */
 
 #endif

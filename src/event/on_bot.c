@@ -34,6 +34,7 @@
 #include "base/log.h"
 #include "base/map.h"
 #include "event/event.h"
+#include "event/on_senti.h"
 #include "model/bot.h"
 #include "model/conversation.h"
 #include "model/flow.h"
@@ -1692,7 +1693,7 @@ json_t *on_bot_test(int64_t account_id, const char *text, double threshold)
         brain_guess(b, text, strlen(text), &g);
     if (threshold <= 0)
         threshold = 0.5;
-    double senti = sentiment_score(text, strlen(text));
+    double senti = on_senti_score(account_id, text, strlen(text));
     json_t *match = json_null(), *answer = json_null(), *sugg = json_array();
     bool confident = false;
     if (g.item >= 0) {

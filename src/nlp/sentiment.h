@@ -1,8 +1,8 @@
-/* sentiment.h: the sentiment of a customer message, -1 (angry) .. 1 (delighted), for Chinese and
- * English, with no trained model: a hand-written lexicon of customer-service words with negation
- * ("不满意", "not happy"), intensifiers ("非常", "very") and exclamation marks. No data set is
- * bundled (chnsenticorp is for evaluation only); `parleyd nlp-eval` measures the trained
- * classifier on it instead. */
+/* sentiment.h: the lexicon's sentiment of a text, -1 (angry) .. 1 (delighted), for Chinese and
+ * English: a hand-written list of customer-service words with negation ("不满意", "not happy"),
+ * intensifiers ("非常", "very") and exclamation marks. The product's score blends it with a trained
+ * model (senti.h), and uses it alone until that model is ready; `parleyd senti-eval` measures both.
+ */
 #ifndef PARLEY_NLP_SENTIMENT_H
 #define PARLEY_NLP_SENTIMENT_H
 #include <stddef.h>

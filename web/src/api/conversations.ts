@@ -9,6 +9,7 @@ import type {
   Message,
   MessagePage,
   NewMessage,
+  SentimentLabel,
 } from './types';
 
 const base = (aid: number) => `/accounts/${aid}/conversations`;
@@ -53,4 +54,14 @@ export function sendMessage(aid: number, id: number, msg: NewMessage): Promise<M
 
 export function markRead(aid: number, id: number, messageId: number): Promise<void> {
   return request<void>('POST', `${base(aid)}/${id}/read`, { body: { message_id: messageId } });
+}
+
+/** An agent's correction of a customer message's sentiment; the account's sentiment model learns from it. */
+export function setSentiment(aid: number, id: number, messageId: number, label: SentimentLabel): Promise<Message> {
+  return request<Message>('PUT', `${base(aid)}/${id}/messages/${messageId}/sentiment`, { body: { label } });
+}
+
+/** Takes the correction back: the message gets the model's score again. */
+export function clearSentiment(aid: number, id: number, messageId: number): Promise<Message> {
+  return request<Message>('DELETE', `${base(aid)}/${id}/messages/${messageId}/sentiment`);
 }

@@ -259,6 +259,8 @@ export interface Message {
   created_at: string;
   /** Customer messages: -1 (negative) .. 1 (positive); null when not scored. */
   sentiment?: number | null;
+  /** The label an agent corrected the sentiment to (the score is then -1, 0 or 1); null: the model's. */
+  sentiment_correction?: SentimentLabel | null;
   attributes?: MessageAttributes;
 }
 
@@ -636,9 +638,27 @@ export interface BotModel {
   cv_accuracy: number | null;
   train_ms: number;
   error: string | null;
+  /** The sentiment model that scores the account's customer messages. */
+  sentiment?: SentimentModel;
 }
 
 export type SentimentLabel = 'negative' | 'neutral' | 'positive';
+export const SENTIMENT_LABELS: readonly SentimentLabel[] = ['negative', 'neutral', 'positive'];
+
+/** GET /accounts/{aid}/bot → sentiment: the seed model, or the account's own once agents corrected messages. */
+export interface SentimentModel {
+  status: 'training' | 'ready' | 'failed';
+  /** Training rows: the built-in seed set plus the account's corrected messages. */
+  examples: number;
+  tenant_examples: number;
+  /** Cross-validated accuracy on the account's corrections (0..1); null below 10 of them. */
+  cv_accuracy: number | null;
+  /** The built-in model's accuracy on the same corrections, for comparison. */
+  base_accuracy: number | null;
+  trained_at: string | null;
+  train_ms: number;
+  error: string | null;
+}
 
 /** POST /accounts/{aid}/bot/test */
 export interface BotTestResult {

@@ -68,6 +68,14 @@ export function useThread(accountId: number, conversationId: number) {
     return 'added';
   }
 
+  /** A message that changed after it was sent (message.updated): replaced where shown, else ignored. */
+  function replace(m: Message): boolean {
+    const i = state.messages.findIndex((x) => x.id === m.id && !x.localState);
+    if (m.conversation_id !== conversationId || i < 0) return false;
+    state.messages[i] = toThread(m, state.messages[i].key);
+    return true;
+  }
+
   function insertSorted(m: ThreadMessage): void {
     // Confirmed messages in id order; unconfirmed ones stay at the end.
     let i = state.messages.length;
@@ -211,7 +219,7 @@ export function useThread(accountId: number, conversationId: number) {
     state.messages.splice(i, 1);
   }
 
-  return { state, loadLatest, loadOlder, catchUp, upsert, send, retry, discard };
+  return { state, loadLatest, loadOlder, catchUp, upsert, replace, send, retry, discard };
 }
 
 export type Thread = ReturnType<typeof useThread>;

@@ -16,6 +16,7 @@ import {
   type ConversationEventData,
   type ConversationReadData,
   type MessageCreatedData,
+  type MessageUpdatedData,
   type RealtimeSignal,
 } from '@/stores/realtime';
 
@@ -270,6 +271,12 @@ function onSignal(s: RealtimeSignal): void {
         case 'conversation.status_changed':
         case 'conversation.assigned': {
           const d = data as unknown as ConversationEventData;
+          if (d.conversation) putConversation(d.conversation);
+          break;
+        }
+        case 'message.updated': {
+          // an agent corrected a message's sentiment: the conversation's may follow
+          const d = data as unknown as MessageUpdatedData;
           if (d.conversation) putConversation(d.conversation);
           break;
         }

@@ -56,6 +56,10 @@ export interface MessageCreatedData {
   message: Message;
   conversation?: Conversation;
 }
+/** message.updated: a message changed after it was sent (reason "sentiment": an agent corrected it). */
+export interface MessageUpdatedData extends MessageCreatedData {
+  reason?: string;
+}
 export interface ConversationEventData {
   conversation: Conversation;
   previous_status?: string;
