@@ -9,6 +9,7 @@
 #include "event/on_route.h"
 #include "event/on_bot.h"
 #include "api/conv.h"
+#include "event/event.h"
 #include "event/on_push.h"
 #include "model/conversation.h"
 #include "model/user.h"
@@ -59,8 +60,7 @@ static int history(struct store_tx *tx, int64_t account_id, int64_t inbox_id, in
     while ((rc = rows_next(&rows)) == 1) {
         json_t *m = message_json(&rows);
         /* how agents read the customer (the score, their corrections) is theirs */
-        json_object_del(m, "sentiment");
-        json_object_del(m, "sentiment_correction");
+        event_strip_visitor_message(m);
         json_array_insert_new(arr, 0, m);
     }
     rows_close(&rows);

@@ -101,10 +101,14 @@ static void send_done(void *arg, int rc)
     if (rc >= 0)
         event_publish(&c->ms.events); /* the sender gets its event too; the ack follows */
     if (map_get(&sessions, c->conn_id)) {
-        if (rc >= 0)
-            send_json(c->conn_id, json_pack("{s:s, s:s?, s:O, s:b}", "type", "ack", "client_id",
-                                            c->ms.client_id, "data", c->ms.message, "duplicate",
-                                            (int)c->ms.duplicate));
+        if (rc >= 0) {
+            json_t *m = json_copy(c->ms.message);
+            if (c->ms.actor.visitor && json_is_object(m))
+                event_strip_visitor_message(m);
+            send_json(c->conn_id, json_pack("{s:s, s:s?, s:o, s:b}", "type", "ack", "client_id",
+                                            c->ms.client_id, "data", m ? m : json_null(),
+                                            "duplicate", (int)c->ms.duplicate));
+        }
         else
             send_error(c->conn_id, c->ms.client_id, rc,
                        c->ms.fail.field[0] ? c->ms.fail.field : NULL,

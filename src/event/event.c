@@ -90,6 +90,12 @@ int event_emit(struct store_tx *tx, struct event_batch *b, int64_t account_id, c
     return 0;
 }
 
+void event_strip_visitor_message(json_t *m)
+{
+    json_object_del(m, "sentiment");
+    json_object_del(m, "sentiment_correction");
+}
+
 void event_build_frame(struct event *ev)
 {
     if (ev->frame)
@@ -97,9 +103,19 @@ void event_build_frame(struct event *ev)
     json_t *f = json_pack("{s:s, s:I, s:s, s:O, s:o}", "type", "event", "seq", (json_int_t)ev->seq,
                           "event", ev->type, "data", ev->data, "at", json_time(ev->created_at));
     ev->frame = json_dump_compact(f, &ev->frame_len);
-    if (ev->contact_id && !ev->private && json_object_get(ev->data, "conversation")) {
+    /* The visitor's copy: no conversation object (agents' business: assignee, priority, labels)
+     * and no sentiment on the message (how the bot rates the customer's mood is for agents). */
+    json_t *msg = json_object_get(ev->data, "message");
+    if (ev->contact_id && !ev->private &&
+        (json_object_get(ev->data, "conversation") ||
+         (json_is_object(msg) && json_object_get(msg, "sentiment")))) {
         json_t *d = json_copy(ev->data);
         json_object_del(d, "conversation");
+        if (json_is_object(msg)) {
+            json_t *m = json_copy(msg);
+            event_strip_visitor_message(m);
+            json_object_set_new(d, "message", m);
+        }
         json_object_set_new(f, "data", d);
         ev->vframe = json_dump_compact(f, &ev->vframe_len);
     }

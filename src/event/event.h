@@ -43,8 +43,12 @@ int event_emit(struct store_tx *tx, struct event_batch *b, int64_t account_id, c
 void event_publish(struct event_batch *b);
 void event_listen(event_listener_fn fn);
 /* event_build_frame: {"type":"event","seq":N,"event":"...","data":{...}} into ev->frame, and the
- * visitors' frame when the event is theirs and its data carries the agents' "conversation". */
+ * visitors' frame when the event is theirs and its data carries what only agents see (the
+ * "conversation", a message's sentiment). */
 void event_build_frame(struct event *ev);
+/* event_strip_visitor_message: removes from a message object what visitors are not shown (its
+ * sentiment and an agent's correction of it). */
+void event_strip_visitor_message(json_t *m);
 void event_free(struct event *ev);
 /* event_load: reads one account's events with seq > since, oldest first, at most `limit`, appending
  * them to b (reader or writer thread). */

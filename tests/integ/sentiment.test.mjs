@@ -19,8 +19,9 @@ const soon = (fn, timeout = 20000) => passes(fn, { timeout, interval: 100 });
 const label = (s) => (s <= -0.25 ? 'negative' : s >= 0.25 ? 'positive' : 'neutral');
 
 let n = 0;
-/** A visitor of the inbox with this widget token: {ws, say(text) -> message}. */
-async function visitor(srv, widgetToken) {
+/** A visitor of the inbox with this widget token: {ws, say(text) -> message}. The visitor's ack carries no
+ * sentiment (that is for agents); say() returns the message as the account's agents see it (`token`, `aid`). */
+async function visitor(srv, widgetToken, token, aid = 1) {
   const s = await srv.request('POST', '/api/v1/widget/sessions', { body: { widget_token: widgetToken } });
   assert.equal(s.status, 200, s.text);
   const r = await openWs(srv.port, `/ws?token=${s.body.visitor_token}`);
@@ -30,7 +31,15 @@ async function visitor(srv, widgetToken) {
     const client_id = `s-${++n}`;
     await r.ws.sendJson({ type: 'message.send', client_id, content });
     const ack = await r.ws.waitFor((e) => isText('ack')(e) && e.json.client_id === client_id, 5000, 'ack');
-    return ack.json.data;
+    const mine = ack.json.data;
+    assert.ok(!('sentiment' in mine) && !('sentiment_correction' in mine), `the visitor's ack: ${JSON.stringify(mine)}`);
+    const ev = r.ws.events.find((e) => e.json?.event === 'message.created' && e.json.data.message?.id === mine.id);
+    assert.ok(!ev || !('sentiment' in ev.json.data.message), `the visitor's event: ${JSON.stringify(ev?.json)}`);
+    const list = await srv.request('GET', `/api/v1/accounts/${aid}/conversations/${mine.conversation_id}/messages`, { token });
+    assert.equal(list.status, 200, list.text);
+    const seen = list.body.data.find((x) => x.id === mine.id);
+    assert.ok(seen && 'sentiment' in seen, list.text);
+    return seen;
   };
   return { ws: r.ws, say, token: s.body.visitor_token };
 }
@@ -82,7 +91,7 @@ describe('sentiment', () => {
 
   it('scores clear Chinese and English messages with the right sign', async () => {
     await seedReady(srv, admin);
-    const v = await visitor(srv, web.widget_token);
+    const v = await visitor(srv, web.widget_token, admin);
     const cases = [
       ['太差了，再也不买了', 'negative'],
       ['等了三天还没发货，这已经是我第三次问了', 'negative'],
@@ -101,7 +110,7 @@ describe('sentiment', () => {
   });
 
   it('validates corrections: labels, fields, whose messages, who may, which account', async () => {
-    const v = await visitor(srv, web.widget_token);
+    const v = await visitor(srv, web.widget_token, admin);
     const m = await v.say('我想查一下订单');
     const cid = m.conversation_id;
     const reply = await req('POST', `${A}/conversations/${cid}/messages`, { content: '好的，请稍等' });
@@ -132,7 +141,7 @@ describe('sentiment', () => {
     assert.equal((await put(cid, 99999999, { label: 'negative' })).status, 404);
     assert.equal((await put(99999999, m.id, { label: 'negative' })).status, 404);
     assert.equal((await put(cid, 'x', { label: 'negative' })).status, 404);
-    const other = await (await visitor(srv, web.widget_token)).say('another conversation');
+    const other = await (await visitor(srv, web.widget_token, admin)).say('another conversation');
     assert.equal((await put(other.conversation_id, m.id, { label: 'negative' })).status, 404);
     const out = await put(cid, m.id, { label: 'negative' }, outsider);
     assert.equal(out.status, 404, out.text);
@@ -149,7 +158,7 @@ describe('sentiment', () => {
   });
 
   it('a correction sets the score, the conversation follows, agents see it live; DELETE takes it back', async () => {
-    const v = await visitor(srv, web.widget_token);
+    const v = await visitor(srv, web.widget_token, admin);
     const first = await v.say('订单什么时候发货');
     const m = await v.say('好的，我知道了');
     const cid = m.conversation_id;
@@ -232,8 +241,8 @@ describe('sentiment: corrections retrain the account model', () => {
 
     // A game's players: an "orange card" is the best draw. The seed model has never seen one.
     const probe = '我抽到橙卡了';
-    const v1 = await visitor(srv, web1.widget_token);
-    const v2 = await visitor(srv, 'other-token');
+    const v1 = await visitor(srv, web1.widget_token, admin1);
+    const v2 = await visitor(srv, 'other-token', admin2, 2);
     const before1 = (await v1.say(probe)).sentiment;
     const before2 = (await v2.say(probe)).sentiment;
     assert.equal(label(before1), label(before2));
@@ -289,7 +298,7 @@ describe('sentiment: corrections retrain the account model', () => {
       assert.equal(s.status, 'ready', JSON.stringify(s));
       assert.equal(s.tenant_examples, 10, JSON.stringify(s));
     }, 30000);
-    const v3 = await visitor(srv, web1.widget_token);
+    const v3 = await visitor(srv, web1.widget_token, admin1);
     assert.equal(label((await v3.say(probe)).sentiment), 'positive');
     v3.ws.destroy();
   });
