@@ -232,7 +232,13 @@ describe('routing', () => {
     await tab.locator('[data-strategy="least_busy"]').click();
     await page.getByTestId('routing-save').click();
     await toast('Saved.').first().waitFor();
-    const ib = (await api('GET', `/inboxes/${inbox.id}`)).body;
+    // The toast can be the previous step's, still on screen: wait for the saved state itself (5 s at most).
+    let ib;
+    for (let i = 0; i < 50; i++) {
+      ib = (await api('GET', `/inboxes/${inbox.id}`)).body;
+      if (ib.routing.strategy === 'least_busy') break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
     assert.equal(ib.routing.strategy, 'least_busy');
     await page.screenshot({ path: join(outDir, 'routing-inbox.png') });
   });
