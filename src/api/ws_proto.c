@@ -102,14 +102,16 @@ static void send_done(void *arg, int rc)
         event_publish(&c->ms.events); /* the sender gets its event too; the ack follows */
     if (map_get(&sessions, c->conn_id)) {
         if (rc >= 0) {
-            json_t *m = json_copy(c->ms.message);
-            if (c->ms.actor.visitor && json_is_object(m))
+            /* a visitor's copy without what only agents see; agents get the message itself */
+            json_t *m = c->ms.actor.visitor && json_is_object(c->ms.message)
+                            ? json_copy(c->ms.message)
+                            : json_incref(c->ms.message);
+            if (c->ms.actor.visitor && m)
                 event_strip_visitor_message(m);
             send_json(c->conn_id, json_pack("{s:s, s:s?, s:o, s:b}", "type", "ack", "client_id",
                                             c->ms.client_id, "data", m ? m : json_null(),
                                             "duplicate", (int)c->ms.duplicate));
-        }
-        else
+        } else
             send_error(c->conn_id, c->ms.client_id, rc,
                        c->ms.fail.field[0] ? c->ms.fail.field : NULL,
                        rc == ERR_VALIDATION && c->ms.fail.field[0] ? c->ms.fail.msg : NULL);

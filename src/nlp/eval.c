@@ -273,13 +273,13 @@ int nlp_eval_main(int argc, char **argv)
         } else if (strcmp(a, "--pair-c") == 0 || strcmp(a, "--pair-weight") == 0) {
             double c = strtod(v, &e);
             bool pc = strcmp(a, "--pair-c") == 0;
-            if (*e || !(pc ? c >= -1 : c > 0) || c > 1e6) {
+            if (*e || !(c > 0 || (pc && c == -1)) || c > 1e6) {
                 fprintf(stderr, "parleyd nlp-eval: %s must be a %s number\n", a,
                         pc ? "positive (or -1: no pairwise machines)" : "positive");
                 return 2;
             }
             if (pc)
-                o.pair_c = c < 0 ? -1 : c;
+                o.pair_c = c;
             else
                 o.pair_weight = c;
         } else if (strcmp(a, "--threads") == 0) {

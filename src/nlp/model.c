@@ -635,7 +635,6 @@ int nlp_train(const struct nlp_data *d, const struct nlp_opts *opts, struct nlp_
 
     /* 6. the pairwise machines */
     m->pair_weight = (float)(o.pair_weight > 0 ? o.pair_weight : 1.0);
-    m->poff = NULL;
     if (o.pair_c >= 0 && m->nclass > 2)
         train_pairs(&t, o.threads > 0 ? o.threads : 2);
     pthread_mutex_destroy(&t.mu);

@@ -83,6 +83,9 @@ describe('nlp-eval bad inputs', () => {
       await bad(['--train', q, '--test', q], /unterminated quote|expected text,label/);
       await bad(['--train', one, '--test', one, '--format', 'xml'], /tsv or csv/);
       await bad(['--train', one, '--test', one, '--per-class', '0'], /--per-class/);
+      await bad(['--train', one, '--test', one, '--pair-c', '0'], /--pair-c must be/);
+      await bad(['--train', one, '--test', one, '--pair-c', '-2'], /--pair-c must be/);
+      await bad(['--train', one, '--test', one, '--pair-weight', '-1'], /--pair-weight must be/);
       await bad(['--train', one, '--test', one, '--bogus', '1'], /unknown option/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
