@@ -324,8 +324,14 @@ static void add_examples(struct nlp_data *d, const struct item *it, int idx)
 {
     char label[24];
     snprintf(label, sizeof(label), "%d", idx);
-    if (it->kind == IT_FAQ)
+    if (it->kind == IT_FAQ) {
         nlp_data_add(d, it->title, strlen(it->title), label, strlen(label));
+    } else { /* an intent's name is one more example of it ("refund_status", "退款进度") */
+        char name[256];
+        size_t n = nlp_name_example(it->title, name, sizeof(name));
+        if (n > 0)
+            nlp_data_add(d, name, n, label, strlen(label));
+    }
     json_t *arr = json_loads(it->examples, 0, NULL);
     size_t i;
     json_t *v;

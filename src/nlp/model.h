@@ -34,6 +34,13 @@ struct nlp_opts {
     double pair_c;      /* cost of the pairwise SVMs; 0 means 4, below 0 trains none */
     double pair_weight; /* the pair's vote against the one-vs-rest margin; 0 means 1 */
     uint64_t seed;      /* for the solver's visiting order; training is deterministic given it */
+    /* hold and held_out: when held_out is not NULL, hold[d->n] marks rows to hold out. Each
+     * one-vs-rest machine is then fitted again without them, warm-started from the full fit (so
+     * it costs a few passes, not a training), and held_out[i * nclass + c] receives the held row
+     * i's score from that fit: true held-out scores for calibration (nlp_calibrate_scores)
+     * without a second training. Rows not held are left alone. */
+    const bool *hold;
+    float *held_out;
     /* progress(done, total, arg): called as classes finish, from the training threads, one at a
      * time. May be NULL. */
     void (*progress)(int done, int total, void *arg);
@@ -81,6 +88,13 @@ void nlp_data_release(struct nlp_data *d);
 void nlp_data_add(struct nlp_data *d, const char *text, size_t len, const char *label, size_t llen);
 int nlp_data_label(const struct nlp_data *d, const char *label, size_t llen); /* -1 if unknown */
 
+/* nlp_name_example: a class's name as one more training text for it ("card_arrival" becomes
+ * "card arrival"; '_' and '-' become spaces), into out (cap bytes, NUL-terminated). Returns its
+ * length, or 0 when the name has no letter (a number or a code says nothing about the texts). An
+ * intent's name is what its owner calls it: on banking77 with 10 examples per intent it adds 1 to
+ * 1.7 points, on the full set nothing. */
+size_t nlp_name_example(const char *name, char *out, size_t cap);
+
 /* nlp_train: trains on d. Returns 0 and *out, or a negative ERR_* (ERR_INVALID when d has no
  * text or fewer than two classes). */
 int nlp_train(const struct nlp_data *d, const struct nlp_opts *opts, struct nlp_model **out);
@@ -104,6 +118,11 @@ int nlp_predict(const struct nlp_model *m, struct feat_buf *fb, const char *text
  * fall (0 disables). Returns 0 or a negative ERR_*. */
 int nlp_calibrate(struct nlp_model *m, const struct nlp_data *d, const char *oos_label,
                   double target_reject);
+
+/* nlp_calibrate_scores: as nlp_calibrate, from scores already made: scores[n * nclass] and
+ * truth[n] (the model's class, or -1 for out of scope). */
+void nlp_calibrate_scores(struct nlp_model *m, const float *scores, const int *truth, size_t n,
+                          double target_reject);
 
 /* Serialisation to a self-describing little-endian blob (magic "PNLP", version 2 with the pairwise
  * machines; version 1 blobs load with none). */

@@ -156,6 +156,105 @@ static void test_train_predict_deterministic(void **state)
     nlp_data_release(&d);
 }
 
+/* The held-out refit: the model is the one trained without it, held rows get scores from machines
+ * that never saw them (less sure of their own class than the full model), other rows are left. */
+static void test_held_out(void **state)
+{
+    (void)state;
+    struct nlp_data d;
+    nlp_data_init(&d);
+    fill(&d);
+    bool hold[18];
+    float ho[18 * 3];
+    for (size_t i = 0; i < d.n; i++) {
+        hold[i] = i % 3 == 1;
+        for (int c = 0; c < 3; c++)
+            ho[i * 3 + (size_t)c] = NAN;
+    }
+    struct nlp_opts o = {.seed = 5}, oh = {.seed = 5, .hold = hold, .held_out = ho};
+    struct nlp_model *a = NULL, *b = NULL;
+    assert_int_equal(nlp_train(&d, &o, &a), 0);
+    assert_int_equal(nlp_train(&d, &oh, &b), 0);
+    struct buf ba, bb;
+    buf_init(&ba, 1 << 26);
+    buf_init(&bb, 1 << 26);
+    assert_int_equal(nlp_model_save(a, &ba), 0);
+    assert_int_equal(nlp_model_save(b, &bb), 0);
+    assert_int_equal(ba.len, bb.len);
+    assert_memory_equal(ba.p, bb.p, ba.len); /* the refit changes nothing in the model */
+
+    struct feat_buf fb;
+    feat_buf_init(&fb);
+    double in_margin = 0, out_margin = 0;
+    for (size_t i = 0; i < d.n; i++) {
+        if (!hold[i]) {
+            assert_true(isnan(ho[i * 3]));
+            continue;
+        }
+        float sc[3];
+        size_t np = a->npair;
+        a->npair = 0; /* the one-vs-rest scores, as held_out has them */
+        nlp_scores(a, &fb, d.text[i], d.len[i], sc);
+        a->npair = np;
+        int y = d.label[i];
+        float o_in = -INFINITY, o_out = -INFINITY;
+        for (int c = 0; c < 3; c++) {
+            assert_false(isnan(ho[i * 3 + (size_t)c]));
+            if (c != y) {
+                o_in = sc[c] > o_in ? sc[c] : o_in;
+                o_out = ho[i * 3 + (size_t)c] > o_out ? ho[i * 3 + (size_t)c] : o_out;
+            }
+        }
+        in_margin += sc[y] - o_in;
+        out_margin += ho[i * 3 + (size_t)y] - o_out;
+    }
+    assert_true(out_margin < in_margin - 0.1);
+
+    /* calibrating from the held scores sets a temperature */
+    int truth[6];
+    float packed[6 * 3];
+    size_t k = 0;
+    for (size_t i = 0; i < d.n; i++)
+        if (hold[i]) {
+            memcpy(packed + k * 3, ho + i * 3, 3 * sizeof(float));
+            truth[k++] = d.label[i];
+        }
+    assert_int_equal(k, 6);
+    nlp_calibrate_scores(b, packed, truth, k, 0.2);
+    assert_true(b->temp > 0.01f && b->temp < 5.0f && b->threshold > 0);
+
+    feat_buf_release(&fb);
+    buf_release(&ba);
+    buf_release(&bb);
+    nlp_model_free(a);
+    nlp_model_free(b);
+    nlp_data_release(&d);
+}
+
+/* An intent's name as an example: separators become spaces, names without letters say nothing,
+ * and a cut never splits a character. */
+static void test_name_example(void **state)
+{
+    (void)state;
+    char out[16];
+    assert_int_equal(nlp_name_example("card_arrival", out, sizeof(out)), 12);
+    assert_string_equal(out, "card arrival");
+    assert_int_equal(nlp_name_example("top-up-failed", out, sizeof(out)), 13);
+    assert_string_equal(out, "top up failed");
+    assert_int_equal(nlp_name_example("退款进度", out, sizeof(out)), 12);
+    assert_string_equal(out, "退款进度");
+    assert_int_equal(nlp_name_example("42", out, sizeof(out)), 0);
+    assert_int_equal(nlp_name_example("_-_", out, sizeof(out)), 0);
+    assert_int_equal(nlp_name_example("", out, sizeof(out)), 0);
+    /* 16 bytes hold 15: five 3-byte characters fit, the sixth is left out whole */
+    assert_int_equal(nlp_name_example("我要查询退款进度", out, sizeof(out)), 15);
+    assert_string_equal(out, "我要查询退");
+    char tiny[4];
+    assert_int_equal(nlp_name_example("退款", tiny, sizeof(tiny)), 3);
+    assert_string_equal(tiny, "退");
+    assert_int_equal(nlp_name_example("abc", out, 0), 0);
+}
+
 /* The pairwise machines: trained for confused pairs, voting on the order of the two best classes
  * only, kept by save and load; a version 1 blob (none) still loads. */
 static void test_pairs(void **state)
@@ -370,7 +469,8 @@ int main(void)
         cmocka_unit_test(test_tokens),    cmocka_unit_test(test_train_predict_deterministic),
         cmocka_unit_test(test_pairs),     cmocka_unit_test(test_bm25),
         cmocka_unit_test(test_sentiment), cmocka_unit_test(test_bot_settings),
-        cmocka_unit_test(test_markdown),
+        cmocka_unit_test(test_markdown),  cmocka_unit_test(test_held_out),
+        cmocka_unit_test(test_name_example),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
