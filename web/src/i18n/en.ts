@@ -1001,7 +1001,7 @@ const en = {
     nameInvalid: 'Use 1 to 64 letters, digits, _ or -.',
     nameTaken: 'Another intent has this name.',
     examples: 'Examples',
-    examplesHelp: 'Messages customers write when they want this. Add at least one; ten or more different ones work best.',
+    examplesHelp: 'Messages customers write when they want this. Add at least one; ten or more different ones work best. The name above counts as one more, so a name that says what customers want helps.',
     examplePlaceholder: 'e.g. where is my order — then Enter',
     examplesRequired: 'Add at least one example.',
     examplesCount: '{n} examples',

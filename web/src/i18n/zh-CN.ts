@@ -1001,7 +1001,7 @@ const zhCN: Messages = {
     nameInvalid: '请使用 1 到 64 个字母、数字、_ 或 -。',
     nameTaken: '已有同名的意图。',
     examples: '例句',
-    examplesHelp: '客户有这个需求时会怎么说。至少一条；十条以上、说法各不相同效果最好。',
+    examplesHelp: '客户有这个需求时会怎么说。至少一条；十条以上、说法各不相同效果最好。上面的名称也算一条，所以名称最好说清客户要什么。',
     examplePlaceholder: '例如：我的订单到哪了，然后按回车',
     examplesRequired: '请至少添加一条例句。',
     examplesCount: '{n} 条例句',
