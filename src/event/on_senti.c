@@ -10,7 +10,13 @@
  * once. Then a read job gathers the account's corrected messages (the newest SENTI_TENANT_MAX), the
  * pool trains the seed plus them (cross-validated when there are enough), and the loop swaps the
  * model in. Corrections during a training train again afterwards; an account whose corrections
- * were all taken back goes back to the seed model. The seed rows are written once, by the seed
+ * were all taken back goes back to the seed model.
+ *
+ * Memory. At most cfg.senti_models accounts keep their model (about 0.7 MB each). Swapping one in
+ * beyond that drops the least recently used other's, which is marked evicted: its next message
+ * (scored with the seed model meanwhile) or status request trains it again from its corrections.
+ * At start-up the accounts with the newest corrections train, up to the limit; the rest start
+ * evicted. The seed rows are written once, by the seed
  * worker, before any account trains, and only read afterwards; models are swapped and read on the
  * loop only, so there is no lock. */
 #include "base/sys.h"
@@ -20,6 +26,7 @@
 #include <math.h>
 
 #include "base/alloc.h"
+#include "base/cfg.h"
 #include "base/clock.h"
 #include "base/err.h"
 #include "base/json.h"
@@ -35,6 +42,8 @@ struct acct {
     int64_t account_id;
     struct senti_model *model; /* NULL: the seed model */
     bool training, again, timer_on;
+    bool evicted;  /* has corrections, but its model was dropped (or not yet loaded) to save memory */
+    uint64_t used; /* loop time (ms) its model was last used or swapped in */
     uv_timer_t timer;
     char error[200];
     int64_t trained_at, train_ms;
@@ -44,6 +53,7 @@ static struct {
     uv_loop_t *loop;
     struct store *store;
     struct map accts; /* account id -> struct acct */
+    size_t loaded;    /* accounts whose model is in memory */
     struct nlp_data seed;
     struct senti_model *base;    /* set on the loop once trained */
     struct senti_model *trained; /* written by the seed worker, handed over in base_after */
@@ -81,6 +91,35 @@ struct train_job {
 };
 
 static void schedule(struct acct *a, uint64_t delay);
+
+/* Drops the least recently used models (never keep's) until at most cfg.senti_models are loaded. */
+static void evict(const struct acct *keep)
+{
+    while (S.loaded > (size_t)cfg.senti_models) {
+        struct acct *lru = NULL;
+        struct map_entry *e;
+        for (size_t i = 0; map_next(&S.accts, &i, &e);) {
+            struct acct *a = e->val;
+            if (a != keep && a->model && (!lru || a->used < lru->used))
+                lru = a;
+        }
+        if (!lru)
+            return;
+        log_info("senti", "account=%" PRId64 " model dropped from memory (senti-models=%" PRId64 ")",
+                 lru->account_id, cfg.senti_models);
+        senti_free(lru->model);
+        lru->model = NULL;
+        lru->evicted = true;
+        S.loaded--;
+    }
+}
+
+/* An evicted account's model is wanted: train it again (the seed model answers meanwhile). */
+static void wake(struct acct *a)
+{
+    if (a->evicted && S.base && !a->training && !a->timer_on)
+        schedule(a, 0);
+}
 
 static int gather_fn(struct store_tx *tx, void *arg)
 {
@@ -127,9 +166,13 @@ static void train_after(uv_work_t *w, int status)
         log_warn("senti", "account=%" PRId64 " %s", a->account_id, a->error);
     } else {
         a->error[0] = 0;
+        S.loaded += (t->model != NULL) - (a->model != NULL);
         senti_free(a->model);
         a->model = t->model; /* NULL when no correction is left: the seed model again */
         t->model = NULL;
+        a->evicted = false;
+        a->used = uv_now(S.loop);
+        evict(a);
         a->trained_at = clock_wall_ms();
         a->train_ms = a->trained_at - t->started;
         if (a->model)
@@ -205,7 +248,10 @@ static int boot_fn(struct store_tx *tx, void *arg)
     struct boot *b = arg;
     struct store_rows rows;
     /* across accounts: the server's own start-up job */
-    int rc = tx_query(tx, &rows, "SELECT DISTINCT account_id FROM sentiment_labels", "");
+    int rc = tx_query(tx, &rows,
+                      "SELECT account_id FROM sentiment_labels GROUP BY account_id"
+                      " ORDER BY MAX(created_at) DESC, account_id",
+                      "");
     if (rc < 0)
         return rc;
     size_t cap = 0;
@@ -225,8 +271,13 @@ static void booted(void *arg, int rc)
     struct boot *b = arg;
     if (rc < 0)
         log_warn("senti", "finding the accounts with corrections failed: %s", err_str(rc));
-    for (size_t i = 0; rc >= 0 && i < b->n; i++)
-        schedule(acct_get(b->ids[i]), 0);
+    for (size_t i = 0; rc >= 0 && i < b->n; i++) { /* the newest corrections first */
+        struct acct *a = acct_get(b->ids[i]);
+        if (i < (size_t)cfg.senti_models)
+            schedule(a, 0);
+        else
+            a->evicted = true; /* trains when it is next needed */
+    }
     free(b->ids);
     free(b);
 }
@@ -292,7 +343,11 @@ void on_senti(const struct event *ev)
 
 double on_senti_score(int64_t account_id, const char *text, size_t len)
 {
-    const struct acct *a = map_get(&S.accts, (uint64_t)account_id);
+    struct acct *a = map_get(&S.accts, (uint64_t)account_id);
+    if (a) {
+        a->used = uv_now(S.loop);
+        wake(a);
+    }
     const struct senti_model *m = a && a->model ? a->model : S.base;
     return senti_score(m, &S.fb, text, len);
 }
@@ -304,7 +359,9 @@ static json_t *opt_real(double v)
 
 json_t *on_senti_status(int64_t account_id)
 {
-    const struct acct *a = map_get(&S.accts, (uint64_t)account_id);
+    struct acct *a = map_get(&S.accts, (uint64_t)account_id);
+    if (a)
+        wake(a); /* an evicted model reports "training" while it comes back */
     const char *error = a && a->error[0] ? a->error : !S.base ? S.base_error : "";
     const char *status = S.base_training || (a && (a->training || a->timer_on)) ? "training"
                          : *error                                               ? "failed"
@@ -348,6 +405,7 @@ void on_senti_release(void)
         free(a);
     }
     map_release(&S.accts);
+    S.loaded = 0;
     senti_free(S.base);
     senti_free(S.trained);
     S.base = S.trained = NULL;

@@ -2,7 +2,8 @@
 // wait for it) and shows in GET /bot; clear Chinese and English messages get the right sign; agents
 // correct a customer message's sentiment and take it back (validation, who may, tenancy, the live
 // message.updated event agents see and visitors do not); and corrections retrain the account's model,
-// which then scores a similar new message their way, in that account only.
+// which then scores a similar new message their way, in that account only; with --senti-models, the least
+// recently used accounts' models leave memory and come back when needed.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -301,5 +302,35 @@ describe('sentiment: corrections retrain the account model', () => {
     const v3 = await visitor(srv, web1.widget_token, admin1);
     assert.equal(label((await v3.say(probe)).sentiment), 'positive');
     v3.ws.destroy();
+
+    // --senti-models 1: one account's model in memory. At start-up the newest corrections (account 2's)
+    // train; account 1 starts evicted, its first message is scored by the seed model and brings its model
+    // back, which then pushes account 2's out; asking for account 2's status brings that back in turn.
+    await srv.stop();
+    srv = await startServer({ dataDir: first.dataDir, args: ['--senti-models', '1'] });
+    admin1 = (await srv.login()).token;
+    admin2 = (await srv.login('other@example.com', ADMIN_PASSWORD)).token;
+    const status = async (aid, token) => (await srv.request('GET', `/api/v1/accounts/${aid}/bot`, { token })).body.sentiment;
+    await soon(async () => {
+      const s = await status(2, admin2);
+      assert.equal(s.status, 'ready', JSON.stringify(s));
+      assert.equal(s.tenant_examples, 1, JSON.stringify(s));
+    }, 30000);
+    const v4 = await visitor(srv, web1.widget_token, admin1);
+    assert.notEqual(label((await v4.say(probe)).sentiment), 'positive', 'evicted: the seed model scores meanwhile');
+    await soon(async () => {
+      const s = await status(1, admin1);
+      assert.equal(s.status, 'ready', JSON.stringify(s));
+      assert.equal(s.tenant_examples, 10, JSON.stringify(s));
+    }, 30000);
+    assert.equal(label((await v4.say(probe)).sentiment), 'positive');
+    const back = await status(2, admin2);
+    assert.equal(back.status, 'training', `account 2's model was dropped: ${JSON.stringify(back)}`);
+    await soon(async () => {
+      const s = await status(2, admin2);
+      assert.equal(s.status, 'ready', JSON.stringify(s));
+      assert.equal(s.tenant_examples, 1, JSON.stringify(s));
+    }, 30000);
+    v4.ws.destroy();
   });
 });
