@@ -62,7 +62,7 @@
       "ms to finish in-flight work on SIGTERM")                                                    \
     X(senti_models, "senti-models", INT, "256", 1, 1000000, 0,                                     \
       "accounts whose own sentiment model stays in memory (about 0.7 MB each; the least recently " \
-      "used others score with the seed model until they next need theirs)")                       \
+      "used others score with the seed model until they next need theirs)")                        \
     X(admin_email, "admin-email", STR, "", 0, 0, 0, "first admin's e-mail (first start only)")     \
     X(admin_password, "admin-password", STR, "", 0, 0, 1,                                          \
       "first admin's password (first start only; generated and printed when empty)")

@@ -42,7 +42,8 @@ struct acct {
     int64_t account_id;
     struct senti_model *model; /* NULL: the seed model */
     bool training, again, timer_on;
-    bool evicted;  /* has corrections, but its model was dropped (or not yet loaded) to save memory */
+    bool
+        evicted; /* has corrections, but its model was dropped (or not yet loaded) to save memory */
     uint64_t used; /* loop time (ms) its model was last used or swapped in */
     uv_timer_t timer;
     char error[200];
@@ -105,7 +106,8 @@ static void evict(const struct acct *keep)
         }
         if (!lru)
             return;
-        log_info("senti", "account=%" PRId64 " model dropped from memory (senti-models=%" PRId64 ")",
+        log_info("senti",
+                 "account=%" PRId64 " model dropped from memory (senti-models=%" PRId64 ")",
                  lru->account_id, cfg.senti_models);
         senti_free(lru->model);
         lru->model = NULL;

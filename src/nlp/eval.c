@@ -11,9 +11,10 @@
  * Without --val, a tenth of the training rows (every class represented) is held out: the one
  * training also refits each machine without them, warm-started (model.h, held_out), and the
  * temperature and threshold are fitted on their scores. --calibrate split instead trains a second,
- * pair-less model on the other nine tenths, as earlier versions did (slower, the same answer). --per-class N keeps N training rows per class, drawn with --seed (the
- * few-shot setting). Each label that has a letter in it also trains as a text of its class, as the
- * product does with an intent's name (model.h, nlp_name_example); --label-names off stops that. */
+ * pair-less model on the other nine tenths, as earlier versions did (slower, the same answer).
+ * --per-class N keeps N training rows per class, drawn with --seed (the few-shot setting). Each
+ * label that has a letter in it also trains as a text of its class, as the product does with an
+ * intent's name (model.h, nlp_name_example); --label-names off stops that. */
 #include "base/sys.h"
 
 #include "nlp/eval.h"
@@ -268,8 +269,7 @@ int nlp_eval_main(int argc, char **argv)
                 return 2;
             }
             split_calib = strcmp(v, "split") == 0;
-        }
-        else if (strcmp(a, "--per-class") == 0) {
+        } else if (strcmp(a, "--per-class") == 0) {
             long n = strtol(v, &e, 10);
             if (*e || n < 1 || n > 1000000) {
                 fprintf(stderr, "parleyd nlp-eval: --per-class must be a positive whole number\n");

@@ -200,8 +200,8 @@ struct trainer {
     size_t *row;
     uint32_t *idx;
     float *val;
-    float *sq; /* squared norm of each row, plus 1 for the bias feature */
-    float *wc; /* class-major weights during training: wc[c * nfeat + f] */
+    float *sq;      /* squared norm of each row, plus 1 for the bias feature */
+    float *wc;      /* class-major weights during training: wc[c * nfeat + f] */
     uint32_t *keep; /* with held_out, the rows not held: keep[0 .. nkeep) */
     size_t nkeep;
     int next_class, done;
@@ -906,8 +906,8 @@ static double log_loss(const float *scores, const int *truth, size_t n, int nc, 
     return cnt ? l / (double)cnt : 0;
 }
 
-static void calibrate(struct nlp_model *m, const float *scores, const int *truth,
-                      const bool *known, size_t n, double target_reject);
+static void calibrate(struct nlp_model *m, const float *scores, const int *truth, const bool *known,
+                      size_t n, double target_reject);
 
 static int float_cmp(const void *a, const void *b)
 {
@@ -954,8 +954,8 @@ void nlp_calibrate_scores(struct nlp_model *m, const float *scores, const int *t
 /* The temperature and threshold from scores[n * nclass]; truth[i] is the row's class, -1 for out
  * of scope or -2 for a class the model lacks; known[i] false (known may be NULL) means the row had
  * no feature the model knows. */
-static void calibrate(struct nlp_model *m, const float *scores, const int *truth,
-                      const bool *known, size_t n, double target_reject)
+static void calibrate(struct nlp_model *m, const float *scores, const int *truth, const bool *known,
+                      size_t n, double target_reject)
 {
     size_t nc = (size_t)m->nclass;
     /* temperature: golden-section search on the mean log loss of the in-scope rows */

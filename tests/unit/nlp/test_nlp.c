@@ -466,10 +466,10 @@ static void test_markdown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_tokens),    cmocka_unit_test(test_train_predict_deterministic),
-        cmocka_unit_test(test_pairs),     cmocka_unit_test(test_bm25),
-        cmocka_unit_test(test_sentiment), cmocka_unit_test(test_bot_settings),
-        cmocka_unit_test(test_markdown),  cmocka_unit_test(test_held_out),
+        cmocka_unit_test(test_tokens),       cmocka_unit_test(test_train_predict_deterministic),
+        cmocka_unit_test(test_pairs),        cmocka_unit_test(test_bm25),
+        cmocka_unit_test(test_sentiment),    cmocka_unit_test(test_bot_settings),
+        cmocka_unit_test(test_markdown),     cmocka_unit_test(test_held_out),
         cmocka_unit_test(test_name_example),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
