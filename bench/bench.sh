@@ -128,7 +128,7 @@ start_server() {
   DATA=$(mktemp -d "$BENCH_DIR/parley-bench-data.XXXXXX")
   # shellcheck disable=SC2086 # SERVER_ARGS is a list of flags
   "$PARLEYD" --listen 127.0.0.1:0 --data-dir "$DATA" --admin-email "$EMAIL" \
-    --admin-password "$PASSWORD" --log-level warn --sync "$SYNC" $SERVER_ARGS \
+    --admin-password "$PASSWORD" --log-level warn --sync "$SYNC" --ws-max-per-user 100000 $SERVER_ARGS \
     >"$OUT/$name.server.log" 2>&1 &
   SERVER_PID=$!
   PORT=
@@ -417,7 +417,7 @@ up() {
   t0=$(date +%s%N)
   # shellcheck disable=SC2086 # SERVER_ARGS is a list of flags
   "$PARLEYD" --listen 127.0.0.1:0 --data-dir "$2" --admin-email "$EMAIL" \
-    --admin-password "$PASSWORD" --log-level warn --sync "$SYNC" $SERVER_ARGS \
+    --admin-password "$PASSWORD" --log-level warn --sync "$SYNC" --ws-max-per-user 100000 $SERVER_ARGS \
     >"$OUT/$name.server.log" 2>&1 &
   SERVER_PID=$!
   PORT=

@@ -11,6 +11,7 @@
  * order (event/on_push.c). Commands are JSON text frames with a "type": ping, message.send, typing
  * and read. A command's answer echoes its client_id and is sent only after its commit. */
 #include "base/sys.h"
+#include "base/cfg.h"
 #include "base/log.h"
 #include "api/app.h"
 #include "api/conv.h"
@@ -33,6 +34,43 @@ struct ws_session {
 };
 
 static struct map sessions; /* conn_id -> ws_session */
+/* Open connections per person, so one user or one visitor (a leaked token, a runaway script, a
+ * hundred tabs) cannot hold the server's connections: key user_id for agents, contact_id with the
+ * top bit set for visitors; the value is the count (absent is 0). */
+static struct map holders;
+
+static uint64_t holder_key(const struct ws_session *s)
+{
+    return s->visitor ? (uint64_t)s->contact_id | (1ULL << 63) : (uint64_t)s->user_id;
+}
+
+static size_t held(uint64_t key)
+{
+    return (size_t)(uintptr_t)map_get(&holders, key);
+}
+
+static void hold(uint64_t key, int delta)
+{
+    size_t n = held(key) + (size_t)delta;
+    if (n)
+        map_put(&holders, key, (void *)(uintptr_t)n);
+    else
+        map_del(&holders, key);
+}
+
+/* Refuses the upgrade (429) when the person already holds cfg.ws_max_per_user connections. */
+static bool over_limit(struct http_req *r, uint64_t key)
+{
+    if (held(key) < (size_t)cfg.ws_max_per_user)
+        return false;
+    char msg[200];
+    snprintf(msg, sizeof(msg),
+             "Too many open connections for this %s (%" PRId64 "); close other tabs or windows, "
+             "then reconnect.",
+             key >> 63 ? "visitor" : "user", cfg.ws_max_per_user);
+    http_respond_error(r, ERR_RATE, NULL, msg);
+    return true;
+}
 
 static void send_json(uint64_t id, json_t *v)
 {
@@ -344,6 +382,7 @@ static void on_close(struct server *srv, uint64_t id, void *user)
     UNUSED(srv);
     struct ws_session *s = user;
     map_del(&sessions, id);
+    hold(holder_key(s), -1);
     push_unsubscribe(s->sub);
     if (s->routed)
         on_route_connected(s->account_id, s->user_id, false);
@@ -520,6 +559,8 @@ static void ws_authed(struct http_req *r, struct principal *p, int rc)
         http_respond_error(r, ERR_NOTFOUND, NULL, NULL);
         return;
     }
+    if (over_limit(r, (uint64_t)p->user_id))
+        return;
     struct ws_session *s = xcalloc(1, sizeof(*s));
     s->user_id = p->user_id;
     s->account_id = m->account_id;
@@ -534,6 +575,7 @@ static void ws_authed(struct http_req *r, struct principal *p, int rc)
         return;
     }
     map_put(&sessions, s->conn_id, s);
+    hold(holder_key(s), 1);
     s->sub = push_subscribe(s->conn_id, s->account_id, s->user_id, role);
     start(s, since);
 }
@@ -549,6 +591,8 @@ static void ws_visitor(struct http_req *r, struct span token)
     }
     if (parse_since(r, &since) < 0)
         return;
+    if (over_limit(r, (uint64_t)c.contact_id | (1ULL << 63)))
+        return;
     struct ws_session *s = xcalloc(1, sizeof(*s));
     s->visitor = true;
     s->account_id = c.account_id;
@@ -559,6 +603,7 @@ static void ws_visitor(struct http_req *r, struct span token)
         return;
     }
     map_put(&sessions, s->conn_id, s);
+    hold(holder_key(s), 1);
     s->sub = push_subscribe_visitor(s->conn_id, s->account_id, s->contact_id, s->inbox_id);
     start(s, since);
 }
@@ -580,10 +625,12 @@ static void h_ws(struct http_req *r)
 void ws_proto_routes(struct router *rt)
 {
     map_init(&sessions, false);
+    map_init(&holders, false);
     router_add(rt, HTTP_GET, "/ws", h_ws, R_PUBLIC);
 }
 
 void ws_proto_release(void)
 {
     map_release(&sessions);
+    map_release(&holders);
 }

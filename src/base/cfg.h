@@ -45,6 +45,8 @@
       "ms between server pings")                                                                   \
     X(presence_grace, "presence-grace", INT, "30000", 0, 3600000, 0,                               \
       "ms a dropped agent connection still counts as online for routing")                          \
+    X(ws_max_per_user, "ws-max-per-user", INT, "20", 1, 100000, 0,                                 \
+      "WebSocket connections one user or one visitor may hold open (429 above)")                   \
     X(ws_max_queue, "ws-max-queue", INT, "1048576", 1024, 1073741824, 0,                           \
       "bytes queued to a slow WebSocket client before it is closed")                               \
     X(session_ttl, "session-ttl", INT, "604800", 1, 315360000, 0, "seconds a login token lives")   \

@@ -4,7 +4,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer } from '../lib/server.mjs';
 import { openWs, connectWs, acceptFor, closePayload, encodeFrame, OP } from './lib/ws.mjs';
-import { T, sleep, stopServer, parseMetrics, sumSamples, eventually } from './lib/util.mjs';
+import { T, sleep, stopServer, parseMetrics, sumSamples, eventually, passes } from './lib/util.mjs';
 
 async function expectClose(ws, code, timeout = 5000) {
   const c = await ws.waitClose(timeout);
@@ -377,5 +377,62 @@ describe('server-initiated pings (--ws-ping-interval 200, --ws-idle-timeout 1000
     assert.ok(!c.timedOut && !c.noCloseFrame, 'no close frame within 6 s');
     assert.equal(c.code, 1001);
     assert.ok(c.atMs >= 700, `closed after ${c.atMs} ms, before the 1000 ms idle timeout`);
+  });
+});
+
+describe('--ws-max-per-user', () => {
+  let srv;
+  const open = [];
+  before(async () => {
+    srv = await startServer({ args: ['--ws-max-per-user', '2'] });
+  });
+  after(async () => {
+    for (const ws of open) ws.destroy();
+    await stopServer(srv);
+  });
+
+  const refused = (r, who) => {
+    assert.equal(r.status, 429, r.text);
+    assert.equal(r.body.error.code, 'rate_limited');
+    assert.match(r.body.error.message, new RegExp(`Too many open connections for this ${who} \\(2\\); close other tabs`));
+  };
+
+  it('one user holds at most N sockets (429 above); another user is not affected; closing one frees a slot', T, async () => {
+    const admin = (await srv.login()).token;
+    const a1 = await connectWs(srv.port, admin);
+    const a2 = await connectWs(srv.port, admin);
+    open.push(a1, a2);
+    refused(await openWs(srv.port, `/ws?token=${admin}`), 'user');
+    // a second login of the same user is the same person
+    const again = (await srv.login()).token;
+    refused(await openWs(srv.port, `/ws?token=${again}`), 'user');
+    // another user
+    const users = await srv.request('POST', '/api/v1/accounts/1/users', { token: admin, body: { email: 'cap-agent@example.com', name: 'Cap', password: 'agent-pass-1', role: 'agent' } });
+    assert.equal(users.status, 201, users.text);
+    const agent = (await srv.login('cap-agent@example.com', 'agent-pass-1')).token;
+    open.push(await connectWs(srv.port, agent));
+    // the socket still in use works, and closing the other frees its slot
+    await a2.sendJson({ type: 'ping' });
+    await a2.waitFor((e) => e.kind === 'text' && e.json?.type === 'pong', 3000, 'pong');
+    a1.destroy();
+    const a3 = await passes(async () => connectWs(srv.port, admin), { timeout: 5000 });
+    open.push(a3);
+    refused(await openWs(srv.port, `/ws?token=${admin}`), 'user');
+  });
+
+  it('one visitor holds at most N sockets; another visitor is not affected', T, async () => {
+    const admin = (await srv.login()).token;
+    const web = (await srv.request('GET', '/api/v1/accounts/1/inboxes', { token: admin })).body.data.find((i) => i.channel === 'web');
+    const visitor = async () => (await srv.request('POST', '/api/v1/widget/sessions', { body: { widget_token: web.widget_token } })).body.visitor_token;
+    const v = await visitor();
+    for (let i = 0; i < 2; i++) {
+      const r = await openWs(srv.port, `/ws?token=${v}`);
+      assert.equal(r.status, 101, r.text);
+      open.push(r.ws);
+    }
+    refused(await openWs(srv.port, `/ws?token=${v}`), 'visitor');
+    const other = await openWs(srv.port, `/ws?token=${await visitor()}`);
+    assert.equal(other.status, 101, other.text);
+    open.push(other.ws);
   });
 });
