@@ -83,6 +83,20 @@ static void fill(struct nlp_data *d)
         nlp_data_add(d, rows[i][1], strlen(rows[i][1]), rows[i][0], strlen(rows[i][0]));
 }
 
+/* Fails unless a and b serialise to the same bytes. */
+static void assert_same_model(const struct nlp_model *a, const struct nlp_model *b)
+{
+    struct buf ba, bb;
+    buf_init(&ba, 1 << 26);
+    buf_init(&bb, 1 << 26);
+    assert_int_equal(nlp_model_save(a, &ba), 0);
+    assert_int_equal(nlp_model_save(b, &bb), 0);
+    assert_int_equal(ba.len, bb.len);
+    assert_memory_equal(ba.p, bb.p, ba.len);
+    buf_release(&ba);
+    buf_release(&bb);
+}
+
 static void test_train_predict_deterministic(void **state)
 {
     (void)state;
@@ -93,13 +107,10 @@ static void test_train_predict_deterministic(void **state)
     struct nlp_model *a = NULL, *b = NULL;
     assert_int_equal(nlp_train(&d, &o1, &a), 0);
     assert_int_equal(nlp_train(&d, &o2, &b), 0);
-    struct buf ba, bb;
+    assert_same_model(a, b); /* same data, same model, whatever the threads */
+    struct buf ba;
     buf_init(&ba, 1 << 26);
-    buf_init(&bb, 1 << 26);
     assert_int_equal(nlp_model_save(a, &ba), 0);
-    assert_int_equal(nlp_model_save(b, &bb), 0);
-    assert_int_equal(ba.len, bb.len);
-    assert_memory_equal(ba.p, bb.p, ba.len); /* same data, same model, whatever the threads */
 
     struct feat_buf fb;
     feat_buf_init(&fb);
@@ -150,7 +161,6 @@ static void test_train_predict_deterministic(void **state)
     nlp_data_release(&one);
     nlp_data_release(&held);
     buf_release(&ba);
-    buf_release(&bb);
     nlp_model_free(a);
     nlp_model_free(b);
     nlp_data_release(&d);
@@ -175,13 +185,7 @@ static void test_held_out(void **state)
     struct nlp_model *a = NULL, *b = NULL;
     assert_int_equal(nlp_train(&d, &o, &a), 0);
     assert_int_equal(nlp_train(&d, &oh, &b), 0);
-    struct buf ba, bb;
-    buf_init(&ba, 1 << 26);
-    buf_init(&bb, 1 << 26);
-    assert_int_equal(nlp_model_save(a, &ba), 0);
-    assert_int_equal(nlp_model_save(b, &bb), 0);
-    assert_int_equal(ba.len, bb.len);
-    assert_memory_equal(ba.p, bb.p, ba.len); /* the refit changes nothing in the model */
+    assert_same_model(a, b); /* the refit changes nothing in the model */
 
     struct feat_buf fb;
     feat_buf_init(&fb);
@@ -224,8 +228,6 @@ static void test_held_out(void **state)
     assert_true(b->temp > 0.01f && b->temp < 5.0f && b->threshold > 0);
 
     feat_buf_release(&fb);
-    buf_release(&ba);
-    buf_release(&bb);
     nlp_model_free(a);
     nlp_model_free(b);
     nlp_data_release(&d);
