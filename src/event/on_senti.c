@@ -42,8 +42,7 @@ struct acct {
     int64_t account_id;
     struct senti_model *model; /* NULL: the seed model */
     bool training, again, timer_on;
-    bool
-        evicted; /* has corrections, but its model was dropped (or not yet loaded) to save memory */
+    bool evicted;  /* has corrections, but its model is not in memory (dropped, or not loaded) */
     uint64_t used; /* loop time (ms) its model was last used or swapped in */
     uv_timer_t timer;
     char error[200];

@@ -11,7 +11,7 @@
  * Without --val, a tenth of the training rows (every class represented) is held out: the one
  * training also refits each machine without them, warm-started (model.h, held_out), and the
  * temperature and threshold are fitted on their scores. --calibrate split instead trains a second,
- * pair-less model on the other nine tenths, as earlier versions did (slower, the same answer).
+ * pair-less model on the other nine tenths, as earlier versions did (slower; about the same fit).
  * --per-class N keeps N training rows per class, drawn with --seed (the few-shot setting). Each
  * label that has a letter in it also trains as a text of its class, as the product does with an
  * intent's name (model.h, nlp_name_example); --label-names off stops that. */

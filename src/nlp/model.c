@@ -488,8 +488,6 @@ static void run_threads(struct trainer *t, int nth, void *(*worker)(void *))
         pthread_join(th[i], NULL);
 }
 
-/* The pairwise stage (see model.h): finds the confused pairs on the training rows with the
- * finished one-vs-rest weights, trains them, and moves them into the model. */
 /* Finds rival[i], the best class other than its own for each training row under the one-vs-rest
  * machines, taking rows in blocks. */
 static void *rival_worker(void *arg)
@@ -526,6 +524,8 @@ static void *rival_worker(void *arg)
     return NULL;
 }
 
+/* The pairwise stage (see model.h): finds the confused pairs on the training rows with the
+ * finished one-vs-rest weights, trains them, and moves them into the model. */
 static void train_pairs(struct trainer *t, int nth)
 {
     struct nlp_model *m = t->m;
