@@ -39,9 +39,14 @@ static struct map sessions; /* conn_id -> ws_session */
  * top bit set for visitors; the value is the count (absent is 0). */
 static struct map holders;
 
+static uint64_t visitor_key(int64_t contact_id)
+{
+    return (uint64_t)contact_id | (1ULL << 63);
+}
+
 static uint64_t holder_key(const struct ws_session *s)
 {
-    return s->visitor ? (uint64_t)s->contact_id | (1ULL << 63) : (uint64_t)s->user_id;
+    return s->visitor ? visitor_key(s->contact_id) : (uint64_t)s->user_id;
 }
 
 static size_t held(uint64_t key)
@@ -591,7 +596,7 @@ static void ws_visitor(struct http_req *r, struct span token)
     }
     if (parse_since(r, &since) < 0)
         return;
-    if (over_limit(r, (uint64_t)c.contact_id | (1ULL << 63)))
+    if (over_limit(r, visitor_key(c.contact_id)))
         return;
     struct ws_session *s = xcalloc(1, sizeof(*s));
     s->visitor = true;

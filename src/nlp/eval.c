@@ -204,14 +204,22 @@ static void subset(const struct nlp_data *src, struct nlp_data *dst, const char 
     free(ord);
 }
 
-/* split: every tenth row of each class to held, the rest to train. */
-static void split(const struct nlp_data *src, struct nlp_data *train, struct nlp_data *held)
+/* Whether the next row of class label is held out for calibration: every tenth row of each class,
+ * the first one never, so each class trains. seen counts the rows of each class so far. */
+static bool held_row(int *seen, int label)
+{
+    return seen[label]++ % 10 == 9;
+}
+
+/* split: every tenth of the file's rows (the first nrows) of each class to held, the rest (and the
+ * label names after them) to train. */
+static void split(const struct nlp_data *src, size_t nrows, struct nlp_data *train,
+                  struct nlp_data *held)
 {
     int *seen = xcalloc((size_t)src->nclass, sizeof(*seen));
     for (size_t i = 0; i < src->n; i++) {
         const char *lab = src->labels[src->label[i]];
-        /* every tenth row of each class is held out, the first one never, so each class trains */
-        bool hold = seen[src->label[i]]++ % 10 == 9;
+        bool hold = i < nrows && held_row(seen, src->label[i]);
         nlp_data_add(hold ? held : train, src->text[i], src->len[i], lab, strlen(lab));
     }
     free(seen);
@@ -375,7 +383,7 @@ int nlp_eval_main(int argc, char **argv)
         bool *hold = xmalloc(train.n * sizeof(*hold));
         int *seen = xcalloc(nc, sizeof(*seen));
         for (size_t i = 0; i < train.n; i++) {
-            hold[i] = i < nrows && seen[train.label[i]]++ % 10 == 9;
+            hold[i] = i < nrows && held_row(seen, train.label[i]);
             nh += hold[i];
         }
         free(seen);
@@ -403,7 +411,7 @@ int nlp_eval_main(int argc, char **argv)
         struct nlp_data part, held;
         nlp_data_init(&part);
         nlp_data_init(&held);
-        split(&train, &part, &held);
+        split(&train, nrows, &part, &held);
         struct nlp_model *pm = NULL;
         /* the temperature does not depend on the pairwise machines (they only reorder the two
          * best scores), so the calibration model does without them */

@@ -206,6 +206,7 @@ describe('bot', () => {
   it('handoff keywords, intents that route with the intent and team, and forms that collect details', async () => {
     const team = await req('POST', `${A}/teams`, { name: 'Billing team' });
     assert.equal(team.status, 201, team.text);
+    const before = await trained(1);
     const it1 = await req('POST', `${A}/intents`, { name: 'invoice_dispute', examples: ['my invoice is wrong', 'I was charged twice', 'wrong amount on my bill', 'dispute a charge', 'billing error on invoice'], action: 'route', team_id: team.body.id });
     assert.equal(it1.status, 201, it1.text);
     const it2 = await req('POST', `${A}/intents`, { name: 'callback', examples: ['please call me back', 'can someone phone me', 'I want a call back', 'call me', 'ring me please'], action: 'collect', fields: [{ name: 'phone', label: 'phone number' }, { name: 'best_time', label: 'best time to call' }] });
@@ -215,6 +216,9 @@ describe('bot', () => {
     await soon(async () => {
       const t = await req('POST', `${A}/bot/test`, { text: 'I was charged twice on my invoice' });
       assert.equal(t.body.match?.name, 'invoice_dispute', t.text);
+      // each intent trains on its examples and its name ("invoice dispute", "callback"): 5 + 5 + 2
+      const now = (await req('GET', `${A}/bot`)).body;
+      assert.equal(now.examples, before.examples + 12, JSON.stringify(now));
     });
 
     // keyword
