@@ -54,6 +54,7 @@ static void finish(void)
 {
     struct app *a = the_app;
     uv_timer_stop(&shutdown_timer);
+    workq_stop(&a->hashq); /* password checks in flight answer their requests */
     conv_timers_stop();
     on_route_stop();
     on_bot_stop();
@@ -210,6 +211,16 @@ int main(int argc, char **argv)
     }
     app.data_dir = cfg.data_dir;
     app.web_dir = cfg.web_dir;
+    {
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        size_t threads = cfg.hash_threads ? (size_t)cfg.hash_threads
+                                          : (size_t)MAX(1, (cores > 0 ? cores : 1) / 2);
+        if (workq_init(&app.hashq, app.loop, threads, (size_t)cfg.hash_queue) < 0) {
+            fprintf(stderr, "parleyd: cannot start the password-hashing threads\n");
+            return 1;
+        }
+        log_info("main", "hash_threads=%zu hash_queue=%" PRId64, threads, cfg.hash_queue);
+    }
     static_init(cfg.web_dir);
     app_routes(&app);
     struct server_limits lim = {

@@ -5,6 +5,7 @@
 #include "api/app.h"
 #include "event/event.h"
 #include "event/on_route.h"
+#include "model/password.h"
 #include "model/user.h"
 
 #include <sodium.h>
@@ -310,7 +311,6 @@ static void h_update_user(struct http_req *r)
 
 struct create_job {
     struct http_req *r;
-    uv_work_t work;
     int64_t account_id, actor_id;
     char email[USER_EMAIL_MAX + 1];
     char *name, *password;
@@ -392,17 +392,17 @@ static void create_done(void *arg, int rc)
     http_respond_json(r, 201, j->body);
 }
 
-static void hash_work(uv_work_t *w)
+static void hash_work(void *arg)
 {
-    struct create_job *j = containerof(w, struct create_job, work);
+    struct create_job *j = arg;
     j->hash_rc =
         crypto_pwhash_str(j->hash, j->password, strlen(j->password),
                           crypto_pwhash_OPSLIMIT_INTERACTIVE, crypto_pwhash_MEMLIMIT_INTERACTIVE);
 }
 
-static void hash_done(uv_work_t *w, int status)
+static void hash_done(void *arg, int status)
 {
-    struct create_job *j = containerof(w, struct create_job, work);
+    struct create_job *j = arg;
     UNUSED(status);
     if (j->hash_rc != 0) {
         create_free(j);
@@ -436,8 +436,10 @@ static void h_create_user(struct http_req *r)
         rc = json_fail(&f, "name", "name must be 1 to %d characters without control characters.",
                        USER_NAME_MAX);
     if (rc == 0)
-        rc = json_get_str(body, "password", true, USER_PASSWORD_MIN, USER_PASSWORD_MAX, &password,
-                          &f);
+        rc = json_get_str(body, "password", true, 1, PASSWORD_MAX, &password, &f);
+    const char *weak = rc == 0 ? password_check(password, j->email, name) : NULL;
+    if (weak)
+        rc = json_fail(&f, "password", "%s", weak);
     if (rc == 0)
         rc = json_get_enum(body, "role", true, roles, &role, &f);
     if (rc == 0)
@@ -452,10 +454,8 @@ static void h_create_user(struct http_req *r)
     j->password = xstrdup(password);
     j->role = (enum role)role;
     j->input = body;
-    if (uv_queue_work(the_app->loop, &j->work, hash_work, hash_done) < 0) {
+    if (app_hash_submit(r, hash_work, hash_done, j) < 0)
         create_free(j);
-        http_respond_error(r, ERR_INTERNAL, NULL, NULL);
-    }
 }
 
 /* ---- audit log ---- */

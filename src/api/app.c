@@ -43,6 +43,17 @@ int app_store_read(struct http_req *r, store_job_fn fn, store_done_fn done, void
     return rc;
 }
 
+int app_hash_submit(struct http_req *r, workq_fn fn, workq_done_fn done, void *arg)
+{
+    int rc = workq_submit(&the_app->hashq, fn, done, arg);
+    if (rc == ERR_BUSY)
+        http_respond_error(r, ERR_BUSY, NULL,
+                           "The server is busy checking passwords; try again in a second.");
+    else if (rc < 0)
+        http_respond_error(r, ERR_SHUTDOWN, NULL, NULL);
+    return rc;
+}
+
 static int query_int(struct http_req *r, const char *name, int64_t min, int64_t max, int64_t def,
                      int64_t *out)
 {

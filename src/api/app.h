@@ -8,6 +8,7 @@
 #include <uv.h>
 
 #include "base/map.h"
+#include "base/workq.h"
 #include <http_parser.h>
 
 #include "net/http.h"
@@ -55,6 +56,7 @@ struct app {
     struct store *store;
     struct map login_failures; /* "ip:..." / "email:..." -> struct login_window */
     struct map metrics;        /* request counters */
+    struct workq hashq;        /* password hashing and checks (argon2id), off libuv's pool */
     char *dummy_hash; /* argon2id of a random password: verify against it for unknown e-mails */
     unsigned char visitor_key[32];  /* signs visitor tokens (server_secrets) */
     const char *data_dir, *web_dir; /* borrowed from the config */
@@ -74,6 +76,9 @@ static inline struct principal *req_principal(struct http_req *r)
 /* app_store_write/read: queue a job; on ERR_BUSY/ERR_SHUTDOWN answer 503 and return < 0. */
 int app_store_write(struct http_req *r, store_job_fn fn, store_done_fn done, void *arg);
 int app_store_read(struct http_req *r, store_job_fn fn, store_done_fn done, void *arg);
+/* app_hash_submit: runs fn on a password-hashing thread and done on the loop; when the hashing
+ * queue is full answers 503 (Retry-After) and returns < 0 (done is then never called). */
+int app_hash_submit(struct http_req *r, workq_fn fn, workq_done_fn done, void *arg);
 /* app_page: ?limit (1..200, default 50) and ?offset (>= 0); answers 422 and returns < 0 if bad. */
 int app_page(struct http_req *r, int64_t *limit, int64_t *offset);
 /* app_id_param: a path id; answers 404 and returns < 0 if it is not a positive integer. */

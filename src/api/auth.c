@@ -10,6 +10,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "api/app.h"
+#include "model/password.h"
 #include "model/user.h"
 
 #include <sodium.h>
@@ -246,36 +247,71 @@ static struct login_window *window_get(const char *key, bool create)
     return w;
 }
 
-/* Returns the seconds to wait if blocked, else 0. */
+/* The limiter counts an attempt when it starts, before the database read and the hash, so parallel
+ * requests cannot all slip under the limit while the first ones are still hashing; a sign-in that
+ * succeeds gives its attempt back. Three windows, so that one office behind a NAT or a proxy is
+ * not locked out by one person's typos (or an attacker's guesses):
+ *   address + e-mail  login-max-per-ip-email (5): one person's mistakes, or guesses at one user;
+ *   e-mail            login-max-per-email (10): guesses at one user from many addresses;
+ *   address           login-max-per-ip (100): a ceiling for one address, across e-mails.
+ * Returns the seconds to wait if any is full, else 0. */
+enum login_key { LK_IP_EMAIL, LK_EMAIL, LK_IP, LK_COUNT };
+
+static void login_key(char *out, size_t len, enum login_key k, const char *ip, const char *email)
+{
+    if (k == LK_IP_EMAIL)
+        snprintf(out, len, "ie:%s|%s", ip, email);
+    else if (k == LK_EMAIL)
+        snprintf(out, len, "email:%s", email);
+    else
+        snprintf(out, len, "ip:%s", ip);
+}
+
+static int64_t login_limit(enum login_key k)
+{
+    return k == LK_IP_EMAIL ? cfg.login_max_per_ip_email
+           : k == LK_EMAIL  ? cfg.login_max_per_email
+                            : cfg.login_max_per_ip;
+}
+
 static int64_t login_blocked(const char *ip, const char *email)
 {
-    char key[320];
+    char key[400];
     int64_t wait = 0, now = clock_wall_ms();
-    snprintf(key, sizeof(key), "ip:%s", ip);
-    struct login_window *w = window_get(key, false);
-    if (w && w->count >= cfg.login_max_per_ip)
-        wait = MAX(wait, (w->start + cfg.login_window * 1000 - now + 999) / 1000);
-    snprintf(key, sizeof(key), "email:%s", email);
-    w = window_get(key, false);
-    if (w && w->count >= cfg.login_max_per_email)
-        wait = MAX(wait, (w->start + cfg.login_window * 1000 - now + 999) / 1000);
+    for (int k = 0; k < LK_COUNT; k++) {
+        login_key(key, sizeof(key), (enum login_key)k, ip, email);
+        struct login_window *w = window_get(key, false);
+        if (w && w->count >= login_limit((enum login_key)k))
+            wait = MAX(wait, (w->start + cfg.login_window * 1000 - now + 999) / 1000);
+    }
     return wait;
 }
 
-static void login_failed(const char *ip, const char *email)
+/* login_attempt: counts one attempt in every window (before the password is checked). */
+static void login_attempt(const char *ip, const char *email)
 {
-    char key[320];
-    snprintf(key, sizeof(key), "ip:%s", ip);
-    window_get(key, true)->count++;
-    snprintf(key, sizeof(key), "email:%s", email);
-    window_get(key, true)->count++;
+    char key[400];
+    for (int k = 0; k < LK_COUNT; k++) {
+        login_key(key, sizeof(key), (enum login_key)k, ip, email);
+        window_get(key, true)->count++;
+    }
 }
 
-static void login_succeeded(const char *email)
+/* login_refund: gives an attempt back (it succeeded, or never got to check the password). A
+ * success also clears the person's own windows. */
+static void login_refund(const char *ip, const char *email, bool succeeded)
 {
-    char key[320];
-    snprintf(key, sizeof(key), "email:%s", email);
-    free(map_sdel(&the_app->login_failures, key, strlen(key)));
+    char key[400];
+    for (int k = 0; k < LK_COUNT; k++) {
+        login_key(key, sizeof(key), (enum login_key)k, ip, email);
+        if (succeeded && k != LK_IP) {
+            free(map_sdel(&the_app->login_failures, key, strlen(key)));
+            continue;
+        }
+        struct login_window *w = window_get(key, false);
+        if (w && w->count > 0)
+            w->count--;
+    }
 }
 
 static void respond_rate_limited(struct http_req *r, int64_t wait)
@@ -291,7 +327,7 @@ static void respond_rate_limited(struct http_req *r, int64_t wait)
 
 struct login {
     struct http_req *r;
-    uv_work_t work;
+    char ip[48];
     char email[USER_EMAIL_MAX + 1];
     char *password;
     bool email_ok;
@@ -332,9 +368,9 @@ static int login_find_fn(struct store_tx *tx, void *arg)
     return rc < 0 ? rc : 0;
 }
 
-static void login_verify_work(uv_work_t *w)
+static void login_verify_work(void *arg)
 {
-    struct login *l = containerof(w, struct login, work);
+    struct login *l = arg;
     const char *hash = l->hash ? l->hash : the_app->dummy_hash;
     bool match = crypto_pwhash_str_verify(hash, l->password, strlen(l->password)) == 0;
     l->ok = match && l->hash != NULL && l->email_ok;
@@ -402,19 +438,19 @@ static void login_session_done(void *arg, int rc)
     http_respond_json(r, 200, body);
 }
 
-static void login_verified(uv_work_t *w, int status)
+static void login_verified(void *arg, int status)
 {
-    struct login *l = containerof(w, struct login, work);
+    struct login *l = arg;
     struct http_req *r = l->r;
     UNUSED(status);
     if (!l->ok) {
-        login_failed(r->ip, l->email);
+        /* the attempt was counted when it started */
         log_info("auth", "req=%" PRIu64 " ip=%s login failed", r->id, r->ip);
         login_free(l);
         http_respond_error(r, ERR_CREDENTIALS, NULL, NULL);
         return;
     }
-    login_succeeded(l->email);
+    login_refund(l->ip, l->email, true);
     new_token(l->token);
     auth_token_hash(l->token, strlen(l->token), l->token_hash);
     l->expires_at = clock_wall_ms() + cfg.session_ttl * 1000;
@@ -427,13 +463,19 @@ static void login_found(void *arg, int rc)
     struct login *l = arg;
     struct http_req *r = l->r;
     if (rc < 0) {
+        login_refund(l->ip, l->email, false);
         login_free(l);
         http_respond_error(r, rc, NULL, NULL);
         return;
     }
-    if (uv_queue_work(the_app->loop, &l->work, login_verify_work, login_verified) < 0) {
+    if ((rc = workq_submit(&the_app->hashq, login_verify_work, login_verified, l)) < 0) {
+        /* the password was never checked: the attempt does not count */
+        login_refund(l->ip, l->email, false);
         login_free(l);
-        http_respond_error(r, ERR_INTERNAL, NULL, NULL);
+        http_respond_error(r, rc == ERR_BUSY ? ERR_BUSY : ERR_SHUTDOWN, NULL,
+                           rc == ERR_BUSY ? "The server is busy checking passwords; try again in "
+                                            "a second."
+                                          : NULL);
     }
 }
 
@@ -454,19 +496,24 @@ static void h_login(struct http_req *r)
     }
     struct login *l = arena_calloc(&r->arena, sizeof(*l));
     l->r = r;
+    snprintf(l->ip, sizeof(l->ip), "%s", r->ip);
     l->email_ok = user_email_normalize(email, l->email);
     if (!l->email_ok)
         snprintf(l->email, sizeof(l->email), "%.254s", email);
     l->password = xstrdup(password);
     json_decref(body);
-    int64_t wait = login_blocked(r->ip, l->email);
+    int64_t wait = login_blocked(l->ip, l->email);
     if (wait > 0) {
         login_free(l);
         respond_rate_limited(r, wait);
         return;
     }
-    if (app_store_read(r, login_find_fn, login_found, l) < 0)
+    login_attempt(l->ip, l->email);
+    if ((rc = store_read(the_app->store, login_find_fn, login_found, l)) < 0) {
+        login_refund(l->ip, l->email, false);
         login_free(l);
+        http_respond_error(r, rc == ERR_BUSY ? ERR_BUSY : ERR_SHUTDOWN, NULL, NULL);
+    }
 }
 
 /* ---- logout and me ---- */
@@ -600,9 +647,9 @@ int app_bootstrap(struct store *s, const char *email, const char *password, bool
     }
     char pw[64];
     if (password && *password) {
-        if (!user_password_valid(password)) {
-            snprintf(err, errlen, "admin-password must be %d to %d characters", USER_PASSWORD_MIN,
-                     USER_PASSWORD_MAX);
+        const char *weak = password_check(password, norm, "Admin");
+        if (weak) {
+            snprintf(err, errlen, "admin-password: %s", weak);
             return ERR_INVAL;
         }
         snprintf(generated, genlen, "%s", "");

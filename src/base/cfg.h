@@ -54,10 +54,17 @@
       "take the client address from X-Forwarded-For (set behind nginx)")                           \
     X(cookie_secure, "cookie-secure", BOOL, "false", 0, 0, 0,                                      \
       "mark the session cookie Secure (behind HTTPS)")                                             \
-    X(login_max_per_ip, "login-max-per-ip", INT, "10", 1, 1000000, 0,                              \
-      "failed logins per address per window before 429")                                           \
-    X(login_max_per_email, "login-max-per-email", INT, "5", 1, 1000000, 0,                         \
-      "failed logins per e-mail per window before 429")                                            \
+    X(login_max_per_ip_email, "login-max-per-ip-email", INT, "5", 1, 1000000, 0,                   \
+      "sign-in attempts for one e-mail from one address per window before 429")                   \
+    X(login_max_per_email, "login-max-per-email", INT, "10", 1, 1000000, 0,                        \
+      "sign-in attempts for one e-mail from all addresses per window before 429")                 \
+    X(login_max_per_ip, "login-max-per-ip", INT, "100", 1, 1000000, 0,                             \
+      "sign-in attempts from one address, any e-mail, per window before 429 (a ceiling above "     \
+      "what one office behind a NAT produces)")                                                    \
+    X(hash_threads, "hash-threads", INT, "0", 0, 64, 0,                                            \
+      "threads that hash and check passwords (argon2id, 64 MiB each); 0: half the cores")          \
+    X(hash_queue, "hash-queue", INT, "64", 1, 100000, 0,                                           \
+      "password checks waiting for a hashing thread before sign-ins get 503")                      \
     X(login_window, "login-window", INT, "900", 1, 86400, 0,                                       \
       "seconds of the login-failure window")                                                       \
     X(shutdown_timeout, "shutdown-timeout", INT, "10000", 0, 600000, 0,                            \

@@ -16,5 +16,6 @@ extern const struct embedded_file schema_sqlite[];
 extern const struct embedded_file schema_pg[];
 extern const struct embedded_file docs_embed[];
 extern const struct embedded_file nlp_embed[]; /* senti_seed.tsv */
+extern const struct embedded_file pw_embed[];  /* model/common_passwords.txt */
 
 #endif

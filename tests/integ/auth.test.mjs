@@ -249,8 +249,8 @@ describe('rate limiting', () => {
     } finally { await stopServer(srv); }
   });
 
-  it('10 failures from one address → 429 for any e-mail', T, async () => {
-    const srv = await startServer();
+  it('one address past --login-max-per-ip → 429 for any e-mail (the ceiling per address)', T, async () => {
+    const srv = await startServer({ args: ['--login-max-per-ip', '10'] });
     try {
       for (let i = 0; i < 10; i++) {
         const r = await srv.request('POST', LOGIN, { body: { email: `nobody${i}@example.com`, password: 'wrong-password' } });
@@ -263,7 +263,7 @@ describe('rate limiting', () => {
   });
 
   it('X-Forwarded-For does not reset the per-address count (no proxy is trusted by default)', T, async () => {
-    const srv = await startServer();
+    const srv = await startServer({ args: ['--login-max-per-ip', '10'] });
     try {
       for (let i = 0; i < 10; i++) {
         const r = await srv.request('POST', LOGIN, { body: { email: `spoof${i}@example.com`, password: 'wrong-password' },
@@ -273,6 +273,99 @@ describe('rate limiting', () => {
       const r = await srv.request('POST', LOGIN, { body: { email: ADMIN_EMAIL, password: ADMIN_PASSWORD },
         headers: { 'x-forwarded-for': '203.0.113.200' } });
       assertError(r, 429, 'rate_limited');
+    } finally { await stopServer(srv); }
+  });
+
+  it('60 parallel wrong passwords: the attempt is counted before hashing, so only 5 are checked', T, async () => {
+    const srv = await startServer();
+    try {
+      const all = await Promise.all(Array.from({ length: 60 }, (_, i) =>
+        srv.request('POST', LOGIN, { body: { email: ADMIN_EMAIL, password: `wrong-${i}-password` } })));
+      const by = {};
+      for (const r of all) by[r.status] = (by[r.status] || 0) + 1;
+      assert.equal(by[401], 5, `statuses ${JSON.stringify(by)}`);
+      assert.equal(by[429], 55, `statuses ${JSON.stringify(by)}`);
+      for (const r of all.filter((x) => x.status === 429)) assert.match(r.headers.get('retry-after') || '', /^\d+$/);
+    } finally { await stopServer(srv); }
+  });
+
+  it('a locked-out e-mail does not lock out the other people behind the same address', T, async () => {
+    const srv = await startServer();
+    try {
+      const admin = await srv.login();
+      const other = { email: 'colleague@example.com', password: 'colleague-secret-9' };
+      const cr = await srv.request('POST', `/api/v1/accounts/${admin.user.accounts[0].id}/users`, { token: admin.token,
+        body: { ...other, name: 'Colleague', role: 'agent' } });
+      assert.equal(cr.status, 201, cr.text);
+      for (let i = 0; i < 8; i++)
+        await srv.request('POST', LOGIN, { body: { email: ADMIN_EMAIL, password: `wrong-${i}-password` } });
+      assertError(await srv.request('POST', LOGIN, { body: { email: ADMIN_EMAIL, password: ADMIN_PASSWORD } }), 429, 'rate_limited');
+      // the same address, another person: their right password works, and so do their typos up to the limit
+      const typo = await srv.request('POST', LOGIN, { body: { email: other.email, password: 'colleague-secret-8' } });
+      assertError(typo, 401, 'invalid_credentials');
+      const ok = await srv.request('POST', LOGIN, { body: other });
+      assert.equal(ok.status, 200, ok.text);
+    } finally { await stopServer(srv); }
+  });
+
+  it('one e-mail guessed from many addresses → 429 past --login-max-per-email (behind a trusted proxy)', T, async () => {
+    const srv = await startServer({ args: ['--trust-proxy', 'true'] });
+    try {
+      for (let i = 0; i < 10; i++) {
+        const r = await srv.request('POST', LOGIN, { body: { email: ADMIN_EMAIL, password: `wrong-${i}-password` },
+          headers: { 'x-forwarded-for': `203.0.113.${i + 1}` } });
+        assertError(r, 401, 'invalid_credentials');
+      }
+      const r = await srv.request('POST', LOGIN, { body: { email: ADMIN_EMAIL, password: 'wrong-x-password' },
+        headers: { 'x-forwarded-for': '203.0.113.99' } });
+      assertError(r, 429, 'rate_limited');
+    } finally { await stopServer(srv); }
+  });
+
+  it('a full hashing queue answers 503 with Retry-After and gives the attempts back', T, async () => {
+    const srv = await startServer({ args: ['--trust-proxy', 'true', '--hash-threads', '1', '--hash-queue', '2'] });
+    try {
+      const all = await Promise.all(Array.from({ length: 24 }, (_, i) =>
+        srv.request('POST', LOGIN, { body: { email: `flood${i}@example.com`, password: 'wrong-password' },
+          headers: { 'x-forwarded-for': `198.51.100.${i + 1}` } })));
+      const busy = all.filter((r) => r.status === 503);
+      assert.ok(busy.length >= 10, `expected most of 24 to find the queue full, got ${all.map((r) => r.status)}`);
+      for (const r of busy) {
+        assertError(r, 503, 'busy');
+        assert.equal(r.headers.get('retry-after'), '1');
+      }
+      assert.ok(all.every((r) => r.status === 503 || r.status === 401), `${all.map((r) => r.status)}`);
+      // the admin, from an address whose attempt was refused for the queue, is not penalised for it
+      const ok = await srv.request('POST', LOGIN, { body: { email: ADMIN_EMAIL, password: ADMIN_PASSWORD },
+        headers: { 'x-forwarded-for': '198.51.100.1' } });
+      assert.equal(ok.status, 200, ok.text);
+    } finally { await stopServer(srv); }
+  });
+
+  it('static files stay fast while a login flood keeps every hashing thread busy', T, async () => {
+    const srv = await startServer({ args: ['--trust-proxy', 'true', '--login-max-per-ip', '1000000', '--hash-queue', '1000'] });
+    try {
+      let stop = false;
+      let n = 0;
+      const flood = Array.from({ length: 16 }, async (_, k) => {
+        while (!stop) {
+          await srv.request('POST', LOGIN, { body: { email: `f${k}-${n++}@example.com`, password: 'wrong-password' },
+            headers: { 'x-forwarded-for': `10.${k}.${n % 250}.${(n >> 8) % 250}` } });
+        }
+      });
+      await sleep(500);
+      const times = [];
+      for (let i = 0; i < 10; i++) {
+        const t0 = Date.now();
+        const r = await srv.request('GET', '/favicon.svg');
+        assert.equal(r.status, 200);
+        times.push(Date.now() - t0);
+      }
+      stop = true;
+      await Promise.all(flood);
+      times.sort((a, b) => a - b);
+      assert.ok(n > 16, `the flood sent ${n} logins`);
+      assert.ok(times[9] < 1000, `static files took ${times} ms during the flood`);
     } finally { await stopServer(srv); }
   });
 

@@ -72,7 +72,7 @@ it('the agent logs in and sees its account with role agent', T, async () => {
 
 it('an agent cannot create users → 403 forbidden, and nothing is created', T, async () => {
   const n = await total();
-  const r = await create(agentSession.token, { email: 'by-agent@example.com', name: 'X', password: 'password-123', role: 'agent' });
+  const r = await create(agentSession.token, { email: 'by-agent@example.com', name: 'X', password: 'agent-secret-72', role: 'agent' });
   assertError(r, 403, 'forbidden');
   assert.equal(await total(), n);
 });
@@ -90,7 +90,7 @@ it('a supervisor cannot create users or read the audit log (admin only)', T, asy
   assert.equal(r.body.role, 'supervisor');
   const sup = await srv.login('sup@example.com', 'sup-password-1');
   assert.equal(sup.user.accounts[0].role, 'supervisor');
-  assertError(await create(sup.token, { email: 'by-sup@example.com', name: 'X', password: 'password-123', role: 'agent' }), 403, 'forbidden');
+  assertError(await create(sup.token, { email: 'by-sup@example.com', name: 'X', password: 'agent-secret-72', role: 'agent' }), 403, 'forbidden');
   assertError(await srv.request('GET', `/api/v1/accounts/${aid}/audit_log`, { token: sup.token }), 403, 'forbidden');
   assert.equal((await users(sup.token)).status, 200);
 });
@@ -98,14 +98,14 @@ it('a supervisor cannot create users or read the audit log (admin only)', T, asy
 it('an existing e-mail, in any case → 409 email_taken', T, async () => {
   const n = await total();
   for (const email of ['agent.one@example.com', 'AGENT.ONE@EXAMPLE.COM', ADMIN_EMAIL]) {
-    const r = await create(admin.token, { email, name: 'Dup', password: 'password-123', role: 'agent' });
+    const r = await create(admin.token, { email, name: 'Dup', password: 'agent-secret-72', role: 'agent' });
     assertError(r, 409, 'email_taken');
   }
   assert.equal(await total(), n);
 });
 
 it('invalid fields → 422 validation_failed naming the field, and nothing is created', T, async () => {
-  const good = { email: 'valid@example.com', name: 'Valid', password: 'password-123', role: 'agent' };
+  const good = { email: 'valid@example.com', name: 'Valid', password: 'agent-secret-72', role: 'agent' };
   const cases = [
     [{ ...good, email: 'not-an-email' }, 'email'],
     [{ ...good, email: 'a@b' }, 'email'],
@@ -115,6 +115,15 @@ it('invalid fields → 422 validation_failed naming the field, and nothing is cr
     [{ ...good, email: 7 }, 'email'],
     [{ ...good, email: undefined }, 'email'],
     [{ ...good, password: 'short12' }, 'password'],
+    // the outside review's weak passwords, and common ones dressed up
+    [{ ...good, password: 'password' }, 'password'],
+    [{ ...good, password: '12345678' }, 'password'],
+    [{ ...good, password: '        ' }, 'password'],
+    [{ ...good, password: '1234567890' }, 'password'],
+    [{ ...good, password: 'Password2024!' }, 'password'],
+    [{ ...good, password: 'woaini1314520' }, 'password'],
+    [{ ...good, password: 'qwertyuiop' }, 'password'],
+    [{ ...good, password: 'valid@example.com' }, 'password'],
     [{ ...good, password: 'x'.repeat(201) }, 'password'],
     [{ ...good, password: 12345678 }, 'password'],
     [{ ...good, password: undefined }, 'password'],
@@ -135,17 +144,25 @@ it('invalid fields → 422 validation_failed naming the field, and nothing is cr
   assert.equal(await total(), n, 'an invalid request created a user');
 });
 
-it('boundary values are accepted: 8-char password, 100-character (multi-byte) name', T, async () => {
-  const r1 = await create(admin.token, { email: 'eight@example.com', name: 'n'.repeat(100), password: '12345678', role: 'agent' });
+it('a weak password is refused with a reason a person can act on', T, async () => {
+  const r = await create(admin.token, { email: 'weak@example.com', name: 'Weak', password: 'P@ssw0rd123', role: 'agent' });
+  assertError(r, 422, 'validation_failed', 'password');
+  assert.match(r.body.error.message, /common password/);
+  const short = await create(admin.token, { email: 'weak@example.com', name: 'Weak', password: 'tq8#mzr2v', role: 'agent' });
+  assert.match(short.body.error.message, /at least 10 characters/);
+});
+
+it('boundary values are accepted: 10-char password, 100-character (multi-byte) name', T, async () => {
+  const r1 = await create(admin.token, { email: 'eight@example.com', name: 'n'.repeat(100), password: 'tq8#mzr2vk', role: 'agent' });
   assert.equal(r1.status, 201, r1.text);
   assert.equal(r1.body.name, 'n'.repeat(100));
-  const r2 = await create(admin.token, { email: 'accent@example.com', name: 'é'.repeat(100), password: 'p'.repeat(200), role: 'agent' });
+  const r2 = await create(admin.token, { email: 'accent@example.com', name: 'é'.repeat(100), password: 'pq7'.repeat(66) + 'xy', role: 'agent' });
   assert.equal(r2.status, 201, `a 100-character name of 2-byte characters: ${r2.text}`);
   assert.equal(r2.body.name, 'é'.repeat(100));
-  const r3 = await create(admin.token, { email: 'jose@example.com', name: 'José 😀 Núñez', password: 'password-123', role: 'agent' });
+  const r3 = await create(admin.token, { email: 'jose@example.com', name: 'José 😀 Núñez', password: 'agent-secret-72', role: 'agent' });
   assert.equal(r3.status, 201, r3.text);
   assert.equal(r3.body.name, 'José 😀 Núñez');
-  await srv.login('eight@example.com', '12345678');
+  await srv.login('eight@example.com', 'tq8#mzr2vk');
 });
 
 it('pagination: limit and offset', T, async () => {
@@ -184,7 +201,7 @@ it('an account the caller does not belong to, or that does not exist → 404 not
     for (const token of [admin.token, agentSession.token]) {
       assertError(await srv.request('GET', `/api/v1/accounts/${id}/users`, { token }), 404, 'not_found');
     }
-    assertError(await srv.request('POST', `/api/v1/accounts/${id}/users`, { token: admin.token, body: { email: `x${Date.now()}@example.com`, name: 'X', password: 'password-123', role: 'agent' } }), 404, 'not_found');
+    assertError(await srv.request('POST', `/api/v1/accounts/${id}/users`, { token: admin.token, body: { email: `x${Date.now()}@example.com`, name: 'X', password: 'agent-secret-72', role: 'agent' } }), 404, 'not_found');
     assertError(await srv.request('GET', `/api/v1/accounts/${id}/audit_log`, { token: admin.token }), 404, 'not_found');
   }
 });
@@ -195,14 +212,14 @@ it('with cookie auth, a cross-site style form post (non-JSON Content-Type) creat
   const n = await total();
   for (const ct of ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=zz']) {
     const r = await srv.request('POST', `/api/v1/accounts/${aid}/users`, {
-      raw: JSON.stringify({ email: 'csrf@example.com', name: 'Csrf', password: 'password-123', role: 'admin' }),
+      raw: JSON.stringify({ email: 'csrf@example.com', name: 'Csrf', password: 'agent-secret-72', role: 'admin' }),
       headers: { cookie, 'content-type': ct },
     });
     assertError(r, 415, 'unsupported_media_type');
   }
   assert.equal(await total(), n, 'a form post created a user');
   const ok = await srv.request('POST', `/api/v1/accounts/${aid}/users`, {
-    body: { email: 'cookie-made@example.com', name: 'Cookie', password: 'password-123', role: 'agent' }, headers: { cookie },
+    body: { email: 'cookie-made@example.com', name: 'Cookie', password: 'agent-secret-72', role: 'agent' }, headers: { cookie },
   });
   assert.equal(ok.status, 201, `a JSON request with the cookie should work: ${ok.text}`);
 });
@@ -243,11 +260,11 @@ it('an agent cannot read the audit log → 403 forbidden', T, async () => {
 it('concurrent creates: distinct e-mails all succeed, the same e-mail succeeds exactly once', T, async () => {
   const n0 = await total();
   const distinct = await Promise.all(Array.from({ length: 20 }, (_, i) =>
-    create(admin.token, { email: `par${i}@example.com`, name: `Par ${i}`, password: 'password-123', role: 'agent' })));
+    create(admin.token, { email: `par${i}@example.com`, name: `Par ${i}`, password: 'agent-secret-72', role: 'agent' })));
   assert.deepEqual(distinct.map((r) => r.status), Array(20).fill(201));
   assert.equal(new Set(distinct.map((r) => r.body.id)).size, 20, 'ids must be unique');
   const same = await Promise.all(Array.from({ length: 10 }, () =>
-    create(admin.token, { email: 'race@example.com', name: 'Race', password: 'password-123', role: 'agent' })));
+    create(admin.token, { email: 'race@example.com', name: 'Race', password: 'agent-secret-72', role: 'agent' })));
   const statuses = same.map((r) => r.status).sort();
   assert.deepEqual(statuses, [201, ...Array(9).fill(409)], `statuses ${statuses}`);
   assert.equal(await total(), n0 + 21);
@@ -259,7 +276,7 @@ it('with a full store queue: every create is 201 or 503 busy with Retry-After: 1
     const a = await s2.login();
     const id = a.user.accounts[0].id;
     const rs = await Promise.all(Array.from({ length: 40 }, (_, i) => s2.request('POST', `/api/v1/accounts/${id}/users`,
-      { token: a.token, body: { email: `busy${i}@example.com`, name: `Busy ${i}`, password: 'password-123', role: 'agent' } })));
+      { token: a.token, body: { email: `busy${i}@example.com`, name: `Busy ${i}`, password: 'agent-secret-72', role: 'agent' } })));
     const created = new Set();
     for (const [i, r] of rs.entries()) {
       if (r.status === 201) { created.add(`busy${i}@example.com`); continue; }
