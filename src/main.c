@@ -56,6 +56,7 @@ static void finish(void)
     uv_timer_stop(&shutdown_timer);
     workq_stop(&a->hashq); /* password checks in flight answer their requests */
     conv_timers_stop();
+    ws_proto_stop();
     on_route_stop();
     on_bot_stop();
     on_senti_stop();

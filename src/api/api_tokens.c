@@ -142,6 +142,14 @@ static int revoke_fn(struct store_tx *tx, void *arg)
                      j->r->ip, NULL);
 }
 
+static void revoke_done(void *arg, int rc)
+{
+    struct token_job *j = arg;
+    if (rc >= 0) /* after the commit: sockets opened with it end now */
+        ws_proto_end_session(0, j->token_id, "API token revoked");
+    job_done(arg, rc);
+}
+
 static void h_revoke(struct http_req *r)
 {
     struct token_job *j = arena_calloc(&r->arena, sizeof(*j));
@@ -150,7 +158,7 @@ static void h_revoke(struct http_req *r)
     j->user_id = req_principal(r)->user_id;
     if (app_id_param(r, "id", &j->token_id) < 0)
         return;
-    app_store_write(r, revoke_fn, job_done, j);
+    app_store_write(r, revoke_fn, revoke_done, j);
 }
 
 void api_tokens_routes(struct router *rt)

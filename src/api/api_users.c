@@ -256,6 +256,10 @@ static void update_user_done(void *arg, int rc)
     json_decref(j->input);
     if (rc >= 0)
         with_presence(j->account_id, j->body);
+    /* A socket's role is fixed when it opens: a new role reconnects the user's sockets, so that
+     * what they are sent follows the role at once (the workspace reconnects by itself). */
+    if (rc >= 0 && j->role >= 0)
+        ws_proto_end_user(j->account_id, j->user_id, 4003, "your role in this account changed");
     app_finish(j->r, rc, j->body, 200, &j->events, &j->fail);
 }
 

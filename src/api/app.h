@@ -39,6 +39,7 @@ struct membership {
 struct principal {
     int64_t user_id, session_id;
     int64_t api_token_id; /* when the caller used an API token */
+    int64_t expires_at;   /* ms: when the token expires (0: never) */
     bool touch_token;     /* its last_used_at is over an hour old */
     char *email, *name;
     char availability[8]; /* online | away | offline */
@@ -164,6 +165,12 @@ void api_teams_routes(struct router *rt);
 void api_routing_routes(struct router *rt);
 void api_attachments_routes(struct router *rt);
 void ws_proto_routes(struct router *rt);
+/* ws_proto_end_session: closes (4401, reason) every socket opened with the session or API token:
+ * it was signed out or revoked. */
+void ws_proto_end_session(int64_t session_id, int64_t api_token_id, const char *reason);
+/* ws_proto_end_user: closes with `code` every socket of the user in the account (0: all). */
+void ws_proto_end_user(int64_t account_id, int64_t user_id, uint16_t code, const char *reason);
+void ws_proto_stop(void); /* shutdown: the expiry timer */
 void ws_proto_release(void);
 void api_metrics_observe(struct http_req *r, int status, uint64_t ns);
 

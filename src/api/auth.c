@@ -116,6 +116,7 @@ static int auth_job_fn(struct store_tx *tx, void *arg)
         p = arena_calloc(&r->arena, sizeof(*p));
         p->session_id = rows_i64(&rows, 0);
         p->user_id = rows_i64(&rows, 1);
+        p->expires_at = rows_i64(&rows, 2);
         p->email = arena_strndup(&r->arena, rows_text(&rows, 3), rows_len(&rows, 3));
         p->name = arena_strndup(&r->arena, rows_text(&rows, 4), rows_len(&rows, 4));
         snprintf(p->availability, sizeof(p->availability), "%s", rows_text(&rows, 5));
@@ -128,7 +129,7 @@ static int auth_job_fn(struct store_tx *tx, void *arg)
         rc = tx_query(
             tx, &rows,
             "SELECT t.id, t.user_id, t.account_id, u.email, u.name, COALESCE(t.last_used_at, 0),"
-            " u.availability"
+            " u.availability, COALESCE(t.expires_at, 0)"
             " FROM api_tokens t"
             " JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1 AND t.revoked_at IS NULL"
             " AND (t.expires_at IS NULL OR t.expires_at > $2)",
@@ -144,6 +145,7 @@ static int auth_job_fn(struct store_tx *tx, void *arg)
             p->email = arena_strndup(&r->arena, rows_text(&rows, 3), rows_len(&rows, 3));
             p->name = arena_strndup(&r->arena, rows_text(&rows, 4), rows_len(&rows, 4));
             snprintf(p->availability, sizeof(p->availability), "%s", rows_text(&rows, 6));
+            p->expires_at = rows_i64(&rows, 7);
         }
         rows_close(&rows);
         if (rc < 0)
@@ -547,6 +549,8 @@ static void logout_done(void *arg, int rc)
         http_respond_error(r, rc, NULL, NULL);
         return;
     }
+    struct principal *p = r->user;
+    ws_proto_end_session(p->session_id, p->api_token_id, "signed out");
     set_session_cookie(r, "", 0);
     http_respond(r, 204, NULL, NULL, 0);
 }

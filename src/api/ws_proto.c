@@ -12,6 +12,7 @@
  * and read. A command's answer echoes its client_id and is sent only after its commit. */
 #include "base/sys.h"
 #include "base/cfg.h"
+#include "base/clock.h"
 #include "base/log.h"
 #include "api/app.h"
 #include "api/conv.h"
@@ -30,10 +31,30 @@ struct ws_session {
     char *name;
     int64_t contact_id, inbox_id; /* visitors */
     struct push_sub *sub;
-    bool routed; /* counted as connected by the router */
+    bool routed;        /* counted as connected by the router */
+    uint64_t cred;      /* the credential it opened with (cred_key), 0 for visitors */
+    int64_t expires_at; /* ms; when the token it opened with expires (0: never) */
 };
 
 static struct map sessions; /* conn_id -> ws_session */
+/* A socket lives no longer than the credential it opened with: signing out, revoking an API token
+ * or the token's expiry closes every socket opened with it (close code 4401, which tells the
+ * workspace to sign in again, instead of reconnecting). by_cred: cred_key -> struct conn_ids. */
+static struct map by_cred;
+struct conn_ids {
+    size_t n, cap;
+    uint64_t *ids;
+};
+/* Expiries: a binary min-heap of (expires_at, conn_id) and one timer armed at its head. Closed
+ * sockets are left in the heap and skipped when their entry comes up. */
+struct expiry {
+    int64_t at;
+    uint64_t conn_id;
+};
+static struct expiry *heap;
+static size_t nheap, heap_cap;
+static uv_timer_t expiry_timer;
+static bool expiry_timer_init;
 /* Open connections per person, so one user or one visitor (a leaked token, a runaway script, a
  * hundred tabs) cannot hold the server's connections: key user_id for agents, contact_id with the
  * top bit set for visitors; the value is the count (absent is 0). */
@@ -61,6 +82,166 @@ static void hold(uint64_t key, int delta)
         map_put(&holders, key, (void *)(uintptr_t)n);
     else
         map_del(&holders, key);
+}
+
+/* ---- credentials and their expiry ---- */
+
+/* cred_key: a session's id, or an API token's id with the top bit set. */
+static uint64_t cred_key(int64_t session_id, int64_t api_token_id)
+{
+    return api_token_id ? (uint64_t)api_token_id | (1ULL << 63) : (uint64_t)session_id;
+}
+
+static void cred_add(uint64_t key, uint64_t conn_id)
+{
+    struct conn_ids *l = map_get(&by_cred, key);
+    if (!l) {
+        l = xcalloc(1, sizeof(*l));
+        map_put(&by_cred, key, l);
+    }
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 4;
+        l->ids = xrealloc(l->ids, l->cap * sizeof(*l->ids));
+    }
+    l->ids[l->n++] = conn_id;
+}
+
+static void cred_del(uint64_t key, uint64_t conn_id)
+{
+    struct conn_ids *l = map_get(&by_cred, key);
+    if (!l)
+        return;
+    for (size_t i = 0; i < l->n; i++)
+        if (l->ids[i] == conn_id) {
+            l->ids[i] = l->ids[--l->n];
+            break;
+        }
+    if (l->n == 0) {
+        map_del(&by_cred, key);
+        free(l->ids);
+        free(l);
+    }
+}
+
+/* end_cred: closes every socket opened with the credential (4401 and the reason). */
+static void end_cred(uint64_t key, const char *reason)
+{
+    struct conn_ids *l = map_get(&by_cred, key);
+    if (!l)
+        return;
+    /* ws_close runs on_close later (when the close completes), so the list is stable here; copy
+     * it anyway, so that no callback order can change that. */
+    size_t n = l->n;
+    uint64_t *ids = xmalloc(n * sizeof(*ids));
+    memcpy(ids, l->ids, n * sizeof(*ids));
+    for (size_t i = 0; i < n; i++)
+        ws_close(&the_app->srv, ids[i], 4401, reason);
+    free(ids);
+}
+
+static void heap_swap(size_t a, size_t b)
+{
+    struct expiry t = heap[a];
+    heap[a] = heap[b];
+    heap[b] = t;
+}
+
+static void heap_push(int64_t at, uint64_t conn_id)
+{
+    if (nheap == heap_cap) {
+        heap_cap = heap_cap ? heap_cap * 2 : 64;
+        heap = xrealloc(heap, heap_cap * sizeof(*heap));
+    }
+    size_t i = nheap++;
+    heap[i] = (struct expiry){at, conn_id};
+    while (i && heap[(i - 1) / 2].at > heap[i].at) {
+        heap_swap(i, (i - 1) / 2);
+        i = (i - 1) / 2;
+    }
+}
+
+static void heap_pop(void)
+{
+    heap[0] = heap[--nheap];
+    for (size_t i = 0;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < nheap && heap[l].at < heap[m].at)
+            m = l;
+        if (r < nheap && heap[r].at < heap[m].at)
+            m = r;
+        if (m == i)
+            break;
+        heap_swap(i, m);
+        i = m;
+    }
+}
+
+static void arm_expiry(void);
+
+static void on_expiry(uv_timer_t *t)
+{
+    UNUSED(t);
+    int64_t now = clock_wall_ms();
+    while (nheap && heap[0].at <= now) {
+        struct expiry e = heap[0];
+        heap_pop();
+        struct ws_session *s = map_get(&sessions, e.conn_id);
+        if (s && s->expires_at == e.at) {
+            log_info("ws", "conn=%" PRIu64 " token expired: closing", e.conn_id);
+            ws_close(&the_app->srv, e.conn_id, 4401,
+                     s->visitor ? "visitor token expired; start a new chat session"
+                                : "session expired; sign in again");
+        }
+    }
+    arm_expiry();
+}
+
+/* arm_expiry: the timer fires at the heap's head (wall clock: tokens expire at a wall time). */
+static void arm_expiry(void)
+{
+    if (!expiry_timer_init) {
+        uv_timer_init(the_app->loop, &expiry_timer);
+        uv_unref((uv_handle_t *)&expiry_timer); /* never keeps the loop alive by itself */
+        expiry_timer_init = true;
+    }
+    uv_timer_stop(&expiry_timer);
+    if (!nheap)
+        return;
+    int64_t wait = heap[0].at - clock_wall_ms();
+    uv_timer_start(&expiry_timer, on_expiry, (uint64_t)MAX(wait, 0) + 1, 0);
+}
+
+/* track: registers an accepted socket's credential and expiry. */
+static void track(struct ws_session *s)
+{
+    if (s->cred)
+        cred_add(s->cred, s->conn_id);
+    if (s->expires_at > 0) {
+        bool earlier = !nheap || s->expires_at < heap[0].at;
+        heap_push(s->expires_at, s->conn_id);
+        if (earlier)
+            arm_expiry();
+    }
+}
+
+void ws_proto_end_session(int64_t session_id, int64_t api_token_id, const char *reason)
+{
+    end_cred(cred_key(session_id, api_token_id), reason);
+}
+
+void ws_proto_end_user(int64_t account_id, int64_t user_id, uint16_t code, const char *reason)
+{
+    struct map_entry *e;
+    size_t n = 0;
+    uint64_t *ids = xcalloc(sessions.len + 1, sizeof(*ids));
+    for (size_t it = 0; map_next(&sessions, &it, &e);) {
+        struct ws_session *s = e->val;
+        if (!s->visitor && s->user_id == user_id && (!account_id || s->account_id == account_id))
+            ids[n++] = s->conn_id;
+    }
+    for (size_t i = 0; i < n; i++)
+        ws_close(&the_app->srv, ids[i], code, reason);
+    free(ids);
 }
 
 /* Refuses the upgrade (429) when the person already holds cfg.ws_max_per_user connections. */
@@ -388,6 +569,8 @@ static void on_close(struct server *srv, uint64_t id, void *user)
     struct ws_session *s = user;
     map_del(&sessions, id);
     hold(holder_key(s), -1);
+    if (s->cred)
+        cred_del(s->cred, id);
     push_unsubscribe(s->sub);
     if (s->routed)
         on_route_connected(s->account_id, s->user_id, false);
@@ -570,6 +753,8 @@ static void ws_authed(struct http_req *r, struct principal *p, int rc)
     s->user_id = p->user_id;
     s->account_id = m->account_id;
     s->role = m->role;
+    s->cred = cred_key(p->session_id, p->api_token_id);
+    s->expires_at = p->expires_at;
     s->name = xstrdup(p->name ? p->name : "");
     enum push_role role = m->role == ROLE_ADMIN        ? PUSH_ADMIN
                           : m->role == ROLE_SUPERVISOR ? PUSH_SUPERVISOR
@@ -581,6 +766,7 @@ static void ws_authed(struct http_req *r, struct principal *p, int rc)
     }
     map_put(&sessions, s->conn_id, s);
     hold(holder_key(s), 1);
+    track(s);
     s->sub = push_subscribe(s->conn_id, s->account_id, s->user_id, role);
     start(s, since);
 }
@@ -603,12 +789,14 @@ static void ws_visitor(struct http_req *r, struct span token)
     s->account_id = c.account_id;
     s->contact_id = c.contact_id;
     s->inbox_id = c.inbox_id;
+    s->expires_at = c.expires_at;
     if (ws_accept(r, &handler, s, &s->conn_id) < 0) {
         free(s);
         return;
     }
     map_put(&sessions, s->conn_id, s);
     hold(holder_key(s), 1);
+    track(s);
     s->sub = push_subscribe_visitor(s->conn_id, s->account_id, s->contact_id, s->inbox_id);
     start(s, since);
 }
@@ -631,11 +819,28 @@ void ws_proto_routes(struct router *rt)
 {
     map_init(&sessions, false);
     map_init(&holders, false);
+    map_init(&by_cred, false);
     router_add(rt, HTTP_GET, "/ws", h_ws, R_PUBLIC);
+}
+
+void ws_proto_stop(void)
+{
+    if (expiry_timer_init && !uv_is_closing((uv_handle_t *)&expiry_timer))
+        uv_close((uv_handle_t *)&expiry_timer, NULL);
 }
 
 void ws_proto_release(void)
 {
+    struct map_entry *e;
+    for (size_t it = 0; map_next(&by_cred, &it, &e);) {
+        struct conn_ids *l = e->val;
+        free(l->ids);
+        free(l);
+    }
+    map_release(&by_cred);
+    free(heap);
+    heap = NULL;
+    nheap = heap_cap = 0;
     map_release(&sessions);
     map_release(&holders);
 }

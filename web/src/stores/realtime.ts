@@ -224,14 +224,16 @@ function connect(): void {
   sock.onerror = () => {
     /* onclose follows */
   };
-  sock.onclose = () => {
+  sock.onclose = (ev) => {
     if (ws !== sock) return;
     ws = null;
     clearInterval(heartbeat);
     heartbeat = undefined;
     if (state.accountId === null) return;
     state.attempts++;
-    if (!opened && state.attempts >= 2) checkSession();
+    // 4401: the session this socket opened with ended (signed out elsewhere, expired, revoked):
+    // GET /me answers 401 and the unauthorized handler takes the user to the sign-in page.
+    if (ev.code === 4401 || (!opened && state.attempts >= 2)) checkSession();
     scheduleReconnect();
   };
 }
