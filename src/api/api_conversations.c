@@ -629,7 +629,7 @@ static void h_read(struct http_req *r)
 static int contact_get_fn(struct store_tx *tx, void *arg)
 {
     struct cjob *j = arg;
-    return contact_load(tx, j->actor.account_id, j->id, &j->body);
+    return contact_load_for(tx, &j->actor, j->id, &j->body);
 }
 
 static void h_contact_get(struct http_req *r)
@@ -643,13 +643,18 @@ static int contact_update_fn(struct store_tx *tx, void *arg)
 {
     struct cjob *j = arg;
     event_batch_reset(&j->events);
+    json_t *seen;
+    int rc = contact_load_for(tx, &j->actor, j->id, &seen); /* an agent edits only whom they see */
+    if (rc < 0)
+        return rc;
+    json_decref(seen);
     char *attrs = j->attributes ? json_dump_compact(j->attributes, NULL) : NULL;
-    int rc = tx_exec(tx,
-                     "UPDATE contacts SET name = COALESCE($1, name), email = COALESCE($2, email),"
-                     " phone = COALESCE($3, phone), attributes = COALESCE($4, attributes),"
-                     " updated_at = $5 WHERE id = $6 AND account_id = $7",
-                     "ttttiii", j->contact.name, j->contact.email, j->contact.phone, attrs,
-                     clock_wall_ms(), j->id, j->actor.account_id);
+    rc = tx_exec(tx,
+                 "UPDATE contacts SET name = COALESCE($1, name), email = COALESCE($2, email),"
+                 " phone = COALESCE($3, phone), attributes = COALESCE($4, attributes),"
+                 " updated_at = $5 WHERE id = $6 AND account_id = $7",
+                 "ttttiii", j->contact.name, j->contact.email, j->contact.phone, attrs,
+                 clock_wall_ms(), j->id, j->actor.account_id);
     free(attrs);
     if (rc < 0)
         return rc;
@@ -657,8 +662,7 @@ static int contact_update_fn(struct store_tx *tx, void *arg)
         return ERR_NOTFOUND;
     if ((rc = contact_load(tx, j->actor.account_id, j->id, &j->body)) < 0)
         return rc;
-    return event_emit(tx, &j->events, j->actor.account_id, "contact.updated", 0, 0, j->id, true,
-                      json_pack("{s:O}", "contact", j->body));
+    return contact_updated_emit(tx, &j->events, j->actor.account_id, j->id, json_incref(j->body));
 }
 
 static void h_contact_update(struct http_req *r)
@@ -697,7 +701,7 @@ static int contact_convs_fn(struct store_tx *tx, void *arg)
 {
     struct cjob *j = arg;
     json_t *contact;
-    int rc = contact_load(tx, j->actor.account_id, j->id, &contact);
+    int rc = contact_load_for(tx, &j->actor, j->id, &contact);
     if (rc < 0)
         return rc;
     json_decref(contact);

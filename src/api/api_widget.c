@@ -163,8 +163,8 @@ static int session_fn(struct store_tx *tx, void *arg)
         rc = contact_load(tx, j->account_id, j->contact_id, &contact);
     /* Agents get the whole contact; the visitor, not the agents' attributes. */
     if (rc >= 0 && contact_changed)
-        rc = event_emit(tx, &j->events, j->account_id, "contact.updated", 0, 0, j->contact_id, true,
-                        json_pack("{s:o}", "contact", json_deep_copy(contact)));
+        rc = contact_updated_emit(tx, &j->events, j->account_id, j->contact_id,
+                                  json_deep_copy(contact));
     if (rc >= 0)
         json_object_del(contact, "attributes");
     int64_t cid = 0;
@@ -320,8 +320,8 @@ static int contact_fn(struct store_tx *tx, void *arg)
         return ERR_NOTFOUND;
     if ((rc = contact_load(tx, j->vc.account_id, j->vc.contact_id, &j->body)) < 0)
         return rc;
-    rc = event_emit(tx, &j->events, j->vc.account_id, "contact.updated", 0, 0, j->vc.contact_id,
-                    true, json_pack("{s:o}", "contact", json_deep_copy(j->body)));
+    rc = contact_updated_emit(tx, &j->events, j->vc.account_id, j->vc.contact_id,
+                              json_deep_copy(j->body));
     json_object_del(j->body, "attributes"); /* the visitor's answer leaves out the agents' notes */
     return rc;
 }

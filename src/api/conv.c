@@ -78,6 +78,45 @@ int contact_load(struct store_tx *tx, int64_t account_id, int64_t id, json_t **o
     return rc == 1 ? 0 : rc == 0 ? ERR_NOTFOUND : rc;
 }
 
+int contact_load_for(struct store_tx *tx, const struct conv_actor *a, int64_t id, json_t **out)
+{
+    if (a->role == ROLE_AGENT) {
+        int64_t one;
+        int rc = tx_query_i64(tx, &one,
+                              "SELECT 1 FROM conversations c WHERE " CONV_ACL
+                              " AND c.contact_id = $4 LIMIT 1",
+                              "iiii", a->account_id, (int64_t)a->role, a->user_id, id);
+        if (rc < 0) /* ERR_NOTFOUND: no conversation of theirs, so no such contact for them */
+            return rc;
+    }
+    return contact_load(tx, a->account_id, id, out);
+}
+
+int contact_updated_emit(struct store_tx *tx, struct event_batch *b, int64_t account_id,
+                         int64_t contact_id, json_t *contact)
+{
+    struct store_rows rows;
+    int rc = tx_query(tx, &rows,
+                      "SELECT DISTINCT inbox_id FROM conversations WHERE account_id = $1"
+                      " AND contact_id = $2 ORDER BY inbox_id",
+                      "ii", account_id, contact_id);
+    if (rc < 0) {
+        json_decref(contact);
+        return rc;
+    }
+    json_t *inboxes = json_array();
+    while ((rc = rows_next(&rows)) == 1)
+        json_array_append_new(inboxes, json_integer(rows_i64(&rows, 0)));
+    rows_close(&rows);
+    if (rc < 0) {
+        json_decref(inboxes);
+        json_decref(contact);
+        return rc;
+    }
+    return event_emit(tx, b, account_id, "contact.updated", 0, 0, contact_id, true,
+                      json_pack("{s:o, s:o}", "contact", contact, "inbox_ids", inboxes));
+}
+
 static json_t *conv_row_json(struct store_rows *rows)
 {
     char nb[48];

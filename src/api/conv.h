@@ -63,6 +63,13 @@ extern const char CONTACT_COLS[]; /* 8 columns of contacts ct, for contact_json 
 /* contact_load: one contact of the account as JSON, or ERR_NOTFOUND. (Answers to the visitor leave
  * out "attributes": the agents' notes about them.) */
 int contact_load(struct store_tx *tx, int64_t account_id, int64_t id, json_t **out);
+/* contact_load_for: the same, for what an actor may see: an agent sees a contact only through a
+ * conversation they may see (one of their inboxes, or assigned to them); ERR_NOTFOUND otherwise. */
+int contact_load_for(struct store_tx *tx, const struct conv_actor *a, int64_t id, json_t **out);
+/* contact_updated_emit: the private contact.updated event, with the inboxes the contact has
+ * conversations in (data.inbox_ids: the agents who may see it, event/on_push.c). Takes contact. */
+int contact_updated_emit(struct store_tx *tx, struct event_batch *b, int64_t account_id,
+                         int64_t contact_id, json_t *contact);
 
 /* conv_check_assignee: the user may be given a conversation of the inbox: an admin or supervisor
  * of the account, a member of the inbox, or a member of team_id (0: none). Else ERR_VALIDATION

@@ -913,8 +913,7 @@ static int contact_value(struct store_tx *tx, struct reply *r, int64_t contact, 
     json_t *c;
     if ((rc = contact_load(tx, r->account_id, contact, &c)) < 0)
         return rc;
-    return event_emit(tx, &r->events, r->account_id, "contact.updated", 0, 0, contact, true,
-                      json_pack("{s:o}", "contact", c));
+    return contact_updated_emit(tx, &r->events, r->account_id, contact, c);
 }
 
 /* ---- guided flows (model/flow.h) ----

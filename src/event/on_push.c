@@ -85,10 +85,29 @@ static bool may_see_inbox(const struct push_sub *s, int64_t inbox_id)
     return s->role != PUSH_AGENT || inbox_id == 0 || has_inbox(s, inbox_id);
 }
 
+/* An account-wide event about something agents see through inboxes (a contact: through their
+ * conversations) names those inboxes in data.inbox_ids; an agent sees it only for one of theirs. */
+static bool may_see_inboxes(const struct push_sub *s, const json_t *ids)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(ids, i, v)
+    {
+        if (has_inbox(s, json_integer_value(v)))
+            return true;
+    }
+    return false;
+}
+
 static bool visible(const struct push_sub *s, const struct event *ev)
 {
     if (s->role == PUSH_VISITOR)
         return !ev->private && ev->contact_id != 0 && ev->contact_id == s->contact_id;
+    if (s->role == PUSH_AGENT && ev->inbox_id == 0) {
+        const json_t *ids = json_object_get(ev->data, "inbox_ids");
+        if (json_is_array(ids))
+            return may_see_inboxes(s, ids);
+    }
     return may_see_inbox(s, ev->inbox_id);
 }
 
