@@ -1,6 +1,7 @@
 /* app.c: route table, the auth middleware (token -> principal -> account membership -> role), and
  * small helpers shared by the API handlers. */
 #include "base/sys.h"
+#include "base/cfg.h"
 #include "base/log.h"
 #include "api/app.h"
 #include "event/event.h"
@@ -184,6 +185,66 @@ int app_check_team(struct store_tx *tx, int64_t account_id, int64_t team_id, con
     return rc;
 }
 
+/* ---- where a cookie-authenticated request comes from ---- */
+
+static bool span_case_eq_span(struct span a, struct span b)
+{
+    if (a.len != b.len)
+        return false;
+    for (size_t i = 0; i < a.len; i++) {
+        char x = a.p[i], y = b.p[i];
+        if ((x >= 'A' && x <= 'Z' ? x + 32 : x) != (y >= 'A' && y <= 'Z' ? y + 32 : y))
+            return false;
+    }
+    return true;
+}
+
+/* An origin we serve: scheme://host[:port] whose host[:port] is the request's Host (the console's
+ * own pages, directly or behind a proxy that keeps Host), or one of --allowed-origins. */
+static bool origin_allowed(struct http_req *r, struct span origin)
+{
+    struct span list = span_of(cfg.allowed_origins);
+    while (list.len) {
+        struct span o = span_trim(span_split(&list, ','));
+        while (o.len && o.p[o.len - 1] == '/')
+            o.len--;
+        if (o.len && span_case_eq_span(o, origin))
+            return true;
+    }
+    struct span host = span_trim(http_header(r, "Host"));
+    struct span rest = origin;
+    if (span_starts_with(rest, "https://"))
+        rest.p += 8, rest.len -= 8;
+    else if (span_starts_with(rest, "http://"))
+        rest.p += 7, rest.len -= 7;
+    else
+        return false;
+    return host.len && span_case_eq_span(rest, host);
+}
+
+bool app_origin_ok(struct http_req *r)
+{
+    struct span origin = span_trim(http_header(r, "Origin"));
+    if (origin.len)
+        return origin_allowed(r, origin);
+    /* No Origin: not a browser (browsers send it on every WebSocket handshake and on every
+     * POST, PUT, PATCH and DELETE), unless Fetch Metadata says the request is cross-site. */
+    struct span site = span_trim(http_header(r, "Sec-Fetch-Site"));
+    return !site.len || span_case_eq(site, "same-origin") || span_case_eq(site, "none");
+}
+
+void app_respond_bad_origin(struct http_req *r)
+{
+    char msg[400];
+    struct span origin = http_header(r, "Origin");
+    snprintf(msg, sizeof(msg),
+             "This request came from another site (Origin: %.*s). Parley takes signed-in "
+             "changes only from its own pages; if that site is yours, add it to "
+             "--allowed-origins.",
+             (int)MIN(origin.len, 200), origin.len ? origin.p : "none");
+    http_respond_error(r, ERR_FORBIDDEN, NULL, msg);
+}
+
 /* ---- the middleware ---- */
 
 static void authed(struct http_req *r, struct principal *p, int rc)
@@ -240,6 +301,13 @@ static void app_dispatch(struct http_req *r)
     struct span token = auth_request_token(r);
     if (!token.len) {
         http_respond_error(r, ERR_UNAUTHORIZED, NULL, NULL);
+        return;
+    }
+    /* A browser sends the cookie with requests other sites make it send (CSRF): a change made
+     * with the cookie must come from our own pages. Bearer tokens are never sent by themselves. */
+    bool change = r->method != HTTP_GET && r->method != HTTP_HEAD && r->method != HTTP_OPTIONS;
+    if (change && auth_token_is_cookie(r) && !app_origin_ok(r)) {
+        app_respond_bad_origin(r);
         return;
     }
     auth_lookup(r, token, authed);

@@ -115,6 +115,14 @@ int role_parse(const char *s, enum role *out);
 /* token helpers (auth.c) */
 void auth_token_hash(const char *token, size_t len, char out[65]);
 struct span auth_request_token(struct http_req *r);
+/* auth_token_is_cookie: the token came from the session cookie (no Bearer header). */
+bool auth_token_is_cookie(struct http_req *r);
+/* app_origin_ok: the request's Origin is one of ours (its host is the request's Host, or it is in
+ * --allowed-origins); without Origin, Sec-Fetch-Site is absent, same-origin or none. For requests
+ * a browser may make on another site's behalf with the cookie. */
+bool app_origin_ok(struct http_req *r);
+/* app_respond_bad_origin: 403 forbidden, naming the origin and what to do. */
+void app_respond_bad_origin(struct http_req *r);
 /* auth_lookup: resolves a token to a principal (reader thread) and calls back on the loop with the
  * principal (in r's arena) or NULL. */
 typedef void (*auth_done_fn)(struct http_req *r, struct principal *p, int rc);

@@ -40,6 +40,13 @@ struct span auth_request_token(struct http_req *r)
     return http_cookie(r, "parley_session");
 }
 
+bool auth_token_is_cookie(struct http_req *r)
+{
+    struct span a = http_header(r, "Authorization");
+    return !(a.len > 7 && strncasecmp(a.p, "Bearer ", 7) == 0) &&
+           http_cookie(r, "parley_session").len > 0;
+}
+
 int audit_add(struct store_tx *tx, int64_t account_id, int64_t actor_id, const char *action,
               const char *target_type, int64_t target_id, const char *ip, json_t *data)
 {

@@ -809,10 +809,18 @@ static void h_ws(struct http_req *r)
         http_respond_error(r, ERR_UNAUTHORIZED, NULL, NULL);
         return;
     }
-    if (visitor_token_like(token))
+    if (visitor_token_like(token)) {
         ws_visitor(r, token);
-    else
-        auth_lookup(r, token, ws_authed);
+        return;
+    }
+    /* Cross-site WebSocket hijacking: any page can open a socket to us and the browser adds the
+     * cookie; only our own pages (or --allowed-origins) may use it. A token in the URL cannot be
+     * added by another site. */
+    if (!q && auth_token_is_cookie(r) && !app_origin_ok(r)) {
+        app_respond_bad_origin(r);
+        return;
+    }
+    auth_lookup(r, token, ws_authed);
 }
 
 void ws_proto_routes(struct router *rt)

@@ -54,6 +54,9 @@
       "take the client address from X-Forwarded-For (set behind nginx)")                           \
     X(cookie_secure, "cookie-secure", BOOL, "false", 0, 0, 0,                                      \
       "mark the session cookie Secure (behind HTTPS)")                                             \
+    X(allowed_origins, "allowed-origins", STR, "", 0, 0, 0,                                        \
+      "other origins (https://host[:port], comma-separated) whose pages may make signed-in "       \
+      "requests with the session cookie; the console's own origin always may")                     \
     X(login_max_per_ip_email, "login-max-per-ip-email", INT, "5", 1, 1000000, 0,                   \
       "sign-in attempts for one e-mail from one address per window before 429")                   \
     X(login_max_per_email, "login-max-per-email", INT, "10", 1, 1000000, 0,                        \
