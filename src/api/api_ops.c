@@ -1,9 +1,13 @@
 /* api_ops.c: /healthz (the process answers), /readyz (a store round trip works) and /metrics
  * (Prometheus text format 0.0.4). */
 #include "base/sys.h"
+#include "base/cfg.h"
 #include "base/embed.h"
 #include "base/buf.h"
 #include "api/app.h"
+
+#include <sodium.h>
+#include <strings.h>
 
 struct req_counter {
     const char *route;
@@ -77,9 +81,49 @@ static void histogram(struct buf *b, const char *name, const char *help, const d
                cum, name, sum, name, count);
 }
 
+/* loopback: 127.0.0.0/8, ::1 and IPv4-mapped 127.x (the request's address: with --trust-proxy,
+ * the one the proxy saw). */
+static bool loopback(const char *ip)
+{
+    return strncmp(ip, "127.", 4) == 0 || strcmp(ip, "::1") == 0 ||
+           strncmp(ip, "::ffff:127.", 11) == 0;
+}
+
+/* /metrics tells connection counts and traffic by route: with --metrics-token it needs that token
+ * (Bearer) from anywhere; without one, it answers only to clients on this host (a Prometheus on
+ * the host, or a scrape through an SSH tunnel). */
+static bool metrics_allowed(struct http_req *r)
+{
+    if (cfg.metrics_token && *cfg.metrics_token) {
+        struct span a = http_header(r, "Authorization");
+        size_t n = strlen(cfg.metrics_token);
+        if (a.len == 7 + n && strncasecmp(a.p, "Bearer ", 7) == 0 &&
+            sodium_memcmp(a.p + 7, cfg.metrics_token, n) == 0)
+            return true;
+        http_add_header(r, "WWW-Authenticate: Bearer realm=\"metrics\"");
+        http_respond_error(r, ERR_UNAUTHORIZED, NULL,
+                           "/metrics needs the token set with --metrics-token (Authorization: "
+                           "Bearer ...).");
+        return false;
+    }
+    /* Through a proxy on this host (nginx) the peer is loopback but the client is not: a request
+     * that carries a forwarding header is not local, unless --trust-proxy made r->ip the client. */
+    bool proxied =
+        !cfg.trust_proxy && (http_header(r, "X-Forwarded-For").len ||
+                             http_header(r, "Forwarded").len || http_header(r, "X-Real-IP").len);
+    if (loopback(r->ip) && !proxied)
+        return true;
+    http_respond_error(r, ERR_FORBIDDEN, NULL,
+                       "/metrics answers only on this host; set --metrics-token to scrape it from "
+                       "elsewhere.");
+    return false;
+}
+
 static void h_metrics(struct http_req *r)
 {
     struct app *a = the_app;
+    if (!metrics_allowed(r))
+        return;
     struct buf b;
     buf_init(&b, 64 * 1024 * 1024);
     buf_printf(&b,

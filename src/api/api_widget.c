@@ -397,7 +397,9 @@ static void h_queue(struct http_req *r)
 
 struct demo_job {
     struct http_req *r;
-    int64_t inbox_id; /* ?inbox_id, else the first web inbox */
+    int64_t inbox_id;          /* ?inbox_id, else the first account's first web inbox */
+    const char *widget_token;  /* ?widget_token: the inbox whose widget token it is */
+    const struct principal *p; /* with ?inbox_id: who asked (a member of its account) */
     char token[65];
     char *html;
     size_t len;
@@ -407,18 +409,35 @@ static int demo_fn(struct store_tx *tx, void *arg)
 {
     struct demo_job *j = arg;
     struct store_rows rows;
-    int rc =
-        tx_query(tx, &rows,
-                 "SELECT widget_token FROM inboxes WHERE channel = 'web' AND deleted_at IS NULL"
-                 " AND ($1 = 0 OR id = $1) ORDER BY account_id, id LIMIT 1",
-                 "i", j->inbox_id);
+    /* Without ?inbox_id: the instance's first account (the shop owner trying Parley out). */
+    int rc = j->widget_token
+                 ? tx_query(tx, &rows,
+                            "SELECT widget_token, account_id FROM inboxes WHERE channel = 'web'"
+                            " AND deleted_at IS NULL AND widget_token = $1",
+                            "t", j->widget_token)
+                 : tx_query(tx, &rows,
+                            "SELECT widget_token, account_id FROM inboxes WHERE channel = 'web'"
+                            " AND deleted_at IS NULL AND ($1 = 0 OR id = $1)"
+                            " AND ($1 > 0 OR account_id = (SELECT MIN(id) FROM accounts))"
+                            " ORDER BY id LIMIT 1",
+                            "i", j->inbox_id);
     if (rc < 0)
         return rc;
-    if ((rc = rows_next(&rows)) == 1)
+    int64_t account_id = 0;
+    if ((rc = rows_next(&rows)) == 1) {
         snprintf(j->token, sizeof(j->token), "%s", rows_text(&rows, 0));
+        account_id = rows_i64(&rows, 1);
+    }
     rows_close(&rows);
     if (rc <= 0)
         return rc < 0 ? rc : ERR_NOTFOUND;
+    /* By id, another account's inbox does not exist for the caller. (Its widget token is public:
+     * it is in the page of every site the widget is on.) */
+    bool member = !j->inbox_id;
+    for (int i = 0; j->p && i < j->p->nmemberships; i++)
+        member = member || j->p->memberships[i].account_id == account_id;
+    if (!member)
+        return ERR_NOTFOUND;
     /* The page is small; reading it here keeps file I/O off the loop. */
     char path[4200];
     snprintf(path, sizeof(path), "%s/demo.html", the_app->web_dir);
@@ -468,6 +487,19 @@ static void demo_done(void *arg, int rc)
     free(html);
 }
 
+static void demo_authed(struct http_req *r, struct principal *p, int rc)
+{
+    if (!p) {
+        http_respond_error(r, rc < 0 && rc != ERR_UNAUTHORIZED ? rc : ERR_UNAUTHORIZED, NULL,
+                           "Sign in to the console first: the demo of a chosen inbox opens for "
+                           "the members of its account.");
+        return;
+    }
+    struct demo_job *j = r->user;
+    j->p = p;
+    app_store_read(r, demo_fn, demo_done, j);
+}
+
 static void h_demo(struct http_req *r)
 {
     struct demo_job *j = arena_calloc(&r->arena, sizeof(*j));
@@ -477,7 +509,23 @@ static void h_demo(struct http_req *r)
         http_respond_error(r, ERR_NOTFOUND, NULL, NULL);
         return;
     }
-    app_store_read(r, demo_fn, demo_done, j);
+    j->widget_token = http_query(r, "widget_token");
+    if (j->widget_token && (j->inbox_id || !*j->widget_token || strlen(j->widget_token) > 64)) {
+        http_respond_error(r, ERR_NOTFOUND, NULL, NULL);
+        return;
+    }
+    app_page_headers(r);
+    if (!j->inbox_id) {
+        app_store_read(r, demo_fn, demo_done, j);
+        return;
+    }
+    struct span token = auth_request_token(r);
+    if (!token.len) {
+        demo_authed(r, NULL, ERR_UNAUTHORIZED);
+        return;
+    }
+    r->user = j; /* until the lookup answers */
+    auth_lookup(r, token, demo_authed);
 }
 
 /* CORS preflight for the widget's calls from other sites. */

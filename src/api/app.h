@@ -121,6 +121,9 @@ bool auth_token_is_cookie(struct http_req *r);
  * --allowed-origins); without Origin, Sec-Fetch-Site is absent, same-origin or none. For requests
  * a browser may make on another site's behalf with the cookie. */
 bool app_origin_ok(struct http_req *r);
+/* app_page_headers: the security headers of the console's and the demo's pages (CSP, no framing
+ * by other sites, referrer policy). */
+void app_page_headers(struct http_req *r);
 /* app_respond_bad_origin: 403 forbidden, naming the origin and what to do. */
 void app_respond_bad_origin(struct http_req *r);
 /* auth_lookup: resolves a token to a principal (reader thread) and calls back on the loop with the

@@ -54,6 +54,8 @@
       "take the client address from X-Forwarded-For (set behind nginx)")                           \
     X(cookie_secure, "cookie-secure", BOOL, "false", 0, 0, 0,                                      \
       "mark the session cookie Secure (behind HTTPS)")                                             \
+    X(metrics_token, "metrics-token", STR, "", 0, 0, 1,                                            \
+      "Bearer token /metrics needs; without one, /metrics answers only on loopback")               \
     X(allowed_origins, "allowed-origins", STR, "", 0, 0, 0,                                        \
       "other origins (https://host[:port], comma-separated) whose pages may make signed-in "       \
       "requests with the session cookie; the console's own origin always may")                     \

@@ -369,7 +369,7 @@ describe('bot', () => {
   });
 
   it('a visitor meets the bot, asks, and gets the FAQ answer', async () => {
-    await visitor.goto(`${server.url}/demo?inbox_id=${inbox.id}`);
+    await visitor.goto(`${server.url}/demo?widget_token=${inbox.widget_token}`);
     await widget().locator('button.launcher').click();
     await widget().locator('.panel textarea').waitFor();
     // The bot's greeting, before the visitor writes (shown by the widget, or a message of the server's).

@@ -215,7 +215,7 @@ describe('guided flows', () => {
   });
 
   it('a visitor clicks through the flow in the widget and is handed over', async () => {
-    await visitor.goto(`${server.url}/demo?inbox_id=${inbox.id}`);
+    await visitor.goto(`${server.url}/demo?widget_token=${inbox.widget_token}`);
     await widget().locator('button.launcher').click();
     await widget().locator('.panel textarea').waitFor();
     const greeting = widget().locator('.body > .msg.bot', { hasText: 'Hello from the shop bot!' });

@@ -333,7 +333,7 @@ describe('routing', () => {
   });
 
   it('the seventh, a real widget, waits first in line and is told so', async () => {
-    await visitor.goto(`${server.url}/demo?inbox_id=${inbox.id}`);
+    await visitor.goto(`${server.url}/demo?widget_token=${inbox.widget_token}`);
     await widget().locator('button.launcher').click();
     const ta = widget().locator('.panel textarea');
     await ta.waitFor();

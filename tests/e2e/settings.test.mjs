@@ -1,7 +1,7 @@
 // End-to-end test of the settings pages (inboxes and teams) against the real parleyd, in Debian's
 // Chromium (playwright-core). The admin creates an inbox, gives it a greeting, a title and a colour, builds
 // a pre-chat form (and is told when a field name is bad, by the page and by the server), chooses members,
-// copies the install snippet with the inbox's token, opens /demo?inbox_id=N and sees that inbox's widget
+// copies the install snippet with the inbox's token, opens /demo?widget_token=... and sees that inbox's widget
 // (in <parley-widget>'s open shadow root; playwright's CSS locators pierce it), creates a team with a
 // member, looks at the pages in Chinese, and deletes an inbox. A supervisor reads without edit controls.
 //
@@ -284,13 +284,14 @@ describe('settings', () => {
 
   it('opens the demo page with this inbox\'s widget', async () => {
     const link = page.getByRole('link', { name: 'Open the demo page' });
-    assert.equal(await link.getAttribute('href'), `${server.url}/demo?inbox_id=${inboxId}`);
+    const { widget_token: widgetToken } = await getInbox(inboxId);
+    assert.equal(await link.getAttribute('href'), `${server.url}/demo?widget_token=${widgetToken}`);
     assert.equal(await link.getAttribute('target'), '_blank');
     const [demo] = await Promise.all([context.waitForEvent('page'), link.click()]);
     demo.setDefaultTimeout(15000);
     demo.on('pageerror', (e) => pageErrors.push(e));
     await demo.waitForLoadState();
-    assert.match(demo.url(), new RegExp(`/demo\\?inbox_id=${inboxId}$`));
+    assert.match(demo.url(), new RegExp(`/demo\\?widget_token=${widgetToken}$`));
     const widget = demo.locator('parley-widget');
     const launcher = widget.locator('button.launcher');
     await launcher.waitFor();

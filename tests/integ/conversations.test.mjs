@@ -522,7 +522,7 @@ describe('conversations', () => {
 });
 
 describe('the /demo page', () => {
-  it('serves the shop page with the first web inbox token filled in', async () => {
+  it('serves the shop page with the first web inbox token filled in; another inbox by its widget token, or by id for its members', async () => {
     const web = mkdtempSync(join(tmpdir(), 'parley-web-'));
     writeFileSync(join(web, 'demo.html'), '<html><script src="/widget.js" data-widget-token="{{WIDGET_TOKEN}}"></script></html>');
     const srv = await startServer({ env: { PARLEY_WEB_DIR: web } });
@@ -533,7 +533,19 @@ describe('the /demo page', () => {
       assert.equal(r.status, 200);
       assert.match(r.headers.get('content-type'), /text\/html/);
       assert.ok(r.text.includes(`data-widget-token="${inbox.widget_token}"`), r.text);
-      assert.equal((await srv.request('GET', '/demo?inbox_id=999')).status, 404);
+      assert.equal((await srv.request('GET', '/demo?inbox_id=999')).status, 401, 'an inbox by id needs a signed-in member');
+      assert.equal((await srv.request('GET', '/demo?inbox_id=999', { token: admin })).status, 404);
+      const byId = await srv.request('GET', `/demo?inbox_id=${inbox.id}`, { token: admin });
+      assert.equal(byId.status, 200);
+      assert.ok(byId.text.includes(`data-widget-token="${inbox.widget_token}"`));
+      const byToken = await srv.request('GET', `/demo?widget_token=${inbox.widget_token}`);
+      assert.equal(byToken.status, 200, 'by its (public) widget token, no sign-in is needed');
+      assert.ok(byToken.text.includes(`data-widget-token="${inbox.widget_token}"`));
+      assert.equal((await srv.request('GET', '/demo?widget_token=nope')).status, 404);
+      // the page may not be framed by another site and runs only our scripts
+      assert.match(r.headers.get('content-security-policy') || '', /frame-ancestors 'none'/);
+      assert.match(r.headers.get('content-security-policy') || '', /script-src 'self'/);
+      assert.equal(r.headers.get('x-frame-options'), 'DENY');
     } finally {
       await srv.stop();
       srv.cleanup();

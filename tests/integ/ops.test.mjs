@@ -133,3 +133,33 @@ it('GET /api/v1/openapi.yaml serves the machine-readable contract', T, async () 
     assert.ok(r.text.includes(p) || r.text.includes(p.replace('{account_id}', '{aid}')), `openapi.yaml does not describe ${p}`);
   }
 });
+
+it('/metrics answers only on this host by default: a request through a proxy is refused', T, async () => {
+  const viaProxy = await srv.request('GET', '/metrics', { headers: { 'x-forwarded-for': '203.0.113.9' } });
+  assert.equal(viaProxy.status, 403, viaProxy.text);
+  assert.match(viaProxy.body.error.message, /--metrics-token/);
+  const fwd = await srv.request('GET', '/metrics', { headers: { forwarded: 'for=203.0.113.9' } });
+  assert.equal(fwd.status, 403);
+});
+
+it('/metrics behind a trusted proxy: the client address decides', T, async () => {
+  const p = await startServer({ args: ['--trust-proxy', 'true'] });
+  try {
+    assert.equal((await p.request('GET', '/metrics', { headers: { 'x-forwarded-for': '203.0.113.9' } })).status, 403);
+    assert.equal((await p.request('GET', '/metrics', { headers: { 'x-forwarded-for': '127.0.0.1' } })).status, 200);
+  } finally { await stopServer(p); }
+});
+
+it('/metrics with --metrics-token needs that Bearer token, from anywhere', T, async () => {
+  const p = await startServer({ args: ['--metrics-token', 'scrape-secret-123'] });
+  try {
+    const none = await p.request('GET', '/metrics');
+    assert.equal(none.status, 401, none.text);
+    assert.match(none.headers.get('www-authenticate') || '', /^Bearer/);
+    assert.equal((await p.request('GET', '/metrics', { token: 'scrape-secret-12' })).status, 401);
+    assert.equal((await p.request('GET', '/metrics', { token: 'scrape-secret-1234' })).status, 401);
+    const ok = await p.request('GET', '/metrics', { token: 'scrape-secret-123', headers: { 'x-forwarded-for': '203.0.113.9' } });
+    assert.equal(ok.status, 200);
+    assert.match(ok.text, /parley_connections_open/);
+  } finally { await stopServer(p); }
+});
