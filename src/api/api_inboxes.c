@@ -413,7 +413,8 @@ static int members_json(struct store_tx *tx, struct inbox_job *j, json_t **out)
 {
     struct store_rows rows;
     int rc = tx_query(tx, &rows,
-                      "SELECT u.id, u.email, u.name, au.role, m.capacity FROM inbox_members m"
+                      "SELECT u.id, u.email, COALESCE(au.name, u.name), au.role, m.capacity"
+                      " FROM inbox_members m"
                       " JOIN users u ON "
                       "u.id = m.user_id"
                       " JOIN account_users au ON au.user_id = u.id AND au.account_id = m.account_id"

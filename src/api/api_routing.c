@@ -322,10 +322,15 @@ static int history_fn(struct store_tx *tx, void *arg)
     json_decref(conv);
     struct store_rows rows;
     rc = tx_query(tx, &rows,
-                  "SELECT a.id, a.assignee_id, u.name, a.team_id, t.name, a.previous_assignee_id,"
-                  " a.actor_type, a.actor_id, au.name, a.reason, a.note, a.created_at"
+                  "SELECT a.id, a.assignee_id, COALESCE(un.name, u.name), a.team_id, t.name,"
+                  " a.previous_assignee_id, a.actor_type, a.actor_id, COALESCE(an.name, au.name),"
+                  " a.reason, a.note, a.created_at"
                   " FROM conversation_assignments a LEFT JOIN users u ON u.id = a.assignee_id"
+                  " LEFT JOIN account_users un ON un.account_id = a.account_id"
+                  " AND un.user_id = a.assignee_id"
                   " LEFT JOIN users au ON au.id = a.actor_id"
+                  " LEFT JOIN account_users an ON an.account_id = a.account_id"
+                  " AND an.user_id = a.actor_id"
                   " LEFT JOIN teams t ON t.id = a.team_id"
                   " WHERE a.conversation_id = $1 AND a.account_id = $2 ORDER BY a.id",
                   "ii", j->id, j->actor.account_id);

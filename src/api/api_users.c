@@ -19,9 +19,12 @@ struct list_job {
     json_t *body;
 };
 
+/* The name is the account's own (account_users.name). A person invited from another account
+ * shows, until they accept, as a new user would: the name the admin gave and the default
+ * availability (nothing of theirs from elsewhere). */
 #define USER_COLS                                                                                  \
-    "u.id, u.email, u.name, au.role, au.created_at, au.capacity, au.languages, au.region,"         \
-    " u.availability"
+    "u.id, u.email, COALESCE(au.name, u.name), au.role, au.created_at, au.capacity, au.languages," \
+    " au.region, CASE WHEN au.pending = 1 THEN 'online' ELSE u.availability END"
 #define USER_FROM " FROM account_users au JOIN users u ON u.id = au.user_id"
 
 static json_t *user_row_json(struct store_rows *rows)
@@ -232,8 +235,11 @@ static int update_user_fn(struct store_tx *tx, void *arg)
     json_decref(old);
     if (rc < 0)
         return rc;
+    /* The account's name for them: other accounts they belong to keep theirs. */
     if (j->name)
-        rc = tx_exec(tx, "UPDATE users SET name = $1 WHERE id = $2", "ti", j->name, j->user_id);
+        rc =
+            tx_exec(tx, "UPDATE account_users SET name = $1 WHERE account_id = $2 AND user_id = $3",
+                    "tii", j->name, j->account_id, j->user_id);
     if (rc >= 0 && j->role >= 0)
         rc =
             tx_exec(tx, "UPDATE account_users SET role = $1 WHERE account_id = $2 AND user_id = $3",
@@ -324,6 +330,7 @@ struct create_job {
     struct event_batch events;
     char hash[crypto_pwhash_STRBYTES];
     int hash_rc;
+    bool invited; /* the e-mail had a login already: a pending membership was made */
     json_t *body;
 };
 
@@ -338,22 +345,44 @@ static void create_free(struct create_job *j)
     j->input = NULL;
 }
 
+/* create_user_fn: a new login, or, when the e-mail already has one outside this account, an
+ * invitation to it (a pending membership: the person sees it in GET /me and accepts or declines;
+ * the password the admin chose is not theirs and is dropped). The answer and everything the
+ * account sees are the same either way, so an admin cannot learn which e-mails are in use
+ * elsewhere. */
 static int create_user_fn(struct store_tx *tx, void *arg)
 {
     struct create_job *j = arg;
-    int64_t now = clock_wall_ms(), uid;
-    int rc = tx_query_i64(tx, &uid,
+    int64_t now = clock_wall_ms(), uid, pending = 0;
+    j->invited = false; /* a failed group commit runs the job again */
+    int rc = tx_query_i64(tx, &uid, "SELECT id FROM users WHERE email = $1", "t", j->email);
+    if (rc == 0) {
+        int64_t one;
+        rc = tx_query_i64(tx, &one,
+                          "SELECT 1 FROM account_users WHERE account_id = $1 AND user_id = $2",
+                          "ii", j->account_id, uid);
+        if (rc == 0)
+            return ERR_EMAIL_TAKEN; /* already in this account: that is this account's business */
+        if (rc != ERR_NOTFOUND)
+            return rc;
+        pending = 1;
+        j->invited = true;
+        rc = 0;
+    } else if (rc == ERR_NOTFOUND) {
+        rc = tx_query_i64(tx, &uid,
                           "INSERT INTO users (email, name, password_hash, created_at) VALUES ($1, "
                           "$2, $3, $4) RETURNING id",
                           "ttti", j->email, j->name, j->hash, now);
-    if (rc == ERR_CONFLICT)
-        return ERR_EMAIL_TAKEN;
+        if (rc == ERR_CONFLICT)
+            return ERR_EMAIL_TAKEN;
+    }
     if (rc < 0)
         return rc;
-    rc = tx_exec(
-        tx,
-        "INSERT INTO account_users (account_id, user_id, role, created_at) VALUES ($1, $2, $3, $4)",
-        "iiti", j->account_id, uid, role_name(j->role), now);
+    rc = tx_exec(tx,
+                 "INSERT INTO account_users (account_id, user_id, role, created_at, name, pending,"
+                 " invited_by) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                 "iititii", j->account_id, uid, role_name(j->role), now, j->name, pending,
+                 j->actor_id);
     if (rc < 0)
         return rc;
     event_batch_reset(&j->events);
@@ -391,8 +420,8 @@ static void create_done(void *arg, int rc)
     }
     event_publish(&j->events);
     with_presence(j->account_id, j->body);
-    log_info("users", "req=%" PRIu64 " account=%" PRId64 " created user email=%s", r->id,
-             j->account_id, j->email);
+    log_info("users", "req=%" PRIu64 " account=%" PRId64 " %s user email=%s", r->id, j->account_id,
+             j->invited ? "invited existing" : "created", j->email);
     http_respond_json(r, 201, j->body);
 }
 

@@ -32,7 +32,8 @@ enum role { ROLE_AGENT = 0, ROLE_SUPERVISOR = 1, ROLE_ADMIN = 2 };
 struct membership {
     int64_t account_id;
     enum role role;
-    char *name, *slug; /* request arena */
+    char *name, *slug;  /* the account's; request arena */
+    char *display_name; /* the person's name in this account */
 };
 
 /* principal: who is calling; lives in the request arena. */
@@ -45,6 +46,9 @@ struct principal {
     char availability[8]; /* online | away | offline */
     int nmemberships;
     struct membership *memberships;
+    /* Accounts that invited this login and wait for an answer (role in `role`, name in `name`). */
+    int ninvitations;
+    struct membership *invitations;
     /* For R_ACCOUNT routes: the account named in the path and the caller's role there. */
     int64_t account_id;
     enum role role;

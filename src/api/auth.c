@@ -10,6 +10,8 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "api/app.h"
+#include "event/event.h"
+#include "event/on_route.h"
 #include "model/password.h"
 #include "model/user.h"
 
@@ -74,12 +76,13 @@ static int load_memberships(struct store_tx *tx, struct http_req *r, struct prin
                             int64_t only_account)
 {
     struct store_rows rows;
-    int rc =
-        tx_query(tx, &rows,
-                 "SELECT au.account_id, au.role, a.name, a.slug FROM account_users au"
-                 " JOIN accounts a ON a.id = au.account_id"
-                 " WHERE au.user_id = $1 AND ($2 = 0 OR au.account_id = $2) ORDER BY au.account_id",
-                 "ii", p->user_id, only_account);
+    int rc = tx_query(tx, &rows,
+                      "SELECT au.account_id, au.role, a.name, a.slug, COALESCE(au.name, u.name)"
+                      " FROM account_users au JOIN accounts a ON a.id = au.account_id"
+                      " JOIN users u ON u.id = au.user_id"
+                      " WHERE au.user_id = $1 AND ($2 = 0 OR au.account_id = $2) AND au.pending = 0"
+                      " ORDER BY au.account_id",
+                      "ii", p->user_id, only_account);
     if (rc < 0)
         return rc;
     int cap = 4;
@@ -97,6 +100,34 @@ static int load_memberships(struct store_tx *tx, struct http_req *r, struct prin
             m->role = ROLE_AGENT;
         m->name = arena_strndup(&r->arena, rows_text(&rows, 2), rows_len(&rows, 2));
         m->slug = arena_strndup(&r->arena, rows_text(&rows, 3), rows_len(&rows, 3));
+        m->display_name = arena_strndup(&r->arena, rows_text(&rows, 4), rows_len(&rows, 4));
+    }
+    rows_close(&rows);
+    if (rc < 0)
+        return rc;
+    /* Accounts that invited this login and wait for an answer (GET /me shows them). */
+    if ((rc =
+             tx_query(tx, &rows,
+                      "SELECT au.account_id, a.name, au.role FROM account_users au"
+                      " JOIN accounts a ON a.id = au.account_id"
+                      " WHERE au.user_id = $1 AND au.pending = 1 AND $2 = 0 ORDER BY au.account_id",
+                      "ii", p->user_id, only_account)) < 0)
+        return rc;
+    int icap = 0;
+    while ((rc = rows_next(&rows)) == 1) {
+        if (p->ninvitations == icap) {
+            icap = icap ? icap * 2 : 4;
+            struct membership *m = arena_alloc(&r->arena, (size_t)icap * sizeof(*m));
+            if (p->ninvitations)
+                memcpy(m, p->invitations, (size_t)p->ninvitations * sizeof(*m));
+            p->invitations = m;
+        }
+        struct membership *m = &p->invitations[p->ninvitations++];
+        memset(m, 0, sizeof(*m));
+        m->account_id = rows_i64(&rows, 0);
+        m->name = arena_strndup(&r->arena, rows_text(&rows, 1), rows_len(&rows, 1));
+        if (role_parse(rows_text(&rows, 2), &m->role) < 0)
+            m->role = ROLE_AGENT;
     }
     rows_close(&rows);
     return rc < 0 ? rc : 0;
@@ -213,9 +244,16 @@ static json_t *principal_json(const struct principal *p)
             accs, json_pack("{s:I, s:s, s:s, s:s}", "id", (json_int_t)p->memberships[i].account_id,
                             "name", p->memberships[i].name, "slug", p->memberships[i].slug, "role",
                             role_name(p->memberships[i].role)));
-    return json_pack("{s:I, s:s, s:s, s:s, s:o}", "id", (json_int_t)p->user_id, "email", p->email,
-                     "name", p->name, "availability",
-                     p->availability[0] ? p->availability : "online", "accounts", accs);
+    json_t *inv = json_array();
+    for (int i = 0; i < p->ninvitations; i++)
+        json_array_append_new(inv, json_pack("{s:I, s:s, s:s}", "account_id",
+                                             (json_int_t)p->invitations[i].account_id,
+                                             "account_name", p->invitations[i].name, "role",
+                                             role_name(p->invitations[i].role)));
+    return json_pack("{s:I, s:s, s:s, s:s, s:o, s:o}", "id", (json_int_t)p->user_id, "email",
+                     p->email, "name", p->name, "availability",
+                     p->availability[0] ? p->availability : "online", "accounts", accs,
+                     "invitations", inv);
 }
 
 /* ---- login failure limiter (loop thread) ---- */
@@ -573,9 +611,177 @@ static void h_me(struct http_req *r)
     http_respond_json(r, 200, principal_json(req_principal(r)));
 }
 
+/* ---- one's own profile and invitations ---- */
+
+struct me_job {
+    struct http_req *r;
+    char *name;         /* PATCH /me */
+    int64_t account_id; /* an invitation's account */
+    bool accept;
+    struct principal *p; /* reloaded after the change */
+    struct event_batch events;
+};
+
+/* me_reload: the principal again (memberships, invitations, name) after a change. */
+static int me_reload(struct store_tx *tx, struct me_job *j)
+{
+    struct principal *old = req_principal(j->r), *p = arena_calloc(&j->r->arena, sizeof(*p));
+    *p = *old;
+    p->nmemberships = p->ninvitations = 0;
+    p->memberships = p->invitations = NULL;
+    struct store_rows rows;
+    int rc = tx_query(tx, &rows, "SELECT name FROM users WHERE id = $1", "i", p->user_id);
+    if (rc < 0)
+        return rc;
+    if ((rc = rows_next(&rows)) == 1)
+        p->name = arena_strndup(&j->r->arena, rows_text(&rows, 0), rows_len(&rows, 0));
+    rows_close(&rows);
+    if (rc < 0 || (rc = load_memberships(tx, j->r, p, p->api_token_id ? old->account_id : 0)) < 0)
+        return rc;
+    j->p = p;
+    return 0;
+}
+
+/* PATCH /me {name}: one's own name, and the name in each account that had not renamed them. */
+static int me_update_fn(struct store_tx *tx, void *arg)
+{
+    struct me_job *j = arg;
+    struct principal *p = req_principal(j->r);
+    event_batch_reset(&j->events);
+    int rc = tx_exec(tx,
+                     "UPDATE account_users SET name = $1 WHERE user_id = $2 AND (name IS NULL OR"
+                     " name = (SELECT u.name FROM users u WHERE u.id = $2))",
+                     "ti", j->name, p->user_id);
+    if (rc >= 0)
+        rc = tx_exec(tx, "UPDATE users SET name = $1 WHERE id = $2", "ti", j->name, p->user_id);
+    if (rc < 0 || (rc = me_reload(tx, j)) < 0)
+        return rc;
+    for (int i = 0; i < j->p->nmemberships; i++) {
+        const struct membership *m = &j->p->memberships[i];
+        json_t *u = json_pack("{s:I, s:s}", "id", (json_int_t)p->user_id, "name", m->display_name);
+        if ((rc = event_emit(tx, &j->events, m->account_id, "user.updated", 0, 0, 0, true,
+                             json_pack("{s:o}", "user", u))) < 0 ||
+            (rc = audit_add(tx, m->account_id, p->user_id, "user.profile_updated", "user",
+                            p->user_id, j->r->ip, json_pack("{s:s}", "name", j->name))) < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* POST /me/invitations/{aid}/accept and DELETE /me/invitations/{aid}. */
+static int me_invitation_fn(struct store_tx *tx, void *arg)
+{
+    struct me_job *j = arg;
+    struct principal *p = req_principal(j->r);
+    event_batch_reset(&j->events);
+    int64_t one;
+    int rc = tx_query_i64(tx, &one,
+                          "SELECT 1 FROM account_users WHERE account_id = $1 AND user_id = $2"
+                          " AND pending = 1",
+                          "ii", j->account_id, p->user_id);
+    if (rc < 0)
+        return rc; /* ERR_NOTFOUND: no such invitation */
+    if (j->accept) {
+        rc = tx_exec(tx,
+                     "UPDATE account_users SET pending = 0 WHERE account_id = $1 AND user_id = $2",
+                     "ii", j->account_id, p->user_id);
+    } else {
+        /* Declined: the account forgets them, with what the admin set up for them. */
+        static const char *const del[] = {
+            "DELETE FROM inbox_members WHERE account_id = $1 AND user_id = $2",
+            "DELETE FROM team_members WHERE account_id = $1 AND user_id = $2",
+            "DELETE FROM user_skills WHERE account_id = $1 AND user_id = $2",
+            "DELETE FROM account_users WHERE account_id = $1 AND user_id = $2",
+        };
+        for (size_t i = 0; rc >= 0 && i < ARRAY_SIZE(del); i++)
+            rc = tx_exec(tx, del[i], "ii", j->account_id, p->user_id);
+    }
+    if (rc >= 0)
+        rc = audit_add(tx, j->account_id, p->user_id,
+                       j->accept ? "user.invitation_accepted" : "user.invitation_declined", "user",
+                       p->user_id, j->r->ip, NULL);
+    if (rc >= 0 && j->accept)
+        rc = event_emit(tx, &j->events, j->account_id, "user.updated", 0, 0, 0, true,
+                        json_pack("{s:{s:I}}", "user", "id", (json_int_t)p->user_id));
+    if (rc < 0 || (rc = me_reload(tx, j)) < 0)
+        return rc;
+    return 0;
+}
+
+static void me_done(void *arg, int rc)
+{
+    struct me_job *j = arg;
+    free(j->name);
+    if (rc < 0) {
+        event_batch_reset(&j->events);
+        http_respond_error(j->r, rc, NULL,
+                           rc == ERR_NOTFOUND ? "There is no invitation from this account." : NULL);
+        return;
+    }
+    event_publish(&j->events);
+    /* the workspace's own socket learns of a new account by reloading /me; an account reloads
+     * its members from user.updated (routing, lists) */
+    if (j->account_id)
+        on_route_reload(j->account_id);
+    http_add_header(j->r, "Cache-Control: no-store");
+    http_respond_json(j->r, 200, principal_json(j->p));
+}
+
+static void h_me_update(struct http_req *r)
+{
+    json_t *body;
+    if (http_body_json(r, &body) < 0)
+        return;
+    struct jfail f = {0};
+    const char *name = NULL;
+    const char *key;
+    json_t *v;
+    int rc = 0;
+    json_object_foreach(body, key, v)
+    {
+        if (strcmp(key, "name") != 0 && rc == 0)
+            rc = json_fail(&f, key, "unknown field; you can change your name.");
+    }
+    if (rc == 0)
+        rc = json_get_str(body, "name", true, 1, USER_NAME_MAX, &name, &f);
+    if (rc == 0 && !user_name_valid(name))
+        rc = json_fail(&f, "name", "name must be 1 to %d characters without control characters.",
+                       USER_NAME_MAX);
+    if (rc < 0) {
+        json_decref(body);
+        http_respond_jfail(r, rc, &f);
+        return;
+    }
+    struct me_job *j = arena_calloc(&r->arena, sizeof(*j));
+    j->r = r;
+    struct span n = span_trim(span_of(name));
+    j->name = xstrndup(n.p, n.len);
+    json_decref(body);
+    if (app_store_write(r, me_update_fn, me_done, j) < 0)
+        free(j->name);
+}
+
+static void h_me_invitation(struct http_req *r)
+{
+    struct me_job *j = arena_calloc(&r->arena, sizeof(*j));
+    j->r = r;
+    j->accept = r->method == HTTP_POST;
+    if (app_id_param(r, "aid", &j->account_id) < 0)
+        return;
+    if (req_principal(r)->api_token_id) {
+        http_respond_error(r, ERR_FORBIDDEN, NULL,
+                           "An API token belongs to one account; answer invitations signed in.");
+        return;
+    }
+    app_store_write(r, me_invitation_fn, me_done, j);
+}
+
 void api_auth_routes(struct router *rt)
 {
     router_add(rt, HTTP_POST, "/api/v1/auth/login", h_login, R_PUBLIC);
+    router_add(rt, HTTP_PATCH, "/api/v1/me", h_me_update, R_AUTH);
+    router_add(rt, HTTP_POST, "/api/v1/me/invitations/{aid}/accept", h_me_invitation, R_AUTH);
+    router_add(rt, HTTP_DELETE, "/api/v1/me/invitations/{aid}", h_me_invitation, R_AUTH);
     router_add(rt, HTTP_POST, "/api/v1/auth/logout", h_logout, R_AUTH);
     router_add(rt, HTTP_GET, "/api/v1/me", h_me, R_AUTH);
 }

@@ -20,7 +20,8 @@ const char CONTACT_COLS[] =
     "ct.id, ct.name, ct.email, ct.phone, ct.attributes, ct.last_seen_at, ct.created_at, ct.prechat";
 
 const char CONV_SELECT[] =
-    "SELECT c.id, c.inbox_id, c.status, c.snoozed_until, c.assignee_id, u.name, c.team_id,"
+    "SELECT c.id, c.inbox_id, c.status, c.snoozed_until, c.assignee_id, COALESCE(aun.name, u.name),"
+    " c.team_id,"
     " c.priority, c.last_activity_at, c.waiting_since, c.first_reply_at, c.agent_last_read_id,"
     " c.contact_last_read_id, c.page_url, c.prechat, c.created_at, c.updated_at,"
     " ct.id, ct.name, ct.email, ct.phone,"
@@ -28,6 +29,7 @@ const char CONV_SELECT[] =
     " c.bot_state, c.intent, c.sentiment"
     " FROM conversations c JOIN contacts ct ON ct.id = c.contact_id"
     " LEFT JOIN users u ON u.id = c.assignee_id"
+    " LEFT JOIN account_users aun ON aun.account_id = c.account_id AND aun.user_id = c.assignee_id"
     " LEFT JOIN messages lm ON lm.id = c.last_message_id";
 
 const char MSG_SELECT[] = "SELECT " MSG_COLS MSG_FROM;

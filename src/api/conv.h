@@ -41,7 +41,9 @@ extern const char CONV_SELECT[];
 /* message_json: one message, from the 14 columns MSG_COLS (a query may add its own after them). */
 #define MSG_COLS                                                                                   \
     "m.id, m.conversation_id, c.inbox_id, m.sender_type, m.sender_id,"                             \
-    " CASE m.sender_type WHEN 'user' THEN (SELECT name FROM users WHERE id = m.sender_id)"         \
+    " CASE m.sender_type WHEN 'user' THEN (SELECT COALESCE(au.name, u.name) FROM users u"          \
+    "  LEFT JOIN account_users au ON au.user_id = u.id AND au.account_id = m.account_id"           \
+    "  WHERE u.id = m.sender_id)"                                                                  \
     "  WHEN 'contact' THEN (SELECT name FROM contacts WHERE id = m.sender_id) ELSE '' END,"        \
     " m.content, m.private, m.client_id, m.attachments, m.created_at, m.sentiment, m.attributes,"  \
     " (SELECT sl.label FROM sentiment_labels sl WHERE sl.account_id = m.account_id"                \

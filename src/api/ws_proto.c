@@ -755,7 +755,7 @@ static void ws_authed(struct http_req *r, struct principal *p, int rc)
     s->role = m->role;
     s->cred = cred_key(p->session_id, p->api_token_id);
     s->expires_at = p->expires_at;
-    s->name = xstrdup(p->name ? p->name : "");
+    s->name = xstrdup(m->display_name ? m->display_name : p->name ? p->name : "");
     enum push_role role = m->role == ROLE_ADMIN        ? PUSH_ADMIN
                           : m->role == ROLE_SUPERVISOR ? PUSH_SUPERVISOR
                                                        : PUSH_AGENT;

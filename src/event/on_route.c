@@ -712,7 +712,8 @@ static int reload_fn(struct store_tx *tx, void *arg)
     j->nagents = j->nmembers = j->nskills = j->nteams = 0;
     struct store_rows rows;
     int rc = tx_query(tx, &rows,
-                      "SELECT au.account_id, au.user_id, u.name, au.role, au.capacity,"
+                      "SELECT au.account_id, au.user_id, COALESCE(au.name, u.name), au.role,"
+                      " au.capacity,"
                       " au.languages, au.region, u.availability, au.last_assigned_at"
                       " FROM account_users au JOIN users u ON u.id = au.user_id"
                       " WHERE $1 = 0 OR au.account_id = $1",
