@@ -12,12 +12,29 @@ export interface AccountMembership {
   role: Role;
 }
 
-/** GET /api/v1/me */
+/** An account that added the user's e-mail and waits for an answer (GET /me's invitations). */
+export interface Invitation {
+  account_id: number;
+  account_name: string;
+  /** The role the user will have there once they accept. */
+  role: Role;
+}
+
+/** GET /api/v1/me; also the answer of PATCH /me and of accepting or declining an invitation. */
 export interface Me {
   id: number;
   email: string;
+  /** The user's own name; each account may show another one for them (an admin's rename there). */
   name: string;
+  availability?: Availability;
   accounts: AccountMembership[];
+  /** Pending invitations (servers before invitations do not send the list). */
+  invitations?: Invitation[];
+}
+
+/** PATCH /api/v1/me: the user's own name, 1..100 characters. */
+export interface MePatch {
+  name: string;
 }
 
 /** POST /api/v1/auth/login */

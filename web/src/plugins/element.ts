@@ -7,6 +7,7 @@ import {
   ElAlert,
   ElAside,
   ElAvatar,
+  ElBadge,
   ElBreadcrumb,
   ElBreadcrumbItem,
   ElButton,
@@ -37,6 +38,7 @@ import {
   ElMenuItem,
   ElOption,
   ElPagination,
+  ElPopover,
   ElProgress,
   ElRadio,
   ElRadioButton,
@@ -59,6 +61,7 @@ import 'element-plus/es/components/base/style/css';
 import 'element-plus/es/components/alert/style/css';
 import 'element-plus/es/components/aside/style/css';
 import 'element-plus/es/components/avatar/style/css';
+import 'element-plus/es/components/badge/style/css';
 import 'element-plus/es/components/breadcrumb-item/style/css';
 import 'element-plus/es/components/breadcrumb/style/css';
 import 'element-plus/es/components/button/style/css';
@@ -92,6 +95,7 @@ import 'element-plus/es/components/message-box/style/css';
 import 'element-plus/es/components/message/style/css';
 import 'element-plus/es/components/option/style/css';
 import 'element-plus/es/components/pagination/style/css';
+import 'element-plus/es/components/popover/style/css';
 import 'element-plus/es/components/progress/style/css';
 import 'element-plus/es/components/radio-button/style/css';
 import 'element-plus/es/components/radio-group/style/css';
@@ -113,6 +117,7 @@ const components: Component[] = [
   ElAlert,
   ElAside,
   ElAvatar,
+  ElBadge,
   ElBreadcrumb,
   ElBreadcrumbItem,
   ElButton,
@@ -142,6 +147,7 @@ const components: Component[] = [
   ElMenuItem,
   ElOption,
   ElPagination,
+  ElPopover,
   ElProgress,
   ElRadio,
   ElRadioButton,

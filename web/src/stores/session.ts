@@ -2,7 +2,7 @@
 // useSession(). The session itself is the HttpOnly cookie the server set at login, so nothing secret is
 // kept here: only GET /me's answer and the chosen account id (remembered in localStorage).
 import { computed, reactive, readonly } from 'vue';
-import { ApiError, auth, type AccountMembership, type Me, type Role } from '@/api';
+import { ApiError, auth, type AccountMembership, type Me, type MePatch, type Role } from '@/api';
 
 const ACCOUNT_KEY = 'parley.account';
 
@@ -57,6 +57,34 @@ export async function loadSession(): Promise<Me | null> {
   }
 }
 
+/** GET /me again without a fuss (a failure keeps what we had; a 401 signs out as usual). */
+export async function refreshSession(): Promise<void> {
+  if (!state.me) return;
+  try {
+    setMe(await auth.me());
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 401) clearSession();
+  }
+}
+
+/** Accepts an account's invitation; resolves to the new membership (the account list has it already). */
+export async function acceptInvitation(accountId: number): Promise<AccountMembership | undefined> {
+  setMe(await auth.acceptInvitation(accountId));
+  return membership(accountId);
+}
+
+/** Declines an account's invitation. */
+export async function declineInvitation(accountId: number): Promise<void> {
+  setMe(await auth.declineInvitation(accountId));
+}
+
+/** Changes one's own name (every account that did not give them another name follows). */
+export async function updateMe(patch: MePatch): Promise<Me> {
+  const me = await auth.updateMe(patch);
+  setMe(me);
+  return me;
+}
+
 /** Makes an account current; ignored when the user is not a member. */
 export function selectAccount(id: number): boolean {
   if (!state.me?.accounts.some((a) => a.id === id)) return false;
@@ -80,11 +108,13 @@ export function roleIn(accountId: number | null): Role | undefined {
 
 const currentAccount = computed(() => membership(state.accountId));
 const isAdmin = computed(() => currentAccount.value?.role === 'admin');
+const invitations = computed(() => state.me?.invitations ?? []);
 
 export function useSession() {
   return {
     state: readonly(state),
     currentAccount,
     isAdmin,
+    invitations,
   };
 }
