@@ -224,6 +224,7 @@ int main(int argc, char **argv)
         .idle_timeout = (uint64_t)cfg.idle_timeout,
         .ws_idle_timeout = (uint64_t)cfg.ws_idle_timeout,
         .ws_ping_interval = (uint64_t)cfg.ws_ping_interval,
+        .send_timeout = (uint64_t)cfg.send_timeout,
         .trust_proxy = cfg.trust_proxy,
     };
     server_init(&app.srv, app.loop, &app.router, &lim);

@@ -36,6 +36,8 @@
       "ms for a request's body to arrive")                                                         \
     X(idle_timeout, "idle-timeout", INT, "60000", 50, 3600000, 0,                                  \
       "ms an idle keep-alive connection stays open")                                               \
+    X(send_timeout, "send-timeout", INT, "60000", 50, 3600000, 0,                                  \
+      "ms a response may wait for the client to read more of it before the connection is reset")   \
     X(max_connections, "max-connections", INT, "100000", 1, 10000000, 0, "most open connections")  \
     X(ws_max_message, "ws-max-message", INT, "65536", 125, 16777216, 0,                            \
       "largest WebSocket message, bytes (close 1009 above)")                                       \

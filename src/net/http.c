@@ -86,7 +86,7 @@ void http_respond(struct http_req *r, int status, const char *content_type, cons
     struct conn *c = r->conn;
     if (server_on_response)
         server_on_response(r, status, clock_mono_ns() - r->start_ns);
-    if (c && !c->closing) {
+    if (c && !conn__closing(c)) {
         bool keep = r->keep_alive && !c->srv->shutting_down;
         char head[512];
         int h = snprintf(head, sizeof(head), "HTTP/1.1 %d %s\r\nContent-Length: %zu\r\n%s%s%s%s",

@@ -13,6 +13,7 @@
 #include "net/router.h"
 
 #include <arpa/inet.h>
+#include <assert.h>
 
 server_metric_fn server_on_response;
 
@@ -59,9 +60,21 @@ static void tl_append(struct tlist *l, struct conn *c, struct tlink *k, size_t o
 #undef LINK
 }
 
-void conn__tl_set(struct conn *c, int list)
+/* The timeout list of each state (conn.h). */
+static const int8_t state_list[] = {
+    [CS_READING_HEAD] = T_HEADER, [CS_READING_BODY] = T_BODY, [CS_HANDLING] = T_NONE,
+    [CS_WRITING] = T_SEND,        [CS_IDLE] = T_IDLE,         [CS_LINGERING] = T_LINGER,
+    [CS_WS] = T_WS_IDLE,          [CS_WS_DRAINING] = T_SLOW,  [CS_CLOSING] = T_NONE,
+};
+
+/* tl_set / tp_set: the only code that links a connection into a list. A closing connection is
+ * about to be freed by on_close: linking it would leave a dangling pointer in the list. */
+static void tl_set(struct conn *c, int list)
 {
     struct server *srv = c->srv;
+    assert(!conn__closing(c) || list == T_NONE);
+    if (conn__closing(c) && list != T_NONE)
+        return;
     if (c->tl.list != T_NONE)
         tl_unlink(&srv->tl[c->tl.list], c, &c->tl, offsetof(struct conn, tl));
     c->tl.list = (int8_t)list;
@@ -70,15 +83,34 @@ void conn__tl_set(struct conn *c, int list)
         tl_append(&srv->tl[list], c, &c->tl, offsetof(struct conn, tl));
 }
 
-void conn__tp_set(struct conn *c, bool in)
+static void tp_set(struct conn *c, bool in)
 {
     struct server *srv = c->srv;
+    assert(!conn__closing(c) || !in);
+    if (conn__closing(c) && in)
+        return;
     if (c->tp.list != T_NONE)
         tl_unlink(&srv->ws_ping, c, &c->tp, offsetof(struct conn, tp));
     c->tp.list = in ? 0 : T_NONE;
     c->tp.t = conn__now(c);
     if (in)
         tl_append(&srv->ws_ping, c, &c->tp, offsetof(struct conn, tp));
+}
+
+void conn__set_state(struct conn *c, enum conn_state s)
+{
+    assert(!conn__closing(c));
+    if (conn__closing(c))
+        return;
+    c->state = s;
+    tl_set(c, state_list[s]);
+    tp_set(c, s == CS_WS);
+}
+
+void conn__touch(struct conn *c)
+{
+    if (!conn__closing(c))
+        conn__set_state(c, c->state);
 }
 
 static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *b);
@@ -99,11 +131,15 @@ static void send_simple_error(struct conn *c, int err)
                      n, err == ERR_BUSY || err == ERR_CONNS ? "Retry-After: 1\r\n" : "");
     conn__write(c, head, (size_t)h);
     conn__write(c, body, (size_t)n);
+    if (conn__closing(c))
+        return; /* the write failed: the peer is gone */
     c->close_after_write = true;
     /* The peer may still be sending (a body over max-body): closing with unread data makes the
      * kernel send RST, and the client may never see our answer. Linger instead (RFC 9112 9.6). */
     c->linger = c->got_bytes;
-    if (!c->writing)
+    if (c->writing)
+        conn__set_state(c, CS_WRITING); /* on_write ends it once the answer is out */
+    else
         conn__end(c);
 }
 
@@ -112,17 +148,19 @@ static void on_shutdown(uv_shutdown_t *req, int status)
     struct conn *c = req->data;
     free(req);
     c->shut = NULL;
-    if (status < 0 || c->closing) {
+    if (status < 0 || conn__closing(c)) {
         conn__close(c);
         return;
     }
-    conn__tl_set(c, T_LINGER); /* refreshed on every read; closes after a quiet period */
+    conn__set_state(c, CS_LINGERING); /* refreshed on every read; closes after a quiet period */
 }
 
 /* conn__end: close now, or (lingering) shut our side down and drain the peer first. */
 static void conn__end(struct conn *c)
 {
-    if (!c->linger || c->closing || c->shut) {
+    if (conn__closing(c))
+        return;
+    if (!c->linger || c->shut) {
         conn__close(c);
         return;
     }
@@ -134,7 +172,9 @@ static void conn__end(struct conn *c)
         conn__close(c);
         return;
     }
-    if (!c->reading && !c->closing) {
+    /* until on_shutdown lingers, the send timeout bounds it */
+    conn__set_state(c, CS_WRITING);
+    if (!c->reading) {
         uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, on_read);
         c->reading = true;
     }
@@ -148,13 +188,16 @@ static void on_sweep(uv_timer_t *t)
         struct tlist *l = &srv->tl[i];
         while (l->head && now - l->head->tl.t >= l->timeout) {
             struct conn *c = l->head;
-            conn__tl_set(c, T_NONE);
+            /* Out of the list first; each action below moves it to another state or closes it.
+             */
+            tl_set(c, T_NONE);
             if (i == T_WS_IDLE) {
                 log_debug("ws", "conn=%" PRIu64 " idle timeout", c->id);
                 ws__close(c, 1001, "idle timeout");
-            } else if (i == T_SLOW) {
-                /* A slow client that stopped draining its queue: reset, so the kernel drops what
+            } else if (i == T_SLOW || i == T_SEND) {
+                /* A client that stopped reading what we send: reset, so the kernel drops what
                  * it still holds for it at once instead of keeping an orphaned socket. */
+                log_debug("net", "conn=%" PRIu64 " send timeout", c->id);
                 close_handle(c, true);
             } else if ((i == T_HEADER && c->got_bytes) || i == T_BODY) {
                 log_debug("http", "conn=%" PRIu64 " request timeout", c->id);
@@ -166,7 +209,7 @@ static void on_sweep(uv_timer_t *t)
     }
     while (srv->ws_ping.head && now - srv->ws_ping.head->tp.t >= srv->lim.ws_ping_interval) {
         struct conn *c = srv->ws_ping.head;
-        conn__tp_set(c, true); /* to the tail */
+        tp_set(c, true); /* to the tail */
         ws__ping(c);
     }
 }
@@ -199,13 +242,13 @@ static void on_write(uv_write_t *w, int status)
     struct conn *c = containerof(w, struct conn, wreq);
     c->writing = false;
     buf_release(&c->wfly);
-    if (status < 0 || c->closing) {
-        if (!c->closing)
+    if (status < 0 || conn__closing(c)) {
+        if (!conn__closing(c))
             conn__close(c);
         return;
     }
-    if (c->write_closed)
-        conn__tl_set(c, T_SLOW); /* a slow client draining its queue: time while it does */
+    if (c->state == CS_WS_DRAINING || c->state == CS_WRITING)
+        conn__touch(c); /* the client reads: its send deadline starts again */
     if (c->wq.len) {
         start_write(c);
         return;
@@ -228,7 +271,7 @@ static void over_cap(struct conn *c)
 
 void conn__write(struct conn *c, const void *p, size_t len)
 {
-    if (c->closing || c->write_closed || len == 0)
+    if (conn__closing(c) || c->write_closed || len == 0)
         return;
     if (!c->writing && c->wq.len == 0) {
         /* Nothing queued: try the socket directly, queue only what it does not take. */
@@ -253,7 +296,7 @@ void conn__write(struct conn *c, const void *p, size_t len)
 
 void conn__write_later(struct conn *c, const void *head, size_t hlen, const void *p, size_t len)
 {
-    if (c->closing || c->write_closed || hlen + len == 0)
+    if (conn__closing(c) || c->write_closed || hlen + len == 0)
         return;
     /* one reservation for both: a frame costs at most one allocation */
     if (buf_reserve(&c->wq, hlen + len) < 0 || buf_append(&c->wq, head, hlen) < 0 ||
@@ -276,19 +319,20 @@ void conn__write_later(struct conn *c, const void *head, size_t hlen, const void
 
 void conn__finish(struct conn *c)
 {
-    if (c->closing)
+    if (conn__closing(c))
         return;
     c->close_after_write = true;
     if (!c->writing && c->wq.len == 0)
         conn__close(c);
-    /* else on_write, or the flush, closes it once the queue is out */
+    else /* on_write, or the flush, closes it once the queue is out; reset if it never is */
+        conn__set_state(c, c->kind == CONN_WS ? CS_WS_DRAINING : CS_WRITING);
 }
 
 /* One write per connection per loop iteration: try the socket, queue what it does not take. */
 static void flush_conn(struct conn *c)
 {
     c->flush_queued = false;
-    if (c->closing || c->writing)
+    if (conn__closing(c) || c->writing)
         return;
     if (c->wq.len) {
         uv_buf_t b = uv_buf_init(c->wq.p, (unsigned)c->wq.len);
@@ -321,7 +365,7 @@ bool conn__room(struct conn *c, size_t need)
         return true;
     if (!c->writing && c->wq.len)
         flush_conn(c); /* this iteration's frames so far: to the kernel, or in flight */
-    return !c->closing && c->wq.len + need <= c->wq.max;
+    return !conn__closing(c) && c->wq.len + need <= c->wq.max;
 }
 
 static void flush_all(struct server *srv)
@@ -370,11 +414,11 @@ static void on_close(uv_handle_t *h)
 /* Close the handle; with reset, send RST (SO_LINGER 0) so the kernel drops unsent data at once. */
 static void close_handle(struct conn *c, bool reset)
 {
-    if (c->closing)
+    if (conn__closing(c))
         return;
-    c->closing = true;
-    conn__tl_set(c, T_NONE);
-    conn__tp_set(c, false);
+    tl_set(c, T_NONE);
+    tp_set(c, false);
+    c->state = CS_CLOSING; /* for good: conn__set_state refuses from here on */
     if (c->kind == CONN_WS)
         c->srv->nws--;
     if (!reset || c->shut || uv_tcp_close_reset(&c->tcp, on_close) != 0)
@@ -413,8 +457,8 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
     if (c->close_after_write) {
         /* Answered and closing: discard what the peer still sends (bounded). */
         c->lingered += (size_t)n;
-        if (c->tl.list == T_LINGER)
-            conn__tl_set(c, T_LINGER);
+        if (c->state == CS_LINGERING)
+            conn__touch(c);
         if (c->lingered > 64u * 1024 * 1024)
             conn__close(c);
         return;
@@ -435,7 +479,7 @@ static void pause_reading(struct conn *c)
 
 static void resume_reading(struct conn *c)
 {
-    if (!c->reading && !c->closing) {
+    if (!c->reading && !conn__closing(c)) {
         uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, on_read);
         c->reading = true;
     }
@@ -582,7 +626,9 @@ static int on_headers_complete(http_parser *p)
         r->expect_continue = true;
     if (r->expect_continue && !r->upgrade)
         conn__write(c, "HTTP/1.1 100 Continue\r\n\r\n", 25);
-    conn__tl_set(c, T_BODY);
+    if (conn__closing(c))
+        return -1; /* that write failed: stop parsing, conn__feed sees the close */
+    conn__set_state(c, CS_READING_BODY);
     return 0;
 }
 
@@ -617,12 +663,12 @@ static const http_parser_settings parser_settings = {
 /* conn__feed: parses bytes; runs a request when one is complete; stashes what follows it. */
 void conn__feed(struct conn *c, const char *p, size_t len)
 {
-    if (c->closing)
+    if (conn__closing(c))
         return;
     if (len && !c->got_bytes) {
         c->got_bytes = true;
-        if (c->tl.list == T_IDLE)
-            conn__tl_set(c, T_HEADER);
+        if (c->state == CS_IDLE)
+            conn__set_state(c, CS_READING_HEAD);
     }
     if (c->req && c->req->dispatched) {
         /* A request is being answered: keep the bytes for later, and read no more for now. */
@@ -635,6 +681,8 @@ void conn__feed(struct conn *c, const char *p, size_t len)
     }
     size_t done = http_parser_execute(&c->parser, &parser_settings, p, len);
     enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
+    if (conn__closing(c))
+        return; /* a write inside a callback failed; on_close frees the request */
     if (e == HPE_PAUSED) {
         http_parser_pause(&c->parser, 0);
         /* http-parser stops after the byte that completed the message. Only when more bytes came
@@ -672,7 +720,7 @@ static void dispatch(struct conn *c)
 {
     struct http_req *r = c->req;
     struct server *srv = c->srv;
-    conn__tl_set(c, T_NONE); /* the handler has no timeout; it answers exactly once */
+    conn__set_state(c, CS_HANDLING); /* no timeout: the handler answers exactly once */
     srv->inflight++;
     srv->stats.requests++;
     char allow[128];
@@ -724,39 +772,46 @@ static void free_request(struct http_req *r)
     free(r);
 }
 
-/* finish_request: after the response is queued: next request, or close. */
+/* next_request: the response is on its way and the connection stays open: parse the next
+ * pipelined request, or wait for one. */
+static void next_request(struct conn *c)
+{
+    struct server *srv = c->srv;
+    c->got_bytes = c->stash.len > 0;
+    conn__set_state(c, c->got_bytes ? CS_READING_HEAD : CS_IDLE);
+    http_parser_init(&c->parser, HTTP_REQUEST);
+    if (c->stash.len) {
+        /* Pipelined bytes: parse them now; conn__feed re-stashes what it cannot take. */
+        struct buf pending = c->stash;
+        buf_init(&c->stash, srv->lim.max_body + srv->lim.max_header);
+        conn__feed(c, pending.p, pending.len);
+        buf_release(&pending);
+    }
+    if (!conn__closing(c) && !(c->req && c->req->dispatched))
+        resume_reading(c);
+}
+
+/* finish_request: the request leaves the application (its response is queued, or it was
+ * orphaned): the next request, or close. The connection may have closed meanwhile (a write of the
+ * response failed): then it only waits for on_close, in no list. */
 static void finish_request(struct http_req *r)
 {
     struct server *srv = r->srv;
     struct conn *c = r->conn;
     srv->inflight--;
-    if (!c) {
-        free_request(r);
-    } else {
-        bool keep =
-            r->keep_alive && !c->close_after_write && !srv->shutting_down && c->kind == CONN_HTTP;
+    if (c)
         c->req = NULL;
-        free_request(r);
-        if (c->kind == CONN_HTTP) {
-            if (!keep) {
-                c->close_after_write = true;
-                if (!c->writing)
-                    conn__close(c);
-            } else {
-                c->got_bytes = c->stash.len > 0;
-                conn__tl_set(c, c->got_bytes ? T_HEADER : T_IDLE);
-                http_parser_init(&c->parser, HTTP_REQUEST);
-                if (c->stash.len) {
-                    /* Pipelined bytes: parse them now; conn__feed re-stashes what it cannot take.
-                     */
-                    struct buf pending = c->stash;
-                    buf_init(&c->stash, srv->lim.max_body + srv->lim.max_header);
-                    conn__feed(c, pending.p, pending.len);
-                    buf_release(&pending);
-                }
-                if (!c->closing && !(c->req && c->req->dispatched))
-                    resume_reading(c);
-            }
+    bool keep = c && r->keep_alive && !c->close_after_write && !srv->shutting_down;
+    free_request(r);
+    if (c && !conn__closing(c) && c->kind == CONN_HTTP) {
+        if (keep) {
+            next_request(c);
+        } else {
+            c->close_after_write = true;
+            if (c->writing)
+                conn__set_state(c, CS_WRITING); /* on_write ends it */
+            else
+                conn__end(c);
         }
     }
     if (srv->shutting_down && srv->inflight == 0 && srv->on_drained) {
@@ -774,21 +829,20 @@ void http__finish(struct http_req *r)
 /* ws.c takes over a connection after the 101: hand it the stashed bytes. */
 void http__upgraded(struct conn *c)
 {
-    if (c->closing)
+    if (conn__closing(c))
         return;
     c->kind = CONN_WS;
     c->srv->nws++;
     c->srv->stats.ws_opened++;
     c->last_rx = conn__now(c);
-    conn__tl_set(c, T_WS_IDLE);
-    conn__tp_set(c, true);
+    conn__set_state(c, CS_WS);
     if (c->stash.len) {
         struct buf pending = c->stash;
         buf_init(&c->stash, c->srv->lim.max_body + c->srv->lim.max_header);
         ws__on_read(c, pending.p, pending.len);
         buf_release(&pending);
     }
-    if (!c->closing)
+    if (!conn__closing(c))
         resume_reading(c);
 }
 
@@ -833,7 +887,7 @@ static void on_connection(uv_stream_t *ls, int status)
         send_simple_error(c, srv->shutting_down ? ERR_SHUTDOWN : ERR_CONNS);
         return;
     }
-    conn__tl_set(c, T_HEADER);
+    conn__set_state(c, CS_READING_HEAD);
     resume_reading(c);
 }
 
@@ -850,6 +904,7 @@ int server_init(struct server *srv, uv_loop_t *loop, struct router *router,
     srv->tl[T_WS_IDLE].timeout = lim->ws_idle_timeout;
     srv->tl[T_LINGER].timeout = 2000;
     srv->tl[T_SLOW].timeout = 10000;
+    srv->tl[T_SEND].timeout = lim->send_timeout ? lim->send_timeout : 60000;
     map_init(&srv->conns, false);
     uv_tcp_init(loop, &srv->listener);
     srv->listener.data = srv;
@@ -912,7 +967,7 @@ int server_listen(struct server *srv, const char *hostport, char *err, size_t er
 struct conn *server_conn(struct server *srv, uint64_t id)
 {
     struct conn *c = map_get(&srv->conns, id);
-    return c && !c->closing ? c : NULL;
+    return c && !conn__closing(c) ? c : NULL;
 }
 
 void server_shutdown(struct server *srv, server_idle_fn on_drained)
