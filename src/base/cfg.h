@@ -11,7 +11,8 @@
 #include <stdio.h>
 
 /* X(field, "name", type, "default", min, max, secret, "help"); types: STR, INT, BOOL, ENUM
- * ("a|b|c"). */
+ * ("a|b|c"). An INT with the default "" is 0 unless set: the program derives it (its help says
+ * how). */
 #define CFG_MAP(X)                                                                                 \
     X(listen, "listen", STR, "127.0.0.1:8080", 0, 0, 0,                                            \
       "address to listen on, HOST:PORT (port 0 picks a free port)")                                \
@@ -38,7 +39,9 @@
       "ms an idle keep-alive connection stays open")                                               \
     X(send_timeout, "send-timeout", INT, "60000", 50, 3600000, 0,                                  \
       "ms a response may wait for the client to read more of it before the connection is reset")   \
-    X(max_connections, "max-connections", INT, "100000", 1, 10000000, 0, "most open connections")  \
+    X(max_connections, "max-connections", INT, "", 1, 10000000, 0,                                 \
+      "most open connections (503 above); default: what the open-file limit allows, less a "       \
+      "reserve, logged at start-up")                                                               \
     X(ws_max_message, "ws-max-message", INT, "65536", 125, 16777216, 0,                            \
       "largest WebSocket message, bytes (close 1009 above)")                                       \
     X(ws_idle_timeout, "ws-idle-timeout", INT, "75000", 50, 3600000, 0,                            \
