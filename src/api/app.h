@@ -158,6 +158,10 @@ int kb_search_tx(struct store_tx *tx, int64_t account_id, const char *locale, co
 void api_teams_routes(struct router *rt);
 void api_routing_routes(struct router *rt);
 void api_attachments_routes(struct router *rt);
+/* api_attachments_json: an attachment as the API shows it, with its download URL (the token in it).
+ */
+json_t *api_attachments_json(int64_t id, const char *filename, const char *type, int64_t size,
+                             const char *token);
 void ws_proto_routes(struct router *rt);
 void ws_proto_release(void);
 void api_metrics_observe(struct http_req *r, int status, uint64_t ns);
