@@ -16,6 +16,7 @@
 #include "api/app.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <sodium.h>
 #include <sys/stat.h>
@@ -258,8 +259,8 @@ struct download_job {
     struct http_req *r;
     int64_t id;
     char token[2 * ATTACH_TOKEN_BYTES + 1], sha[65], type[128], filename[1024];
-    char *data;
-    size_t len;
+    int fd;
+    uint64_t size;
     int err;
 };
 
@@ -287,45 +288,39 @@ static int find_fn(struct store_tx *tx, void *arg)
     return rc < 0 ? rc : found ? 0 : ERR_NOTFOUND;
 }
 
-static void read_work(uv_work_t *w)
+/* open_work: on the thread pool; the HTTP layer streams the file from the descriptor. */
+static void open_work(uv_work_t *w)
 {
     struct download_job *j = w->data;
     char path[4300];
     file_path(j->sha, path, sizeof(path), false);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    j->fd = open(path, O_RDONLY | O_CLOEXEC);
     struct stat st;
-    if (fd < 0 || fstat(fd, &st) < 0) {
-        j->err = ERR_NOTFOUND;
-        if (fd >= 0)
-            close(fd);
+    if (j->fd < 0) {
+        /* out of descriptors: a moment later there may be one */
+        j->err = errno == EMFILE || errno == ENFILE ? ERR_BUSY : ERR_NOTFOUND;
+        if (j->err == ERR_NOTFOUND)
+            log_err("attach", "attachment %" PRId64 ": cannot open %s: %s", j->id, path,
+                    strerror(errno));
         return;
     }
-    j->data = xmalloc((size_t)st.st_size + 1);
-    size_t off = 0;
-    while (off < (size_t)st.st_size) {
-        ssize_t k = read(fd, j->data + off, (size_t)st.st_size - off);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            break;
-        off += (size_t)k;
-    }
-    close(fd);
-    j->len = off;
-    if (off != (size_t)st.st_size)
+    if (fstat(j->fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        close(j->fd);
+        j->fd = -1;
         j->err = ERR_INTERNAL;
+        return;
+    }
+    j->size = (uint64_t)st.st_size;
 }
 
-static void read_after(uv_work_t *w, int status)
+static void open_after(uv_work_t *w, int status)
 {
-    struct download_job *j = w->data;
-    char *data = j->data; /* j lives in the request's arena: gone once it is answered */
-    if (status < 0 || j->err) {
-        http_respond_error(j->r, j->err ? j->err : ERR_INTERNAL, NULL, NULL);
-        free(data);
+    struct download_job *j = w->data; /* j lives in the request's arena */
+    struct http_req *r = j->r;
+    if (status < 0 || j->err) { /* open_work holds no descriptor when it fails */
+        http_respond_error(r, j->err ? j->err : ERR_INTERNAL, NULL, NULL);
         return;
     }
-    struct http_req *r = j->r;
     bool image = strncmp(j->type, "image/", 6) == 0;
     /* RFC 6266 / 5987: an ASCII fallback and the UTF-8 name, percent-encoded. */
     char enc[3200], ascii[256];
@@ -345,8 +340,12 @@ static void read_after(uv_work_t *w, int status)
     http_add_header(r, "X-Content-Type-Options: nosniff");
     http_add_header(r, "Content-Security-Policy: default-src 'none'; sandbox");
     http_add_header(r, "Cache-Control: private, max-age=31536000, immutable");
-    http_respond(r, 200, j->type, data, j->len);
-    free(data);
+    /* An attachment's bytes never change: its id names one version (not its hash, which is no
+     * one's business). */
+    char etag[48];
+    snprintf(etag, sizeof(etag), "\"a%" PRId64 "-%" PRIu64 "\"", j->id, j->size);
+    http_add_header(r, "ETag: %s", etag);
+    http_serve_file(r, j->type, j->fd, j->size, etag);
 }
 
 static void find_done(void *arg, int rc)
@@ -357,7 +356,7 @@ static void find_done(void *arg, int rc)
         return;
     }
     j->work.data = j;
-    if (uv_queue_work(the_app->loop, &j->work, read_work, read_after) < 0)
+    if (uv_queue_work(the_app->loop, &j->work, open_work, open_after) < 0)
         http_respond_error(j->r, ERR_INTERNAL, NULL, NULL);
 }
 
@@ -365,6 +364,7 @@ static void h_download(struct http_req *r)
 {
     struct download_job *j = arena_calloc(&r->arena, sizeof(*j));
     j->r = r;
+    j->fd = -1;
     const char *t = http_query(r, "t");
     if (app_id_param(r, "id", &j->id) < 0)
         return;

@@ -19,6 +19,7 @@
 #include "net/http.h"
 
 struct ws;
+struct file_send;
 
 enum conn_kind { CONN_HTTP, CONN_WS };
 
@@ -65,7 +66,9 @@ struct conn {
     struct buf wfly; /* in flight */
     uv_write_t wreq;
     bool writing;
-    bool flush_queued; /* in srv->flush_ids */
+    bool flush_queued;      /* in srv->flush_ids */
+    bool wait_drain;        /* keep-alive: the next request waits until the queue is written */
+    struct file_send *file; /* the file being streamed as the current response */
     /* timeouts */
     struct tlink tl;  /* header/body/idle/ws-idle list */
     struct tlink tp;  /* ws ping list */
@@ -101,7 +104,12 @@ uint64_t conn__now(struct conn *c);
 void conn__feed(struct conn *c, const char *p, size_t len);
 
 void http__finish(struct http_req *r); /* server.c: the response is queued */
-void http__upgraded(struct conn *c);   /* server.c: the 101 went out; the conn is a WebSocket */
+/* http__send_file: server.c: after the head is queued, streams len bytes of fd from off (takes
+ * fd), then finishes the request. r's connection is open. */
+void http__send_file(struct http_req *r, int fd, uint64_t off, uint64_t len);
+/* http__close_fd: closes a descriptor on the thread pool. */
+void http__close_fd(struct server *srv, int fd);
+void http__upgraded(struct conn *c); /* server.c: the 101 went out; the conn is a WebSocket */
 
 /* ws.c */
 void ws__on_read(struct conn *c, const char *p, size_t len);

@@ -76,6 +76,25 @@ void http_respond_error(struct http_req *r, int err, const char *field, const ch
 /* http_respond_jfail: a 400/422 from a JSON helper failure. */
 void http_respond_jfail(struct http_req *r, int err, const struct jfail *f);
 
+/* http_respond_file: answers with length bytes of the file fd from offset; takes fd (closed in
+ * every case, also if the client leaves). The head goes out now; the body is read on the thread
+ * pool in 64 KiB chunks, each once the socket took the previous one, so a connection holds one
+ * chunk whatever the file's size. No body for HEAD. Add headers (http_add_header) first. */
+void http_respond_file(struct http_req *r, int status, const char *content_type, int fd,
+                       uint64_t offset, uint64_t length);
+/* http_serve_file: a whole file of `size` bytes for GET/HEAD with byte ranges: Accept-Ranges, and
+ * for GET with one satisfiable `Range: bytes=a-b | a- | -n` a 206 with Content-Range, a 416
+ * range_not_satisfiable past the end (its Content-Range gives the size), the whole file for
+ * several ranges or one it cannot read. If-Range must equal etag, the strong entity tag the
+ * caller sends as ETag (NULL: none, If-Range never holds). Takes fd. */
+void http_serve_file(struct http_req *r, const char *content_type, int fd, uint64_t size,
+                     const char *etag);
+enum http_range { HTTP_RANGE_NONE, HTTP_RANGE_OK, HTTP_RANGE_UNSATISFIABLE };
+/* http_range_parse: a Range header against a representation of `size` bytes: HTTP_RANGE_OK with
+ * [*off, *off + *len), HTTP_RANGE_UNSATISFIABLE, or HTTP_RANGE_NONE (another unit, several
+ * ranges, or invalid: serve the whole representation). Pure. */
+enum http_range http_range_parse(struct span v, uint64_t size, uint64_t *off, uint64_t *len);
+
 /* http_body_json: parses the body as a JSON object after checking Content-Type. On failure it has
  * answered the request already and returns < 0. */
 int http_body_json(struct http_req *r, json_t **out);

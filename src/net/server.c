@@ -17,12 +17,18 @@
 
 server_metric_fn server_on_response;
 
-enum { READ_BUF = 64 * 1024, WQ_KEEP = 2048 };
+/* HTTP_WQ_LOW: a keep-alive connection reads its next request once at most this much of the last
+ * answer is still queued (an HTTP answer is already built in memory, so it is not capped: the cap
+ * of the queue is the WebSocket slow-client limit and applies after an upgrade). */
+enum { READ_BUF = 64 * 1024, WQ_KEEP = 2048, HTTP_WQ_LOW = 64 * 1024 };
 static char read_buf[READ_BUF];
 static bool read_buf_busy;
 
 static void start_request(struct conn *c);
 static void finish_request(struct http_req *r);
+static void next_request(struct conn *c);
+static void file_pump(struct conn *c);
+static void file_abort(struct conn *c);
 static void free_request(struct http_req *r);
 static void dispatch(struct conn *c);
 
@@ -254,8 +260,38 @@ static void on_write(uv_write_t *w, int status)
         return;
     }
     buf_release(&c->wq);
-    if (c->close_after_write)
+    if (c->file) {
+        file_pump(c); /* the socket took the last chunk: the next one */
+    } else if (c->close_after_write) {
         conn__end(c);
+    } else if (c->wait_drain) {
+        c->wait_drain = false; /* the last response is out: the next request */
+        next_request(c);
+    }
+}
+
+/* write_borrowed: writes bytes that stay valid until the write completes (a file chunk), without
+ * copying them into the queue; only with nothing queued or in flight. Returns whether the socket
+ * took them all at once; otherwise they are in flight (on_write follows) or the connection closed.
+ */
+static bool write_borrowed(struct conn *c, const char *p, size_t len)
+{
+    uv_buf_t b = uv_buf_init((char *)p, (unsigned)len);
+    int n = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+    if (n == (int)len)
+        return true;
+    if (n < 0 && n != UV_EAGAIN) {
+        conn__close(c);
+        return false;
+    }
+    if (n > 0)
+        b = uv_buf_init((char *)p + n, (unsigned)(len - (size_t)n));
+    c->writing = true;
+    if (uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &b, 1, on_write) < 0) {
+        c->writing = false;
+        conn__close(c);
+    }
+    return false;
 }
 
 /* Bytes that do not fit under the cap: the stream cannot be continued without them. (WebSocket
@@ -391,6 +427,8 @@ static void on_close(uv_handle_t *h)
 {
     struct conn *c = containerof((uv_tcp_t *)h, struct conn, tcp);
     struct server *srv = c->srv;
+    if (c->file)
+        file_abort(c); /* the client left mid-file: its request ends here */
     if (c->req) {
         if (c->req->dispatched && !c->req->responded)
             c->req->conn = NULL; /* orphaned: the handler frees it when it answers */
@@ -670,7 +708,7 @@ void conn__feed(struct conn *c, const char *p, size_t len)
         if (c->state == CS_IDLE)
             conn__set_state(c, CS_READING_HEAD);
     }
-    if (c->req && c->req->dispatched) {
+    if ((c->req && c->req->dispatched) || c->wait_drain) {
         /* A request is being answered: keep the bytes for later, and read no more for now. */
         if (buf_append(&c->stash, p, len) < 0) {
             conn__close(c);
@@ -804,7 +842,13 @@ static void finish_request(struct http_req *r)
     bool keep = c && r->keep_alive && !c->close_after_write && !srv->shutting_down;
     free_request(r);
     if (c && !conn__closing(c) && c->kind == CONN_HTTP) {
-        if (keep) {
+        if (keep && c->wq.len + (c->writing ? c->wfly.len : 0) > HTTP_WQ_LOW) {
+            /* Much of the answer still waits for the client: read the next request only once it
+             * is out, so that a client pipelining requests without reading the answers cannot
+             * make us queue more than one at a time. */
+            c->wait_drain = true;
+            conn__set_state(c, CS_WRITING);
+        } else if (keep) {
             next_request(c);
         } else {
             c->close_after_write = true;
@@ -832,6 +876,7 @@ void http__upgraded(struct conn *c)
     if (conn__closing(c))
         return;
     c->kind = CONN_WS;
+    c->wq.max = c->wfly.max = c->srv->lim.ws_max_queue; /* a slow consumer is closed from now on */
     c->srv->nws++;
     c->srv->stats.ws_opened++;
     c->last_rx = conn__now(c);
@@ -844,6 +889,137 @@ void http__upgraded(struct conn *c)
     }
     if (!conn__closing(c))
         resume_reading(c);
+}
+
+/* ---- file responses ----
+ *
+ * A file is sent in chunks: one is read on the thread pool (uv_fs_read) into the stream's buffer,
+ * handed to the socket without a copy, and the next is read only once the socket has taken it
+ * (on_write calls file_pump). So a connection holds one chunk however large the file, a slow
+ * reader slows the reads, and the loop never touches the disk. The response is the connection's
+ * current request until the last chunk is out; pipelined requests wait in the stash meanwhile. If
+ * the client leaves, on_close ends the request and the descriptor is closed, after the read in
+ * flight if there is one. */
+
+enum { FILE_CHUNK = 64 * 1024 };
+
+struct file_send {
+    uv_fs_t fs;
+    struct server *srv;
+    struct conn *c; /* NULL once the connection closed */
+    struct http_req *r;
+    uv_file fd;
+    uint64_t off, left; /* the next byte to read; bytes still to read */
+    size_t have;        /* bytes in buf the socket has not been given yet */
+    bool reading;
+    char buf[FILE_CHUNK];
+};
+
+static void on_fd_closed(uv_fs_t *req)
+{
+    uv_fs_req_cleanup(req);
+    free(req->data);
+}
+
+void http__close_fd(struct server *srv, int fd)
+{
+    uv_fs_t *req = xcalloc(1, sizeof(*req));
+    req->data = req;
+    if (uv_fs_close(srv->loop, req, fd, on_fd_closed) < 0)
+        free(req);
+}
+
+static void file_free(struct file_send *f)
+{
+    http__close_fd(f->srv, f->fd);
+    free(f);
+}
+
+static void on_file_read(uv_fs_t *req)
+{
+    struct file_send *f = containerof(req, struct file_send, fs);
+    ssize_t n = req->result;
+    uv_fs_req_cleanup(req);
+    f->reading = false;
+    struct conn *c = f->c;
+    if (!c) { /* the client left while this chunk was read */
+        file_free(f);
+        return;
+    }
+    if (n <= 0) {
+        /* Read error, or the file shrank: the promised length cannot be sent. A reset tells the
+         * client the body is cut short (a clean close could pass for the end of the body). */
+        log_warn("http", "conn=%" PRIu64 " file read failed at %" PRIu64 ": %s", c->id, f->off,
+                 n < 0 ? uv_strerror((int)n) : "end of file");
+        close_handle(c, true);
+        return;
+    }
+    f->off += (uint64_t)n;
+    f->left -= (uint64_t)n;
+    f->have = (size_t)n;
+    file_pump(c);
+}
+
+/* file_pump: the next step of the stream, once the socket has taken everything before it. */
+static void file_pump(struct conn *c)
+{
+    struct file_send *f = c->file;
+    if (conn__closing(c) || f->reading || c->writing || c->wq.len)
+        return; /* the read's completion or on_write calls again */
+    if (f->have) {
+        size_t n = f->have;
+        f->have = 0;
+        conn__touch(c); /* progress: the send deadline starts again */
+        if (!write_borrowed(c, f->buf, n))
+            return; /* in flight (buf is busy until on_write), or closed */
+    }
+    if (f->left == 0) {
+        /* All of it is with the kernel: the request is done, the next may come. */
+        struct http_req *r = f->r;
+        c->file = NULL;
+        file_free(f);
+        finish_request(r);
+        return;
+    }
+    uv_buf_t b = uv_buf_init(f->buf, (unsigned)MIN(f->left, (uint64_t)FILE_CHUNK));
+    f->reading = true;
+    if (uv_fs_read(c->srv->loop, &f->fs, f->fd, &b, 1, (int64_t)f->off, on_file_read) < 0) {
+        f->reading = false;
+        close_handle(c, true);
+    }
+}
+
+void http__send_file(struct http_req *r, int fd, uint64_t off, uint64_t len)
+{
+    struct conn *c = r->conn;
+    struct file_send *f = xmalloc(sizeof(*f));
+    memset(f, 0, offsetof(struct file_send, buf));
+    f->srv = c->srv;
+    f->c = c;
+    f->r = r;
+    f->fd = fd;
+    f->off = off;
+    f->left = len;
+    c->file = f;
+    conn__set_state(c, CS_WRITING);
+    file_pump(c);
+}
+
+/* file_abort: on_close with a file being sent: the request ends (orphaned), the descriptor closes
+ * now or once the read in flight completes. No write is in flight: uv_close cancelled it. */
+static void file_abort(struct conn *c)
+{
+    struct file_send *f = c->file;
+    struct http_req *r = f->r;
+    c->file = NULL;
+    f->c = NULL;
+    f->r = NULL;
+    if (c->req == r)
+        c->req = NULL;
+    r->conn = NULL;
+    finish_request(r);
+    if (!f->reading)
+        file_free(f);
 }
 
 /* ---- accepting ---- */
@@ -880,8 +1056,8 @@ static void on_connection(uv_stream_t *ls, int status)
             uv_ip6_name((struct sockaddr_in6 *)&ss, c->ip, sizeof(c->ip));
     }
     buf_init(&c->stash, srv->lim.max_body + srv->lim.max_header);
-    buf_init(&c->wq, srv->lim.ws_max_queue);
-    buf_init(&c->wfly, srv->lim.ws_max_queue);
+    buf_init(&c->wq, SIZE_MAX / 2);
+    buf_init(&c->wfly, SIZE_MAX / 2);
     http_parser_init(&c->parser, HTTP_REQUEST);
     if (srv->nconns > srv->lim.max_connections || srv->shutting_down) {
         send_simple_error(c, srv->shutting_down ? ERR_SHUTDOWN : ERR_CONNS);

@@ -9,7 +9,8 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { startServer, ADMIN_PASSWORD } from '../lib/server.mjs';
 import { openWs } from './lib/ws.mjs';
-import { T, stopServer } from './lib/util.mjs';
+import { RawConn, buildRequest, streamResponse } from './lib/raw.mjs';
+import { T, sleep, eventually, stopServer, rssBytes, openFds } from './lib/util.mjs';
 
 const sha256 = (b) => crypto.createHash('sha256').update(b).digest('hex');
 const sql = (srv, text) => execFileSync('sqlite3', [join(srv.dataDir, 'parley.db'), text]).toString().trim();
@@ -153,5 +154,164 @@ describe('download tokens: upgrading a database from before them', () => {
     } finally {
       await stopServer(srv);
     }
+  });
+});
+
+describe('downloads stream from disk', () => {
+  let srv, admin, att, url, path;
+  const SIZE = 9 * 1024 * 1024;
+  const file = crypto.randomBytes(SIZE);
+  const get = (extra = {}) => buildRequest('GET', path, { headers: { connection: 'close', ...extra } });
+  before(async () => {
+    srv = await startServer({ args: ['--send-timeout', '5000'] });
+    admin = (await srv.login()).token;
+    const r = await upload(srv, '/api/v1/accounts/1/attachments?filename=big.zip', file, 'application/zip', admin);
+    assert.equal(r.status, 201, r.text);
+    att = r.body;
+    url = srv.url + att.url;
+    path = att.url;
+  });
+  after(async () => { await stopServer(srv); });
+
+  it('a 9 MiB attachment downloads whole, also to a reader that stops reading for a while', { timeout: 60000 }, async () => {
+    const fast = await streamResponse(srv.port, get());
+    assert.equal(fast.status, 200);
+    assert.equal(fast.length, SIZE, `got ${fast.length} of ${SIZE} bytes${fast.closed ? ' (cut off)' : ''}`);
+    assert.equal(fast.sha256, sha256(file));
+    assert.equal(fast.headers['accept-ranges'], 'bytes');
+    const slow = await streamResponse(srv.port, get(), { pauseAfter: 256 * 1024, pauseMs: 2500 });
+    assert.equal(slow.length, SIZE, `got ${slow.length} of ${SIZE} bytes${slow.closed ? ' (cut off)' : ''}`);
+    assert.equal(slow.sha256, sha256(file));
+  });
+
+  it('Range: one range gets 206 with Content-Range; past the end 416; several ranges the whole file', T, async () => {
+    const cases = [
+      ['bytes=0-99', 206, 0, 99],
+      ['bytes=100-', 206, 100, SIZE - 1],
+      ['bytes=-500', 206, SIZE - 500, SIZE - 1],
+      [`bytes=${SIZE - 10}-${SIZE + 1000}`, 206, SIZE - 10, SIZE - 1],
+      [`bytes=-${SIZE + 5}`, 206, 0, SIZE - 1],
+      ['bytes=5-5', 206, 5, 5],
+    ];
+    for (const [range, status, a, b] of cases) {
+      const r = await fetch(url, { headers: { range } });
+      assert.equal(r.status, status, range);
+      assert.equal(r.headers.get('content-range'), `bytes ${a}-${b}/${SIZE}`, range);
+      assert.equal(Number(r.headers.get('content-length')), b - a + 1, range);
+      assert.deepEqual(Buffer.from(await r.arrayBuffer()), file.subarray(a, b + 1), range);
+    }
+    for (const range of [`bytes=${SIZE}-`, `bytes=${SIZE + 7}-${SIZE + 9}`, 'bytes=-0']) {
+      const r = await fetch(url, { headers: { range } });
+      assert.equal(r.status, 416, range);
+      assert.equal(r.headers.get('content-range'), `bytes */${SIZE}`, range);
+      const body = await r.json();
+      assert.equal(body.error.code, 'range_not_satisfiable', range);
+    }
+    // several ranges, a malformed one, another unit: the whole file
+    for (const range of ['bytes=0-1,5-9', 'bytes=9-2', 'bytes=abc', 'items=0-1', 'bytes=0-1x']) {
+      const r = await fetch(url, { headers: { range } });
+      assert.equal(r.status, 200, range);
+      assert.equal(Number(r.headers.get('content-length')), SIZE, range);
+      await r.arrayBuffer();
+    }
+  });
+
+  it('If-Range with the current ETag honours the range; with another one sends the whole file', T, async () => {
+    const h = await fetch(url, { method: 'HEAD' });
+    assert.equal(h.status, 200);
+    assert.equal(Number(h.headers.get('content-length')), SIZE);
+    assert.equal(h.headers.get('accept-ranges'), 'bytes');
+    const etag = h.headers.get('etag');
+    assert.match(etag || '', /^"[^"]+"$/);
+    assert.ok(!etag.includes(sha256(file)), 'the ETag must not reveal the content hash');
+    const ok = await fetch(url, { headers: { range: 'bytes=0-9', 'if-range': etag } });
+    assert.equal(ok.status, 206);
+    assert.deepEqual(Buffer.from(await ok.arrayBuffer()), file.subarray(0, 10));
+    const stale = await fetch(url, { headers: { range: 'bytes=0-9', 'if-range': '"something-else"' } });
+    assert.equal(stale.status, 200);
+    assert.equal((await stale.arrayBuffer()).byteLength, SIZE);
+    const head = await fetch(url, { method: 'HEAD', headers: { range: 'bytes=0-9' } });
+    assert.equal(head.status, 200, 'HEAD ignores Range');
+  });
+
+  it('keep-alive: a request pipelined behind a download is answered after it', T, async () => {
+    const c = await RawConn.connect(srv.port);
+    try {
+      await c.write(Buffer.concat([
+        buildRequest('GET', path, { headers: { range: 'bytes=10-19' } }),
+        buildRequest('GET', '/healthz'),
+        buildRequest('GET', path, { headers: { range: 'bytes=-3' } }),
+        buildRequest('HEAD', path),
+        buildRequest('GET', '/healthz'),
+      ]));
+      const r1 = await c.readResponse();
+      assert.equal(r1.status, 206);
+      assert.deepEqual(r1.bodyBytes, file.subarray(10, 20));
+      assert.equal((await c.readResponse()).status, 200);
+      const r3 = await c.readResponse();
+      assert.deepEqual(r3.bodyBytes, file.subarray(SIZE - 3));
+      const r4 = await c.readResponse({ head: true });
+      assert.equal(r4.status, 200);
+      assert.equal(Number(r4.headers['content-length']), SIZE);
+      assert.deepEqual((await c.readResponse()).body, { status: 'ok' });
+    } finally { c.destroy(); }
+    // and behind the whole file
+    const whole = await streamResponse(srv.port, Buffer.concat([buildRequest('GET', path), buildRequest('GET', '/healthz')]), { keepOpen: true });
+    try {
+      assert.equal(whole.length, SIZE);
+      assert.equal(whole.sha256, sha256(file));
+      const c2 = new RawConn(whole.sock);
+      c2.buf = Buffer.from(whole.rest);
+      assert.deepEqual((await c2.readResponse()).body, { status: 'ok' });
+    } finally { whole.sock?.destroy(); }
+  });
+
+  it('clients that leave mid-download or stop reading leave no descriptor and no memory behind', { timeout: 60000 }, async () => {
+    const pid = srv.proc.pid;
+    const fds = openFds(pid);
+    // leave after the first bytes
+    for (let i = 0; i < 5; i++) {
+      const c = await RawConn.connect(srv.port);
+      await c.write(get());
+      await eventually(() => c.buf.length > 100 * 1024, { timeout: 5000 });
+      c.sock.resetAndDestroy();
+    }
+    // never read at all (so the kernel's buffers stay small): the send timeout (5 s here) resets them
+    const stuck = [];
+    for (let i = 0; i < 3; i++) {
+      const c = await RawConn.connect(srv.port);
+      c.sock.pause();
+      await c.write(get());
+      stuck.push(c);
+    }
+    await sleep(1000);
+    assert.ok(openFds(pid) > fds, 'the stuck downloads should still hold their sockets and files now');
+    // (a paused socket does not notice a reset: watch the server's descriptors, then read)
+    assert.ok(await eventually(() => openFds(pid) <= fds, { timeout: 15000 }),
+      `descriptors: ${openFds(pid)} now, ${fds} before: a reader that stopped was not cut off after the send timeout`);
+    for (const c of stuck) c.sock.resume();
+    assert.ok(await eventually(() => stuck.every((c) => c.ended), { timeout: 5000 }));
+    for (const c of stuck) {
+      assert.ok(c.buf.length < SIZE, 'a reader that stopped for longer than the send timeout got the whole file');
+      c.destroy();
+    }
+    assert.equal((await fetch(`${srv.url}/healthz`)).status, 200);
+  });
+
+  it('memory does not grow with the file: 5 slow readers of 9 MiB', { timeout: 90000 }, async () => {
+    const pid = srv.proc.pid;
+    const before0 = rssBytes(pid);
+    let peak = before0;
+    const sampler = setInterval(() => { peak = Math.max(peak, rssBytes(pid)); }, 50);
+    try {
+      const res = await Promise.all(Array.from({ length: 5 }, (_, i) =>
+        streamResponse(srv.port, get(), { pauseAfter: (i + 1) * 512 * 1024, pauseMs: 2000 })));
+      for (const r of res) {
+        assert.equal(r.length, SIZE);
+        assert.equal(r.sha256, sha256(file));
+      }
+    } finally { clearInterval(sampler); }
+    const growth = peak - before0;
+    assert.ok(growth < SIZE, `resident memory grew by ${(growth / 1048576).toFixed(1)} MiB while 5 clients read a ${SIZE / 1048576} MiB file`);
   });
 });

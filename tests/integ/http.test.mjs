@@ -482,3 +482,29 @@ describe('connections reset mid-answer', () => {
     srv.checkSanitizers();
   });
 });
+
+describe('large answers and slow readers', () => {
+  let srv;
+  before(async () => { srv = await startServer(); });
+  after(async () => { await stopServer(srv); });
+
+  it('pipelined requests whose answers are not read yet all arrive once the client reads (no queue cap on HTTP answers)', { timeout: 30000 }, async () => {
+    const size = (await rawRequest(srv.port, 'GET', '/api/v1/openapi.yaml')).bodyBytes.length;
+    assert.ok(size > 50000, `openapi.yaml is ${size} bytes`);
+    const n = 100; // ~10 MB of answers: more than the kernel buffers and the 1 MiB WebSocket queue cap
+    const c = await RawConn.connect(srv.port);
+    try {
+      c.sock.pause();
+      await c.write(Buffer.concat(Array.from({ length: n }, () => buildRequest('GET', '/api/v1/openapi.yaml'))));
+      await sleep(1500);
+      c.sock.resume();
+      for (let i = 0; i < n; i++) {
+        const r = await c.readResponse({ timeout: 10000 });
+        assert.equal(r.status, 200, `answer ${i + 1}`);
+        assert.equal(r.bodyBytes.length, size, `answer ${i + 1} is cut`);
+      }
+      await c.write(buildRequest('GET', '/healthz'));
+      assert.equal((await c.readResponse()).status, 200);
+    } finally { c.destroy(); }
+  });
+});
