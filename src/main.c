@@ -241,6 +241,7 @@ int main(int argc, char **argv)
     struct server_limits lim = {
         .max_body = (size_t)cfg.max_body,
         .max_upload = (size_t)cfg.max_upload,
+        .max_unauth_body = (size_t)cfg.max_unauth_body_total,
         .max_header = (size_t)cfg.max_header,
         .max_connections = (size_t)cfg.max_connections,
         .ws_max_message = (size_t)cfg.ws_max_message,

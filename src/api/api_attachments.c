@@ -247,9 +247,8 @@ static void h_upload(struct http_req *r)
 
 static void h_widget_upload(struct http_req *r)
 {
-    struct visitor_claims c;
-    if (visitor_auth(r, &c) == 0)
-        start_upload(r, c.account_id, "contact", c.contact_id);
+    struct visitor_claims *c = req_visitor(r); /* checked on the head, before the body */
+    start_upload(r, c->account_id, "contact", c->contact_id);
 }
 
 /* ---- download ---- */
@@ -382,6 +381,6 @@ void api_attachments_routes(struct router *rt)
     router_add(rt, HTTP_POST, "/api/v1/accounts/{aid}/attachments", h_upload,
                R_ACCOUNT | ROUTE_UPLOAD);
     router_add(rt, HTTP_POST, "/api/v1/widget/attachments", h_widget_upload,
-               R_PUBLIC | ROUTE_UPLOAD);
+               R_VISITOR | ROUTE_UPLOAD);
     router_add(rt, HTTP_GET, "/api/v1/attachments/{id}", h_download, R_PUBLIC);
 }

@@ -30,6 +30,9 @@
     X(max_body, "max-body", INT, "1048576", 64, 1073741824, 0, "largest request body, bytes")      \
     X(max_upload, "max-upload", INT, "10485760", 64, 1073741824, 0,                                \
       "largest attachment upload, bytes")                                                          \
+    X(max_unauth_body_total, "max-unauth-body-total", INT, "67108864", 1024, 1099511627776, 0,     \
+      "bytes of request bodies held at once for requests not authenticated yet (503 busy above; "  \
+      "uploads authenticate on the request head and do not count)")                                \
     X(max_header, "max-header", INT, "16384", 256, 1048576, 0, "largest request head, bytes")      \
     X(header_timeout, "header-timeout", INT, "10000", 50, 3600000, 0,                              \
       "ms for a request's headers to arrive")                                                      \

@@ -98,6 +98,18 @@ static void log_response(struct http_req *r)
                   (int)r->path.len, r->path.p, r->status);
 }
 
+/* keep_alive: whether the connection carries on after this answer. Not after an answer to a head
+ * whose body was never read (a precheck's 401): the connection lingers, draining what the client
+ * still sends, so that it reads the answer instead of a reset. */
+static bool keep_alive(struct http_req *r, struct conn *c)
+{
+    if (r->prechecking) {
+        c->linger = true;
+        return false;
+    }
+    return r->keep_alive && !c->srv->shutting_down;
+}
+
 /* put_head: the status line, Content-Length, Content-Type, Connection and the handler's extra
  * headers, then the blank line. */
 static void put_head(struct buf *out, struct http_req *r, int status, const char *content_type,
@@ -121,7 +133,7 @@ void http_respond(struct http_req *r, int status, const char *content_type, cons
         return;
     struct conn *c = r->conn;
     if (c && !conn__closing(c)) {
-        bool keep = r->keep_alive && !c->srv->shutting_down;
+        bool keep = keep_alive(r, c);
         /* Assemble head, extra headers and body into one write. */
         struct buf out;
         buf_init(&out, SIZE_MAX / 2);
@@ -147,7 +159,7 @@ void http_respond_file(struct http_req *r, int status, const char *content_type,
     struct conn *c = r->conn;
     bool body = false;
     if (c && !conn__closing(c)) {
-        bool keep = r->keep_alive && !c->srv->shutting_down;
+        bool keep = keep_alive(r, c);
         struct buf out;
         buf_init(&out, SIZE_MAX / 2);
         put_head(&out, r, status, content_type, length, keep);

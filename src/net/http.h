@@ -45,6 +45,10 @@ struct http_req {
     struct buf body;
     bool keep_alive, upgrade, expect_continue;
     bool responded, dispatched;
+    /* prechecking: the router's precheck has the head, the body waits (not read). prechecked: it
+     * passed, so the body is an authenticated caller's and outside the unauthenticated budget. */
+    bool prechecking, prechecked;
+    size_t unauth_reserved; /* bytes of srv->unauth_body held for this body */
     const struct route *route;
     struct span param_names[HTTP_MAX_PARAMS], params[HTTP_MAX_PARAMS];
     int nparams;
@@ -62,6 +66,12 @@ const char *http_query(struct http_req *r, const char *name);
 struct span http_param(const struct http_req *r, const char *name);
 /* http_cookie: the value of a cookie, or SPAN_NULL. */
 struct span http_cookie(const struct http_req *r, const char *name);
+
+/* http_precheck_pass: the router's precheck (router.h) lets the body of r come; the handler runs
+ * once it has arrived. A precheck either answers r (any http_respond*: an early 401, 403 or 404
+ * whose connection then closes, since the body was never read) or calls this, exactly once, now
+ * or later. */
+void http_precheck_pass(struct http_req *r);
 
 /* Responses. Each finishes the request; exactly one per request. */
 void http_add_header(struct http_req *r, const char *fmt, ...)

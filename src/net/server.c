@@ -27,6 +27,8 @@ static bool read_buf_busy;
 static void start_request(struct conn *c);
 static void finish_request(struct http_req *r);
 static void next_request(struct conn *c);
+static bool waits(const struct conn *c);
+static void precheck(struct conn *c);
 static void file_pump(struct conn *c);
 static void file_abort(struct conn *c);
 static void free_request(struct http_req *r);
@@ -430,7 +432,7 @@ static void on_close(uv_handle_t *h)
     if (c->file)
         file_abort(c); /* the client left mid-file: its request ends here */
     if (c->req) {
-        if (c->req->dispatched && !c->req->responded)
+        if ((c->req->dispatched || c->req->prechecking) && !c->req->responded)
             c->req->conn = NULL; /* orphaned: the handler frees it when it answers */
         else
             free_request(c->req);
@@ -521,6 +523,33 @@ static void resume_reading(struct conn *c)
         uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, on_read);
         c->reading = true;
     }
+}
+
+/* ---- the budget of bodies not authenticated yet ---- */
+
+static int unauth_reserve(struct http_req *r, size_t n)
+{
+    struct server *srv = r->srv;
+    if (n > srv->lim.max_unauth_body || srv->unauth_body > srv->lim.max_unauth_body - n) {
+        log_warn("http",
+                 "req=%" PRIu64 " ip=%s body of %zu bytes over max-unauth-body-total (%zu held)",
+                 r->id, r->ip, n, srv->unauth_body);
+        return ERR_BUSY;
+    }
+    srv->unauth_body += n;
+    r->unauth_reserved += n;
+    return 0;
+}
+
+/* start_body: the body may come now: 100 Continue if asked for, and its timeout. */
+static int start_body(struct conn *c)
+{
+    if (c->req->expect_continue && !c->req->upgrade)
+        conn__write(c, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+    if (conn__closing(c))
+        return -1; /* that write failed: stop parsing, conn__feed sees the close */
+    conn__set_state(c, CS_READING_BODY);
+    return 0;
 }
 
 /* ---- http-parser callbacks ---- */
@@ -635,11 +664,13 @@ static int on_headers_complete(http_parser *p)
     r->path = (struct span){dec, (size_t)dn};
     /* Body limits are known now for Content-Length; chunked bodies are counted as they come.
      * Upload routes take up to max-upload. */
-    if (p->method == HTTP_POST && srv->lim.max_upload > srv->lim.max_body) {
+    bool upload = false;
+    if (p->method == HTTP_POST) {
         char allow[64];
-        if (router_match(srv->router, r, allow, sizeof(allow)) == ROUTER_FOUND &&
-            (r->route->flags & ROUTE_UPLOAD))
-            r->body.max = srv->lim.max_upload;
+        upload = router_match(srv->router, r, allow, sizeof(allow)) == ROUTER_FOUND &&
+                 (r->route->flags & ROUTE_UPLOAD);
+        if (upload)
+            r->body.max = MAX(srv->lim.max_upload, srv->lim.max_body);
     }
     if ((p->flags & F_CONTENTLENGTH) && p->content_length > r->body.max) {
         c->early_err = ERR_TOOBIG;
@@ -662,18 +693,33 @@ static int on_headers_complete(http_parser *p)
     struct span expect = http_header(r, "Expect");
     if (expect.len && span_case_eq(expect, "100-continue"))
         r->expect_continue = true;
-    if (r->expect_continue && !r->upgrade)
-        conn__write(c, "HTTP/1.1 100 Continue\r\n\r\n", 25);
-    if (conn__closing(c))
-        return -1; /* that write failed: stop parsing, conn__feed sees the close */
-    conn__set_state(c, CS_READING_BODY);
-    return 0;
+    if (upload && srv->router->precheck && !r->upgrade) {
+        /* Who calls is decided on the head: the parser stops here (conn__feed runs the precheck),
+         * no byte of the body is read, and 100 Continue waits for the verdict. */
+        r->prechecking = true;
+        http_parser_pause(p, 1);
+        return 0;
+    }
+    /* The body of a request nobody has authenticated yet: the announced length counts against
+     * the server-wide budget from now on (a client that announces much and trickles holds it). */
+    if ((p->flags & F_CONTENTLENGTH) && p->content_length > 0 &&
+        unauth_reserve(r, (size_t)p->content_length) < 0) {
+        c->early_err = ERR_BUSY;
+        return -1;
+    }
+    return start_body(c);
 }
 
 static int on_body(http_parser *p, const char *at, size_t n)
 {
     struct conn *c = pconn(p);
-    if (buf_append(&c->req->body, at, n) < 0) {
+    struct http_req *r = c->req;
+    /* a chunked body that is not an authenticated upload's counts as it arrives */
+    if (!r->prechecked && !(p->flags & F_CONTENTLENGTH) && unauth_reserve(r, n) < 0) {
+        c->early_err = ERR_BUSY;
+        return -1;
+    }
+    if (buf_append(&r->body, at, n) < 0) {
         c->early_err = ERR_TOOBIG;
         return -1;
     }
@@ -708,8 +754,9 @@ void conn__feed(struct conn *c, const char *p, size_t len)
         if (c->state == CS_IDLE)
             conn__set_state(c, CS_READING_HEAD);
     }
-    if ((c->req && c->req->dispatched) || c->wait_drain) {
-        /* A request is being answered: keep the bytes for later, and read no more for now. */
+    if (waits(c)) {
+        /* A request is being answered (or its head checked): keep the bytes for later, and read
+         * no more for now. */
         if (buf_append(&c->stash, p, len) < 0) {
             conn__close(c);
             return;
@@ -721,6 +768,18 @@ void conn__feed(struct conn *c, const char *p, size_t len)
     enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
     if (conn__closing(c))
         return; /* a write inside a callback failed; on_close frees the request */
+    if (e == HPE_PAUSED && c->req && c->req->prechecking) {
+        /* Paused at the end of an upload's head: whatever came after it waits, and nothing more
+         * is read, until the precheck lets the body come. */
+        http_parser_pause(&c->parser, 0);
+        if (done < len && buf_append(&c->stash, p + done, len - done) < 0) {
+            conn__close(c);
+            return;
+        }
+        pause_reading(c);
+        precheck(c);
+        return;
+    }
     if (e == HPE_PAUSED) {
         http_parser_pause(&c->parser, 0);
         /* http-parser stops after the byte that completed the message. Only when more bytes came
@@ -752,6 +811,52 @@ void conn__feed(struct conn *c, const char *p, size_t len)
         pause_reading(c);
         dispatch(c);
     }
+}
+
+/* precheck: the application sees an upload's head; it answers, or calls http_precheck_pass. While
+ * it decides the request is in flight (a shutdown waits for it) and the connection has no timeout:
+ * the wait is ours, not the client's. */
+static void precheck(struct conn *c)
+{
+    struct server *srv = c->srv;
+    conn__set_state(c, CS_HANDLING);
+    srv->inflight++;
+    srv->router->precheck(c->req);
+}
+
+void http_precheck_pass(struct http_req *r)
+{
+    struct server *srv = r->srv;
+    struct conn *c = r->conn;
+    if (!r->prechecking || r->responded) {
+        log_err("http", "req=%" PRIu64 " precheck passed twice or after an answer (bug)", r->id);
+        return;
+    }
+    r->prechecking = false;
+    r->prechecked = true;
+    srv->inflight--; /* the handler's turn comes with the body (dispatch counts it again) */
+    if (!c) {
+        /* The client left during the check: nothing will read the body. */
+        free_request(r);
+        if (srv->shutting_down && srv->inflight == 0 && srv->on_drained) {
+            server_idle_fn fn = srv->on_drained;
+            srv->on_drained = NULL;
+            fn(srv);
+        }
+        return;
+    }
+    if (conn__closing(c) || start_body(c) < 0)
+        return; /* on_close frees the request */
+    if (c->stash.len) {
+        /* What came with the head: the start of the body, maybe the whole request. */
+        struct buf pending = c->stash;
+        buf_init(&c->stash, srv->lim.max_body + srv->lim.max_header);
+        conn__feed(c, pending.p, pending.len);
+        buf_release(&pending);
+    }
+    /* (r may be gone: a whole request in the stash was answered at once) */
+    if (!conn__closing(c) && !waits(c))
+        resume_reading(c);
 }
 
 static void dispatch(struct conn *c)
@@ -804,6 +909,7 @@ static void start_request(struct conn *c)
 
 static void free_request(struct http_req *r)
 {
+    r->srv->unauth_body -= r->unauth_reserved;
     buf_release(&r->body);
     buf_release(&r->resp_headers);
     arena_release(&r->arena);
@@ -812,6 +918,13 @@ static void free_request(struct http_req *r)
 
 /* next_request: the response is on its way and the connection stays open: parse the next
  * pipelined request, or wait for one. */
+/* waits: input must wait in the stash: a request is being answered or its head checked, or the
+ * last answer is still going out. */
+static bool waits(const struct conn *c)
+{
+    return (c->req && (c->req->dispatched || c->req->prechecking)) || c->wait_drain;
+}
+
 static void next_request(struct conn *c)
 {
     struct server *srv = c->srv;
@@ -825,7 +938,7 @@ static void next_request(struct conn *c)
         conn__feed(c, pending.p, pending.len);
         buf_release(&pending);
     }
-    if (!conn__closing(c) && !(c->req && c->req->dispatched))
+    if (!conn__closing(c) && !waits(c))
         resume_reading(c);
 }
 
@@ -1074,6 +1187,8 @@ int server_init(struct server *srv, uv_loop_t *loop, struct router *router,
     srv->loop = loop;
     srv->router = router;
     srv->lim = *lim;
+    if (!srv->lim.max_unauth_body)
+        srv->lim.max_unauth_body = SIZE_MAX; /* unset: no budget */
     srv->tl[T_HEADER].timeout = lim->header_timeout;
     srv->tl[T_BODY].timeout = lim->body_timeout;
     srv->tl[T_IDLE].timeout = lim->idle_timeout;
@@ -1163,7 +1278,7 @@ void server_shutdown(struct server *srv, server_idle_fn on_drained)
         struct conn *c = list[i];
         if (c->kind == CONN_WS)
             ws__close(c, 1001, "server shutting down");
-        else if (!c->req || !c->req->dispatched)
+        else if (!c->req || !(c->req->dispatched || c->req->prechecking))
             conn__close(c);
         /* else: it closes after answering (finish_request sees shutting_down) */
     }

@@ -17,6 +17,7 @@ typedef void (*server_idle_fn)(struct server *srv);
 
 struct server_limits {
     size_t max_body, max_upload, max_header, max_connections, ws_max_message, ws_max_queue;
+    size_t max_unauth_body; /* bytes of bodies held at once for requests not authenticated yet */
     uint64_t header_timeout, body_timeout, idle_timeout, ws_idle_timeout, ws_ping_interval; /* ms */
     uint64_t send_timeout; /* ms a response may wait for the client to read before a reset */
     bool trust_proxy;      /* client address from the last X-Forwarded-For hop */
@@ -53,6 +54,7 @@ struct server {
     struct map conns;     /* id -> conn */
     uint64_t next_conn_id, next_req_id;
     size_t nconns, nws, inflight;
+    size_t unauth_body; /* bytes held (or announced) by bodies of requests not authenticated yet */
     bool listening, shutting_down;
     server_idle_fn on_drained; /* called once shutting down and no request is in flight */
     struct server_stats stats;

@@ -315,3 +315,166 @@ describe('downloads stream from disk', () => {
     assert.ok(growth < SIZE, `resident memory grew by ${(growth / 1048576).toFixed(1)} MiB while 5 clients read a ${SIZE / 1048576} MiB file`);
   });
 });
+
+describe('uploads are authenticated on the request head', () => {
+  let srv, admin, visitorToken;
+  const MB = 1024 * 1024;
+  const head = (path, token, length, extra = '') =>
+    `POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: ${length}\r\n` +
+    `${token ? `Authorization: Bearer ${token}\r\n` : ''}${extra}\r\n`;
+  before(async () => {
+    srv = await startServer();
+    admin = (await srv.login()).token;
+    const inbox = (await srv.request('GET', '/api/v1/accounts/1/inboxes', { token: admin })).body.data[0];
+    visitorToken = (await srv.request('POST', '/api/v1/widget/sessions', { body: { widget_token: inbox.widget_token } })).body.visitor_token;
+  });
+  after(async () => { await stopServer(srv); });
+
+  it('40 uploads without a valid token each get 401 at once, and the server does not buffer their bodies', { timeout: 60000 }, async () => {
+    const pid = srv.proc.pid;
+    const rss0 = rssBytes(pid);
+    let peak = rss0;
+    const sampler = setInterval(() => { peak = Math.max(peak, rssBytes(pid)); }, 50);
+    const conns = [];
+    const trickles = [];
+    try {
+      const t0 = Date.now();
+      for (let i = 0; i < 40; i++) {
+        const c = await RawConn.connect(srv.port);
+        conns.push(c);
+        const token = i % 4 === 0 ? null : i % 4 === 1 ? 'not-a-token' : i % 4 === 2 ? crypto.randomBytes(32).toString('hex') : 'v1.1.1.1.9999999999.' + '0'.repeat(32);
+        const path = i % 8 < 4 ? '/api/v1/accounts/1/attachments?filename=x.txt' : '/api/v1/widget/attachments?filename=x.txt';
+        c.sock.write(head(path, token, 9 * MB));
+        c.sock.write(Buffer.alloc(MB, 0x61)); // the first MiB at once, then a trickle
+        trickles.push(setInterval(() => { if (!c.ended) c.sock.write(Buffer.alloc(1024, 0x62)); }, 100));
+      }
+      const answers = await Promise.all(conns.map((c) => c.responseOrClose({ timeout: 5000 })));
+      const elapsed = Date.now() - t0;
+      answers.forEach((a, i) => {
+        assert.ok(a.res, `upload ${i}: no answer (${a.timedOut ? 'timed out' : 'closed'})`);
+        assert.equal(a.res.status, 401, `upload ${i}: ${a.res.status} ${a.res.text}`);
+        assert.equal(a.res.body?.error?.code, 'unauthorized');
+      });
+      assert.ok(elapsed < 5000, `the 401s took ${elapsed} ms`);
+      await sleep(500);
+    } finally {
+      clearInterval(sampler);
+      for (const t of trickles) clearInterval(t);
+      for (const c of conns) c.destroy();
+    }
+    const growth = peak - rss0;
+    assert.ok(growth < 24 * MB, `resident memory grew by ${(growth / MB).toFixed(1)} MiB for 40 unauthenticated uploads`);
+    // and a real upload still works
+    const ok = await upload(srv, '/api/v1/accounts/1/attachments?filename=ok.txt', Buffer.alloc(9 * MB, 0x63), 'text/plain', admin);
+    assert.equal(ok.status, 201, ok.text);
+    assert.equal(ok.body.size, 9 * MB);
+  });
+
+  it('a visitor upload with a forged token gets 401 before any of the body is sent', T, async () => {
+    const forged = visitorToken.replace(/.$/, (ch) => (ch === '0' ? '1' : '0'));
+    for (const token of [forged, visitorToken.replace(/^v1\.\d+/, 'v1.2'), admin]) {
+      const c = await RawConn.connect(srv.port);
+      try {
+        await c.write(head('/api/v1/widget/attachments?filename=v.txt', token, 5 * MB));
+        const r = await c.responseOrClose({ timeout: 1000 });
+        assert.ok(r.res, `no answer to the head alone (${r.timedOut ? 'timed out: the server waits for the body' : 'closed'})`);
+        assert.equal(r.res.status, 401, r.res.text);
+        assert.equal(r.res.headers['access-control-allow-origin'], '*', 'the widget must be able to read the 401');
+      } finally { c.destroy(); }
+    }
+    const ok = await upload(srv, '/api/v1/widget/attachments?filename=v.txt', Buffer.from('visitor file'), 'text/plain', visitorToken);
+    assert.equal(ok.status, 201, ok.text);
+  });
+
+  it('an agent\'s upload to an account they are not in gets 404 on the head; a bad one 401', T, async () => {
+    for (const [path, token, status] of [
+      ['/api/v1/accounts/2/attachments', admin, 404],
+      ['/api/v1/accounts/1/attachments', 'x'.repeat(64), 401],
+      ['/api/v1/accounts/1/attachments', null, 401],
+    ]) {
+      const c = await RawConn.connect(srv.port);
+      try {
+        await c.write(head(path, token, 5 * MB));
+        const r = await c.responseOrClose({ timeout: 2000 });
+        assert.ok(r.res, `${path}: no answer to the head alone (${r.timedOut ? 'timed out' : 'closed'})`);
+        assert.equal(r.res.status, status, `${path}: ${r.res.text}`);
+      } finally { c.destroy(); }
+    }
+  });
+
+  it('Expect: 100-continue is answered only once the token is good', T, async () => {
+    const bad = await RawConn.connect(srv.port);
+    try {
+      await bad.write(head('/api/v1/accounts/1/attachments', 'nope', 1000, 'Expect: 100-continue\r\n'));
+      const r = await bad.readResponse({ timeout: 2000 });
+      assert.equal(r.status, 401, 'a bad token must get its 401, not 100 Continue');
+    } finally { bad.destroy(); }
+    const good = await RawConn.connect(srv.port);
+    try {
+      const body = Buffer.alloc(2 * MB, 0x64);
+      await good.write(head('/api/v1/accounts/1/attachments?filename=e.txt', admin, body.length, 'Expect: 100-continue\r\n'));
+      const first = await good.readResponse({ timeout: 2000 });
+      assert.equal(first.status, 100);
+      await good.write(body);
+      const r = await good.readResponse({ timeout: 10000 });
+      assert.equal(r.status, 201, r.text);
+      assert.equal(r.body.size, body.length);
+      // keep-alive goes on after an upload that passed its check
+      await good.write(buildRequest('GET', '/healthz'));
+      assert.equal((await good.readResponse()).status, 200);
+    } finally { good.destroy(); }
+  });
+
+  it('the upload body arrives in any split (head alone, then body; head and part of the body together)', T, async () => {
+    const body = Buffer.alloc(300 * 1024, 0x65);
+    const h = Buffer.from(head('/api/v1/accounts/1/attachments?filename=s.txt', admin, body.length));
+    for (const parts of [[h, body], [Buffer.concat([h, body.subarray(0, 1000)]), body.subarray(1000)], [Buffer.concat([h, body])]]) {
+      const c = await RawConn.connect(srv.port);
+      try {
+        for (const p of parts) { await c.write(p); await sleep(30); }
+        const r = await c.readResponse({ timeout: 10000 });
+        assert.equal(r.status, 201, r.text);
+        assert.equal(r.body.size, body.length);
+      } finally { c.destroy(); }
+    }
+  });
+});
+
+describe('a server-wide budget for bodies not yet authenticated', () => {
+  let srv;
+  before(async () => { srv = await startServer({ args: ['--max-unauth-body-total', '1048576'] }); });
+  after(async () => { await stopServer(srv); });
+
+  it('bodies of requests nobody authenticated yet share --max-unauth-body-total; past it 503 with Retry-After', T, async () => {
+    const held = [];
+    try {
+      // two bodies of 400 KiB announced and trickling: 800 KiB of the 1 MiB budget
+      for (let i = 0; i < 2; i++) {
+        const c = await RawConn.connect(srv.port);
+        await c.write(`POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${400 * 1024}\r\n\r\n{"email":`);
+        held.push(c);
+      }
+      await sleep(100);
+      const c = await RawConn.connect(srv.port);
+      held.push(c);
+      await c.write(`POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${400 * 1024}\r\n\r\n{"email":`);
+      const r = await c.responseOrClose({ timeout: 2000 });
+      assert.ok(r.res, `no answer (${r.timedOut ? 'timed out' : 'closed'})`);
+      assert.equal(r.res.status, 503, r.res.text);
+      assert.equal(r.res.body?.error?.code, 'busy');
+      assert.equal(r.res.headers['retry-after'], '1');
+      // small requests still pass, and the budget comes back when the held ones go
+      assert.equal((await srv.request('POST', '/api/v1/auth/login', { body: { email: 'a@b.c', password: 'x' } })).status, 401);
+      for (const h of held) h.destroy();
+      await sleep(200);
+      const again = await RawConn.connect(srv.port);
+      held.push(again);
+      const big = JSON.stringify({ email: 'a@b.c', password: 'x', pad: ' '.repeat(400 * 1024) });
+      await again.write(buildRequest('POST', '/api/v1/auth/login', { body: big, headers: { 'content-type': 'application/json' } }));
+      const r2 = await again.readResponse();
+      assert.ok([401, 422].includes(r2.status), `${r2.status} ${r2.text}`);
+    } finally {
+      for (const h of held) h.destroy();
+    }
+  });
+});

@@ -10,7 +10,8 @@ import { RawConn } from './lib/raw.mjs';
 import { T, sleep, eventually, stopServer, runParleyd, freePort } from './lib/util.mjs';
 
 const OPTIONS = ['listen', 'data-dir', 'log-level', 'db', 'config', 'max-body', 'max-header', 'header-timeout',
-  'body-timeout', 'idle-timeout', 'max-connections', 'ws-max-message', 'ws-idle-timeout', 'session-ttl', 'web-dir'];
+  'body-timeout', 'idle-timeout', 'max-connections', 'ws-max-message', 'ws-idle-timeout', 'session-ttl', 'web-dir',
+  'send-timeout', 'max-unauth-body-total'];
 
 const confDir = mkdtempSync(join(tmpdir(), 'parley-conf-'));
 let confN = 0;
