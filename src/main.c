@@ -97,13 +97,28 @@ static void on_signal(uv_signal_t *s, int signum)
     server_shutdown(&the_app->srv, on_drained);
 }
 
-static void raise_fd_limit(void)
+/* fd_connections: raises the open-file limit to its hard limit and returns how many connections
+ * it leaves room for (the limit in *nofile). Each connection is a socket, and a file while one is
+ * streamed to it (an open that fails then answers 503); the rest is kept for the database (three
+ * files per SQLite connection in WAL mode), the listener, the loop's own descriptors and files
+ * being stored: 64 plus a sixteenth of the limit. */
+static size_t fd_connections(uint64_t *nofile)
 {
     struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+        *nofile = 0;
+        return 1024;
     }
+    if (rl.rlim_cur < rl.rlim_max) {
+        struct rlimit up = rl;
+        up.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &up) == 0)
+            rl = up;
+    }
+    uint64_t soft = rl.rlim_cur == RLIM_INFINITY ? 10000000 : (uint64_t)rl.rlim_cur;
+    uint64_t reserve = 64 + soft / 16 + 3 * ((uint64_t)cfg.store_readers + 1);
+    *nofile = soft;
+    return soft > reserve + 16 ? (size_t)(soft - reserve) : 16;
 }
 
 int main(int argc, char **argv)
@@ -126,7 +141,18 @@ int main(int argc, char **argv)
     }
     log_level = (enum log_level)log_parse_level(cfg.log_level);
     signal(SIGPIPE, SIG_IGN);
-    raise_fd_limit();
+    uint64_t nofile;
+    size_t max_conns = fd_connections(&nofile);
+    if (cfg.max_connections == 0) {
+        cfg.max_connections = (int64_t)max_conns;
+    } else if ((uint64_t)cfg.max_connections > max_conns) {
+        log_warn("main",
+                 "max-connections=%" PRId64 " is more than %" PRIu64
+                 " open files allow; using max_connections=%zu (raise the hard limit, ulimit -Hn, "
+                 "for more)",
+                 cfg.max_connections, nofile, max_conns);
+        cfg.max_connections = (int64_t)max_conns;
+    }
     /* Fan-out moves tens of MB a second through the heap (frames, event JSON). glibc's dynamic trim
      * and mmap thresholds hand freed memory back to the kernel and fault it in again on the next
      * event: 10% of the process's time in page faults at ~290k deliveries/s (perf), none with fixed
@@ -227,6 +253,7 @@ int main(int argc, char **argv)
     struct server_limits lim = {
         .max_body = (size_t)cfg.max_body,
         .max_upload = (size_t)cfg.max_upload,
+        .max_unauth_body = (size_t)cfg.max_unauth_body_total,
         .max_header = (size_t)cfg.max_header,
         .max_connections = (size_t)cfg.max_connections,
         .ws_max_message = (size_t)cfg.ws_max_message,
@@ -236,6 +263,7 @@ int main(int argc, char **argv)
         .idle_timeout = (uint64_t)cfg.idle_timeout,
         .ws_idle_timeout = (uint64_t)cfg.ws_idle_timeout,
         .ws_ping_interval = (uint64_t)cfg.ws_ping_interval,
+        .send_timeout = (uint64_t)cfg.send_timeout,
         .trust_proxy = cfg.trust_proxy,
     };
     server_init(&app.srv, app.loop, &app.router, &lim);
@@ -279,8 +307,10 @@ int main(int argc, char **argv)
         "  console  %s/\n  demo     %s/demo  (a shop page with the chat widget: play the visitor)\n"
         "  API      %s/api/v1/openapi.yaml\n  health   %s/healthz\n",
         base, base, base, base);
-    log_info("main", "listening host=%s port=%d data_dir=%s db=%s web_dir=%s", host, app.srv.port,
-             cfg.data_dir, cfg.db, cfg.web_dir);
+    log_info("main",
+             "listening host=%s port=%d data_dir=%s db=%s web_dir=%s max_connections=%" PRId64
+             " nofile=%" PRIu64,
+             host, app.srv.port, cfg.data_dir, cfg.db, cfg.web_dir, cfg.max_connections, nofile);
 
     uv_run(app.loop, UV_RUN_DEFAULT);
 

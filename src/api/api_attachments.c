@@ -6,14 +6,17 @@
  * renamed, so a file exists whole or not at all; hashing and writing run on the thread pool. The
  * row (per upload: account, name, type, uploader) is committed before the answer.
  *
- * A download URL carries the hash as a capability: /api/v1/attachments/{id}?k={sha256}. It works
- * in an <img> tag for agents and visitors alike, and reveals nothing to someone who lacks it. */
+ * A download URL carries a capability: /api/v1/attachments/{id}?t={token}, where the token is 32
+ * random bytes made for this upload (so the same file in two accounts, or twice in one, has two
+ * unrelated URLs) and checked in constant time. It works in an <img> tag for agents and visitors
+ * alike. The content's hash names the file on disk and is never accepted as a key. */
 #include "base/sys.h"
 #include "base/clock.h"
 #include "base/log.h"
 #include "api/app.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <sodium.h>
 #include <sys/stat.h>
@@ -37,7 +40,7 @@ static const struct {
     {"application/vnd.openxmlformats-officedocument.presentationml.presentation", false},
 };
 
-enum { FILENAME_MAX_CHARS = 200 };
+enum { FILENAME_MAX_CHARS = 200, ATTACH_TOKEN_BYTES = 32 };
 
 struct upload_job {
     uv_work_t work;
@@ -47,6 +50,7 @@ struct upload_job {
     const char *type, *filename;
     bool image;
     char sha[65];
+    char token[2 * ATTACH_TOKEN_BYTES + 1];
     int err; /* from the worker */
     const char *err_msg;
     int64_t id;
@@ -133,29 +137,29 @@ static void upload_work(uv_work_t *w)
     }
 }
 
-static json_t *attachment_json(int64_t id, const char *filename, const char *type, int64_t size,
-                               const char *sha)
+json_t *api_attachments_json(int64_t id, const char *filename, const char *type, int64_t size,
+                             const char *token)
 {
     char url[160];
-    snprintf(url, sizeof(url), "/api/v1/attachments/%" PRId64 "?k=%s", id, sha);
-    return json_pack("{s:I, s:s, s:s, s:I, s:s, s:s, s:b}", "id", (json_int_t)id, "filename",
-                     filename, "content_type", type, "size", (json_int_t)size, "sha256", sha, "url",
-                     url, "image", strncmp(type, "image/", 6) == 0);
+    snprintf(url, sizeof(url), "/api/v1/attachments/%" PRId64 "?t=%s", id, token);
+    return json_pack("{s:I, s:s, s:s, s:I, s:s, s:b}", "id", (json_int_t)id, "filename", filename,
+                     "content_type", type, "size", (json_int_t)size, "url", url, "image",
+                     strncmp(type, "image/", 6) == 0);
 }
 
 static int insert_fn(struct store_tx *tx, void *arg)
 {
     struct upload_job *j = arg;
-    int rc =
-        tx_query_i64(tx, &j->id,
-                     "INSERT INTO attachments (account_id, sha256, filename, content_type, size,"
-                     " uploader_type, uploader_id, created_at)"
-                     " VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
-                     "itttitii", j->account_id, j->sha, j->filename, j->type,
-                     (int64_t)j->r->body.len, j->uploader_type, j->uploader_id, clock_wall_ms());
+    int rc = tx_query_i64(
+        tx, &j->id,
+        "INSERT INTO attachments (account_id, sha256, filename, content_type, size,"
+        " uploader_type, uploader_id, created_at, token)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+        "itttitiit", j->account_id, j->sha, j->filename, j->type, (int64_t)j->r->body.len,
+        j->uploader_type, j->uploader_id, clock_wall_ms(), j->token);
     if (rc < 0)
         return rc;
-    j->body = attachment_json(j->id, j->filename, j->type, (int64_t)j->r->body.len, j->sha);
+    j->body = api_attachments_json(j->id, j->filename, j->type, (int64_t)j->r->body.len, j->token);
     return 0;
 }
 
@@ -227,6 +231,9 @@ static void start_upload(struct http_req *r, int64_t account_id, const char *upl
     j->type = allowed[k].type;
     j->image = allowed[k].image;
     j->filename = clean_filename(r, http_query(r, "filename"));
+    unsigned char rnd[ATTACH_TOKEN_BYTES];
+    randombytes_buf(rnd, sizeof(rnd));
+    hex_encode(rnd, sizeof(rnd), j->token);
     j->work.data = j;
     if (uv_queue_work(the_app->loop, &j->work, upload_work, upload_after) < 0)
         http_respond_error(r, ERR_INTERNAL, NULL, NULL);
@@ -240,9 +247,8 @@ static void h_upload(struct http_req *r)
 
 static void h_widget_upload(struct http_req *r)
 {
-    struct visitor_claims c;
-    if (visitor_auth(r, &c) == 0)
-        start_upload(r, c.account_id, "contact", c.contact_id);
+    struct visitor_claims *c = req_visitor(r); /* checked on the head, before the body */
+    start_upload(r, c->account_id, "contact", c->contact_id);
 }
 
 /* ---- download ---- */
@@ -251,9 +257,9 @@ struct download_job {
     uv_work_t work;
     struct http_req *r;
     int64_t id;
-    char sha[65], type[128], filename[1024];
-    char *data;
-    size_t len;
+    char token[2 * ATTACH_TOKEN_BYTES + 1], sha[65], type[128], filename[1024];
+    int fd;
+    uint64_t size;
     int err;
 };
 
@@ -261,61 +267,59 @@ static int find_fn(struct store_tx *tx, void *arg)
 {
     struct download_job *j = arg;
     struct store_rows rows;
-    int rc =
-        tx_query(tx, &rows, "SELECT sha256, content_type, filename FROM attachments WHERE id = $1",
-                 "i", j->id);
+    int rc = tx_query(tx, &rows,
+                      "SELECT token, sha256, content_type, filename FROM attachments WHERE id = $1",
+                      "i", j->id);
     if (rc < 0)
         return rc;
     bool found = false;
-    if ((rc = rows_next(&rows)) == 1 && strlen(rows_text(&rows, 0)) == 64 &&
-        sodium_memcmp(rows_text(&rows, 0), j->sha, 64) == 0) {
+    /* A wrong token and a missing row look the same; the comparison takes the same time wherever
+     * the first difference is. */
+    if ((rc = rows_next(&rows)) == 1 && rows_len(&rows, 0) == 2 * ATTACH_TOKEN_BYTES &&
+        sodium_memcmp(rows_text(&rows, 0), j->token, 2 * ATTACH_TOKEN_BYTES) == 0 &&
+        rows_len(&rows, 1) == 64) {
         found = true;
-        snprintf(j->type, sizeof(j->type), "%s", rows_text(&rows, 1));
-        snprintf(j->filename, sizeof(j->filename), "%s", rows_text(&rows, 2));
+        memcpy(j->sha, rows_text(&rows, 1), 65);
+        snprintf(j->type, sizeof(j->type), "%s", rows_text(&rows, 2));
+        snprintf(j->filename, sizeof(j->filename), "%s", rows_text(&rows, 3));
     }
     rows_close(&rows);
     return rc < 0 ? rc : found ? 0 : ERR_NOTFOUND;
 }
 
-static void read_work(uv_work_t *w)
+/* open_work: on the thread pool; the HTTP layer streams the file from the descriptor. */
+static void open_work(uv_work_t *w)
 {
     struct download_job *j = w->data;
     char path[4300];
     file_path(j->sha, path, sizeof(path), false);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    j->fd = open(path, O_RDONLY | O_CLOEXEC);
     struct stat st;
-    if (fd < 0 || fstat(fd, &st) < 0) {
-        j->err = ERR_NOTFOUND;
-        if (fd >= 0)
-            close(fd);
+    if (j->fd < 0) {
+        /* out of descriptors: a moment later there may be one */
+        j->err = errno == EMFILE || errno == ENFILE ? ERR_BUSY : ERR_NOTFOUND;
+        if (j->err == ERR_NOTFOUND)
+            log_err("attach", "attachment %" PRId64 ": cannot open %s: %s", j->id, path,
+                    strerror(errno));
         return;
     }
-    j->data = xmalloc((size_t)st.st_size + 1);
-    size_t off = 0;
-    while (off < (size_t)st.st_size) {
-        ssize_t k = read(fd, j->data + off, (size_t)st.st_size - off);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            break;
-        off += (size_t)k;
-    }
-    close(fd);
-    j->len = off;
-    if (off != (size_t)st.st_size)
+    if (fstat(j->fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        close(j->fd);
+        j->fd = -1;
         j->err = ERR_INTERNAL;
+        return;
+    }
+    j->size = (uint64_t)st.st_size;
 }
 
-static void read_after(uv_work_t *w, int status)
+static void open_after(uv_work_t *w, int status)
 {
-    struct download_job *j = w->data;
-    char *data = j->data; /* j lives in the request's arena: gone once it is answered */
-    if (status < 0 || j->err) {
-        http_respond_error(j->r, j->err ? j->err : ERR_INTERNAL, NULL, NULL);
-        free(data);
+    struct download_job *j = w->data; /* j lives in the request's arena */
+    struct http_req *r = j->r;
+    if (status < 0 || j->err) { /* open_work holds no descriptor when it fails */
+        http_respond_error(r, j->err ? j->err : ERR_INTERNAL, NULL, NULL);
         return;
     }
-    struct http_req *r = j->r;
     bool image = strncmp(j->type, "image/", 6) == 0;
     /* RFC 6266 / 5987: an ASCII fallback and the UTF-8 name, percent-encoded. */
     char enc[3200], ascii[256];
@@ -335,8 +339,12 @@ static void read_after(uv_work_t *w, int status)
     http_add_header(r, "X-Content-Type-Options: nosniff");
     http_add_header(r, "Content-Security-Policy: default-src 'none'; sandbox");
     http_add_header(r, "Cache-Control: private, max-age=31536000, immutable");
-    http_respond(r, 200, j->type, data, j->len);
-    free(data);
+    /* An attachment's bytes never change: its id names one version (not its hash, which is no
+     * one's business). */
+    char etag[48];
+    snprintf(etag, sizeof(etag), "\"a%" PRId64 "-%" PRIu64 "\"", j->id, j->size);
+    http_add_header(r, "ETag: %s", etag);
+    http_serve_file(r, j->type, j->fd, j->size, etag);
 }
 
 static void find_done(void *arg, int rc)
@@ -347,7 +355,7 @@ static void find_done(void *arg, int rc)
         return;
     }
     j->work.data = j;
-    if (uv_queue_work(the_app->loop, &j->work, read_work, read_after) < 0)
+    if (uv_queue_work(the_app->loop, &j->work, open_work, open_after) < 0)
         http_respond_error(j->r, ERR_INTERNAL, NULL, NULL);
 }
 
@@ -355,14 +363,16 @@ static void h_download(struct http_req *r)
 {
     struct download_job *j = arena_calloc(&r->arena, sizeof(*j));
     j->r = r;
-    const char *k = http_query(r, "k");
+    j->fd = -1;
+    const char *t = http_query(r, "t");
     if (app_id_param(r, "id", &j->id) < 0)
         return;
-    if (!k || strlen(k) != 64 || strspn(k, "0123456789abcdef") != 64) {
+    if (!t || strlen(t) != 2 * ATTACH_TOKEN_BYTES ||
+        strspn(t, "0123456789abcdef") != 2 * ATTACH_TOKEN_BYTES) {
         http_respond_error(r, ERR_NOTFOUND, NULL, NULL);
         return;
     }
-    memcpy(j->sha, k, 65);
+    memcpy(j->token, t, sizeof(j->token));
     app_store_read(r, find_fn, find_done, j);
 }
 
@@ -371,6 +381,6 @@ void api_attachments_routes(struct router *rt)
     router_add(rt, HTTP_POST, "/api/v1/accounts/{aid}/attachments", h_upload,
                R_ACCOUNT | ROUTE_UPLOAD);
     router_add(rt, HTTP_POST, "/api/v1/widget/attachments", h_widget_upload,
-               R_PUBLIC | ROUTE_UPLOAD);
+               R_VISITOR | ROUTE_UPLOAD);
     router_add(rt, HTTP_GET, "/api/v1/attachments/{id}", h_download, R_PUBLIC);
 }

@@ -247,6 +247,23 @@ void app_respond_bad_origin(struct http_req *r)
 
 /* ---- the middleware ---- */
 
+/* ---- the middleware ----
+ *
+ * authenticate() decides who calls, from the route's flags, and then lets the request go on. It
+ * runs once per request: for upload routes as the server's precheck, on the head before the body
+ * is read (so a caller without a valid token never gets to send 10 MiB), and for the others at
+ * dispatch. The principal (or the visitor's claims) it finds stays in r->user, so the handler of
+ * a prechecked upload reuses it instead of looking the token up again. */
+
+/* proceed: authenticated: the body comes next (a precheck), or the handler runs. */
+static void proceed(struct http_req *r)
+{
+    if (r->prechecking)
+        http_precheck_pass(r);
+    else
+        r->route->fn(r);
+}
+
 static void authed(struct http_req *r, struct principal *p, int rc)
 {
     if (rc < 0 && rc != ERR_UNAUTHORIZED) {
@@ -285,17 +302,27 @@ static void authed(struct http_req *r, struct principal *p, int rc)
             return;
         }
     }
-    r->route->fn(r);
+    proceed(r);
 }
 
-static void app_dispatch(struct http_req *r)
+static void authenticate(struct http_req *r)
 {
     /* The widget runs on the customer's site: its API answers any origin. It authenticates with a
      * Bearer visitor token, never a cookie, so this opens nothing to cross-site requests. */
     if (span_starts_with(r->path, "/api/v1/widget/"))
         http_add_header(r, "Access-Control-Allow-Origin: *");
-    if (r->route->flags & R_PUBLIC) {
-        r->route->fn(r);
+    unsigned flags = r->route->flags;
+    if (flags & R_PUBLIC) {
+        proceed(r);
+        return;
+    }
+    if (flags & R_VISITOR) {
+        /* signed, not stored: checked here on the loop without a database read */
+        struct visitor_claims *c = arena_calloc(&r->arena, sizeof(*c));
+        if (visitor_auth(r, c) < 0)
+            return;
+        r->user = c;
+        proceed(r);
         return;
     }
     struct span token = auth_request_token(r);
@@ -334,10 +361,19 @@ static void app_static(struct http_req *r)
     static_serve(r);
 }
 
+static void app_dispatch(struct http_req *r)
+{
+    if (r->prechecked)
+        r->route->fn(r); /* authenticated on its head already; r->user is who */
+    else
+        authenticate(r);
+}
+
 void app_routes(struct app *a)
 {
     router_init(&a->router);
     a->router.dispatch = app_dispatch;
+    a->router.precheck = authenticate; /* upload routes: on the head, before the body */
     a->router.fallback = app_static;
     api_ops_routes(&a->router);
     api_auth_routes(&a->router);

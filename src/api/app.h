@@ -18,13 +18,16 @@
 
 /* Route flags. Without R_PUBLIC a route needs a valid token; R_ACCOUNT routes have an {aid} and
  * need a membership in that account (else 404); R_SUPERVISOR/R_ADMIN raise the role needed (else
- * 403). */
+ * 403). R_VISITOR routes need a visitor token instead (Bearer; else 401): req_visitor(r) has its
+ * claims. Routes with ROUTE_UPLOAD (router.h) are authenticated on the request head, before the
+ * body is read. */
 enum {
     R_PUBLIC = 1u << 0,
     R_AUTH = 1u << 1,
     R_ACCOUNT = 1u << 2 | 1u << 1,
     R_SUPERVISOR = 1u << 3,
     R_ADMIN = 1u << 4,
+    R_VISITOR = 1u << 5,
 };
 
 enum role { ROLE_AGENT = 0, ROLE_SUPERVISOR = 1, ROLE_ADMIN = 2 };
@@ -73,6 +76,11 @@ extern struct app *the_app;
 void app_routes(struct app *a);
 void app_release(struct app *a);
 static inline struct principal *req_principal(struct http_req *r)
+{
+    return r->user;
+}
+struct visitor_claims;
+static inline struct visitor_claims *req_visitor(struct http_req *r) /* R_VISITOR routes */
 {
     return r->user;
 }
@@ -179,6 +187,10 @@ int kb_search_tx(struct store_tx *tx, int64_t account_id, const char *locale, co
 void api_teams_routes(struct router *rt);
 void api_routing_routes(struct router *rt);
 void api_attachments_routes(struct router *rt);
+/* api_attachments_json: an attachment as the API shows it, with its download URL (the token in it).
+ */
+json_t *api_attachments_json(int64_t id, const char *filename, const char *type, int64_t size,
+                             const char *token);
 void ws_proto_routes(struct router *rt);
 /* ws_proto_end_session: closes (4401, reason) every socket opened with the session or API token:
  * it was signed out or revoked. */

@@ -531,23 +531,15 @@ static int load_attachments(struct store_tx *tx, struct msg_send *ms, json_t **o
     for (size_t i = 0; i < ms->nattach; i++) {
         struct store_rows rows;
         int rc = tx_query(tx, &rows,
-                          "SELECT id, filename, content_type, size, sha256 FROM attachments"
+                          "SELECT id, filename, content_type, size, token FROM attachments"
                           " WHERE id = $1 AND account_id = $2 AND uploader_type = $3"
                           " AND uploader_id = $4",
                           "iiti", ms->attachment_ids[i], ms->actor.account_id,
                           ms->actor.visitor ? "contact" : "user", sender_id(ms));
-        if (rc == 0 && (rc = rows_next(&rows)) == 1) {
-            char url[160];
-            const char *ct = rows_text(&rows, 2);
-            snprintf(url, sizeof(url), "/api/v1/attachments/%" PRId64 "?k=%s", rows_i64(&rows, 0),
-                     rows_text(&rows, 4));
-            json_array_append_new(arr, json_pack("{s:I, s:s, s:s, s:I, s:s, s:s, s:b}", "id",
-                                                 (json_int_t)rows_i64(&rows, 0), "filename",
-                                                 rows_text(&rows, 1), "content_type", ct, "size",
-                                                 (json_int_t)rows_i64(&rows, 3), "sha256",
-                                                 rows_text(&rows, 4), "url", url, "image",
-                                                 strncmp(ct, "image/", 6) == 0));
-        }
+        if (rc == 0 && (rc = rows_next(&rows)) == 1)
+            json_array_append_new(arr, api_attachments_json(rows_i64(&rows, 0), rows_text(&rows, 1),
+                                                            rows_text(&rows, 2), rows_i64(&rows, 3),
+                                                            rows_text(&rows, 4)));
         rows_close(&rows);
         if (rc == 0)
             rc = json_fail(&ms->fail, "attachment_ids",

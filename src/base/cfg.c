@@ -110,8 +110,11 @@ void cfg_defaults(struct cfg *c)
 {
     memset(c, 0, sizeof(*c));
     char err[64];
+    /* An INT option without a default is 0 until set: its user derives the value (and a person
+     * cannot set 0, below every INT option's bounds that use this). */
     for (size_t i = 0; i < ARRAY_SIZE(opts); i++)
-        set_opt(c, &opts[i], opts[i].def, err, sizeof(err));
+        if (opts[i].type != CFG_INT || *opts[i].def)
+            set_opt(c, &opts[i], opts[i].def, err, sizeof(err));
 }
 
 void cfg_release(struct cfg *c)
@@ -192,7 +195,9 @@ void cfg_usage(FILE *out)
         fprintf(out, "  --%-22s %s\n  %-24s [env %s; default %s]\n", opts[i].name, opts[i].help, "",
                 env,
                 opts[i].secret && *opts[i].def ? "(hidden)"
-                                               : (*opts[i].def ? opts[i].def : "none"));
+                                               : (*opts[i].def              ? opts[i].def
+                                                  : opts[i].type == CFG_INT ? "derived"
+                                                                            : "none"));
     }
     fprintf(out, "  --%-22s %s\n  --%-22s %s\n", "help", "print this and exit", "version",
             "print the version and exit");

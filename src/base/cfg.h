@@ -11,7 +11,8 @@
 #include <stdio.h>
 
 /* X(field, "name", type, "default", min, max, secret, "help"); types: STR, INT, BOOL, ENUM
- * ("a|b|c"). */
+ * ("a|b|c"). An INT with the default "" is 0 unless set: the program derives it (its help says
+ * how). */
 #define CFG_MAP(X)                                                                                 \
     X(listen, "listen", STR, "127.0.0.1:8080", 0, 0, 0,                                            \
       "address to listen on, HOST:PORT (port 0 picks a free port)")                                \
@@ -29,6 +30,9 @@
     X(max_body, "max-body", INT, "1048576", 64, 1073741824, 0, "largest request body, bytes")      \
     X(max_upload, "max-upload", INT, "10485760", 64, 1073741824, 0,                                \
       "largest attachment upload, bytes")                                                          \
+    X(max_unauth_body_total, "max-unauth-body-total", INT, "67108864", 1024, 1099511627776, 0,     \
+      "bytes of request bodies held at once for requests not authenticated yet (503 busy above; "  \
+      "uploads authenticate on the request head and do not count)")                                \
     X(max_header, "max-header", INT, "16384", 256, 1048576, 0, "largest request head, bytes")      \
     X(header_timeout, "header-timeout", INT, "10000", 50, 3600000, 0,                              \
       "ms for a request's headers to arrive")                                                      \
@@ -36,7 +40,11 @@
       "ms for a request's body to arrive")                                                         \
     X(idle_timeout, "idle-timeout", INT, "60000", 50, 3600000, 0,                                  \
       "ms an idle keep-alive connection stays open")                                               \
-    X(max_connections, "max-connections", INT, "100000", 1, 10000000, 0, "most open connections")  \
+    X(send_timeout, "send-timeout", INT, "60000", 50, 3600000, 0,                                  \
+      "ms a response may wait for the client to read more of it before the connection is reset")   \
+    X(max_connections, "max-connections", INT, "", 1, 10000000, 0,                                 \
+      "most open connections (503 above); default: what the open-file limit allows, less a "       \
+      "reserve, logged at start-up")                                                               \
     X(ws_max_message, "ws-max-message", INT, "65536", 125, 16777216, 0,                            \
       "largest WebSocket message, bytes (close 1009 above)")                                       \
     X(ws_idle_timeout, "ws-idle-timeout", INT, "75000", 50, 3600000, 0,                            \

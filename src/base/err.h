@@ -20,6 +20,8 @@
     X(TOOBIG, "payload_too_large", 413, "The body is too large.")                                  \
     X(MEDIA, "unsupported_media_type", 415,                                                        \
       "Send the body as JSON with Content-Type: application/json.")                                \
+    X(RANGE, "range_not_satisfiable", 416,                                                         \
+      "The requested range lies outside the file; Content-Range gives its size.")                  \
     X(VALIDATION, "validation_failed", 422, "A field is missing or invalid.")                      \
     X(RATE, "rate_limited", 429, "Too many attempts; wait and try again.")                         \
     X(HEADERS, "headers_too_large", 431, "The request headers are too large.")                     \

@@ -1,7 +1,13 @@
 /* conn.h: a client connection (module-internal to src/net). HTTP until a WebSocket upgrade, then
  * WS. Writes: one uv_write in flight; whatever is queued meanwhile is merged into one buffer and
  * written next (coalescing). Reads use one shared buffer per server, so an idle connection holds no
- * buffer. */
+ * buffer.
+ *
+ * Its life is a state machine (enum conn_state), and the timeout list a connection sits in follows
+ * from its state alone (conn__set_state): nothing links a connection into a list directly. Once it
+ * is CS_CLOSING (uv_close called, freed by on_close) no state change is taken any more, so a
+ * connection that closed while a caller still held it (a write failed inside a response) can never
+ * be linked into a list again and freed while linked. */
 #ifndef PARLEY_CONN_H
 #define PARLEY_CONN_H
 
@@ -13,8 +19,23 @@
 #include "net/http.h"
 
 struct ws;
+struct file_send;
 
 enum conn_kind { CONN_HTTP, CONN_WS };
+
+/* The lifecycle, with the timeout list of each state. */
+enum conn_state {
+    CS_READING_HEAD, /* T_HEADER: waiting for (the rest of) a request head */
+    CS_READING_BODY, /* T_BODY: the head is in, the body is arriving */
+    CS_HANDLING,     /* none: the application has the request and answers exactly once */
+    CS_WRITING,      /* T_SEND: a response goes out and the next step waits for the socket (a
+                      * file being streamed, a large queue, or closing once written) */
+    CS_IDLE,         /* T_IDLE: keep-alive between requests */
+    CS_LINGERING,    /* T_LINGER: answered early, our side shut down, draining the peer's bytes */
+    CS_WS,           /* T_WS_IDLE and the ping list: an open WebSocket */
+    CS_WS_DRAINING,  /* T_SLOW: our close frame is queued; reset if the peer stops draining */
+    CS_CLOSING,      /* none, ever again: uv_close was called, on_close frees it */
+};
 
 struct tlink {
     struct conn *prev, *next;
@@ -27,13 +48,14 @@ struct conn {
     struct server *srv;
     uint64_t id;
     enum conn_kind kind;
+    enum conn_state state;
     http_parser parser;
     struct http_req *req; /* the request being read or answered */
     struct buf stash;     /* bytes read while a request was being answered */
     size_t head_bytes;    /* bytes of the current request head so far */
     struct span hname;    /* header name being accumulated (arena) */
     bool in_value;        /* last callback was a header value */
-    bool reading, closing, close_after_write, got_bytes;
+    bool reading, close_after_write, got_bytes;
     bool write_closed; /* a slow WebSocket's close frame is queued: nothing more goes out */
     bool linger;       /* after an early error: drain the peer's bytes, then close */
     size_t lingered;   /* bytes discarded so far */
@@ -44,7 +66,9 @@ struct conn {
     struct buf wfly; /* in flight */
     uv_write_t wreq;
     bool writing;
-    bool flush_queued; /* in srv->flush_ids */
+    bool flush_queued;      /* in srv->flush_ids */
+    bool wait_drain;        /* keep-alive: the next request waits until the queue is written */
+    struct file_send *file; /* the file being streamed as the current response */
     /* timeouts */
     struct tlink tl;  /* header/body/idle/ws-idle list */
     struct tlink tp;  /* ws ping list */
@@ -67,13 +91,25 @@ bool conn__room(struct conn *c, size_t need);
 /* conn__finish: close once everything queued is written (now, if nothing is). */
 void conn__finish(struct conn *c);
 void conn__close(struct conn *c);
-void conn__tl_set(struct conn *c, int list);
-void conn__tp_set(struct conn *c, bool in);
+static inline bool conn__closing(const struct conn *c)
+{
+    return c->state == CS_CLOSING;
+}
+/* conn__set_state: moves the connection to a state and into that state's timeout list (at its
+ * tail: the deadline restarts). Refused on a closing connection (an assertion in debug builds). */
+void conn__set_state(struct conn *c, enum conn_state s);
+/* conn__touch: restarts the deadline of the current state (activity). */
+void conn__touch(struct conn *c);
 uint64_t conn__now(struct conn *c);
 void conn__feed(struct conn *c, const char *p, size_t len);
 
 void http__finish(struct http_req *r); /* server.c: the response is queued */
-void http__upgraded(struct conn *c);   /* server.c: the 101 went out; the conn is a WebSocket */
+/* http__send_file: server.c: after the head is queued, streams len bytes of fd from off (takes
+ * fd), then finishes the request. r's connection is open. */
+void http__send_file(struct http_req *r, int fd, uint64_t off, uint64_t len);
+/* http__close_fd: closes a descriptor on the thread pool. */
+void http__close_fd(struct server *srv, int fd);
+void http__upgraded(struct conn *c); /* server.c: the 101 went out; the conn is a WebSocket */
 
 /* ws.c */
 void ws__on_read(struct conn *c, const char *p, size_t len);

@@ -45,6 +45,10 @@ struct http_req {
     struct buf body;
     bool keep_alive, upgrade, expect_continue;
     bool responded, dispatched;
+    /* prechecking: the router's precheck has the head, the body waits (not read). prechecked: it
+     * passed, so the body is an authenticated caller's and outside the unauthenticated budget. */
+    bool prechecking, prechecked;
+    size_t unauth_reserved; /* bytes of srv->unauth_body held for this body */
     const struct route *route;
     struct span param_names[HTTP_MAX_PARAMS], params[HTTP_MAX_PARAMS];
     int nparams;
@@ -63,6 +67,12 @@ struct span http_param(const struct http_req *r, const char *name);
 /* http_cookie: the value of a cookie, or SPAN_NULL. */
 struct span http_cookie(const struct http_req *r, const char *name);
 
+/* http_precheck_pass: the router's precheck (router.h) lets the body of r come; the handler runs
+ * once it has arrived. A precheck either answers r (any http_respond*: an early 401, 403 or 404
+ * whose connection then closes, since the body was never read) or calls this, exactly once, now
+ * or later. */
+void http_precheck_pass(struct http_req *r);
+
 /* Responses. Each finishes the request; exactly one per request. */
 void http_add_header(struct http_req *r, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -75,6 +85,25 @@ void http_respond_json(struct http_req *r, int status, json_t *v);
 void http_respond_error(struct http_req *r, int err, const char *field, const char *message);
 /* http_respond_jfail: a 400/422 from a JSON helper failure. */
 void http_respond_jfail(struct http_req *r, int err, const struct jfail *f);
+
+/* http_respond_file: answers with length bytes of the file fd from offset; takes fd (closed in
+ * every case, also if the client leaves). The head goes out now; the body is read on the thread
+ * pool in 64 KiB chunks, each once the socket took the previous one, so a connection holds one
+ * chunk whatever the file's size. No body for HEAD. Add headers (http_add_header) first. */
+void http_respond_file(struct http_req *r, int status, const char *content_type, int fd,
+                       uint64_t offset, uint64_t length);
+/* http_serve_file: a whole file of `size` bytes for GET/HEAD with byte ranges: Accept-Ranges, and
+ * for GET with one satisfiable `Range: bytes=a-b | a- | -n` a 206 with Content-Range, a 416
+ * range_not_satisfiable past the end (its Content-Range gives the size), the whole file for
+ * several ranges or one it cannot read. If-Range must equal etag, the strong entity tag the
+ * caller sends as ETag (NULL: none, If-Range never holds). Takes fd. */
+void http_serve_file(struct http_req *r, const char *content_type, int fd, uint64_t size,
+                     const char *etag);
+enum http_range { HTTP_RANGE_NONE, HTTP_RANGE_OK, HTTP_RANGE_UNSATISFIABLE };
+/* http_range_parse: a Range header against a representation of `size` bytes: HTTP_RANGE_OK with
+ * [*off, *off + *len), HTTP_RANGE_UNSATISFIABLE, or HTTP_RANGE_NONE (another unit, several
+ * ranges, or invalid: serve the whole representation). Pure. */
+enum http_range http_range_parse(struct span v, uint64_t size, uint64_t *off, uint64_t *len);
 
 /* http_body_json: parses the body as a JSON object after checking Content-Type. On failure it has
  * answered the request already and returns < 0. */

@@ -12,10 +12,14 @@
 
 struct http_req;
 typedef void (*route_fn)(struct http_req *r);
+/* A precheck runs for ROUTE_UPLOAD routes when the request head is in, before the body is read
+ * (reading stops meanwhile): it answers r or calls http_precheck_pass(r) (http.h). */
+typedef void (*route_precheck_fn)(struct http_req *r);
 
 enum { ROUTE_MAX_SEGS = 12 };
 
-/* A route flag the server reads: the body may be up to max-upload instead of max-body. */
+/* A route flag the server reads: the body may be up to max-upload instead of max-body, and the
+ * router's precheck (when set) sees the head before the body is read. */
 #define ROUTE_UPLOAD (1u << 31)
 
 struct route {
@@ -34,6 +38,7 @@ struct router {
     route_fn fallback; /* for unmatched GET/HEAD (static files); NULL means 404 */
     route_fn
         dispatch; /* called instead of route->fn when set (auth middleware); it calls route->fn */
+    route_precheck_fn precheck; /* for ROUTE_UPLOAD routes at the end of the head, or NULL */
 };
 
 enum router_result { ROUTER_FOUND, ROUTER_NOTFOUND, ROUTER_BADMETHOD };

@@ -17,8 +17,10 @@ typedef void (*server_idle_fn)(struct server *srv);
 
 struct server_limits {
     size_t max_body, max_upload, max_header, max_connections, ws_max_message, ws_max_queue;
+    size_t max_unauth_body; /* bytes of bodies held at once for requests not authenticated yet */
     uint64_t header_timeout, body_timeout, idle_timeout, ws_idle_timeout, ws_ping_interval; /* ms */
-    bool trust_proxy; /* client address from the last X-Forwarded-For hop */
+    uint64_t send_timeout; /* ms a response may wait for the client to read before a reset */
+    bool trust_proxy;      /* client address from the last X-Forwarded-For hop */
 };
 
 /* One intrusive doubly linked list per timeout class; a connection sits in at most one per link. */
@@ -27,8 +29,9 @@ struct tlist {
     uint64_t timeout; /* ms */
 };
 
-/* T_SLOW: a WebSocket closed for being slow, draining its queue; reset if it stops draining. */
-enum tclass { T_NONE = -1, T_HEADER, T_BODY, T_IDLE, T_WS_IDLE, T_LINGER, T_SLOW, T_COUNT };
+/* T_SLOW: a WebSocket whose close frame is queued, draining its queue; reset if it stops draining.
+ * T_SEND: an HTTP response waiting for the client to read it; reset if no write completes. */
+enum tclass { T_NONE = -1, T_HEADER, T_BODY, T_IDLE, T_WS_IDLE, T_LINGER, T_SLOW, T_SEND, T_COUNT };
 
 struct server_stats {
     uint64_t accepted, requests, ws_opened, ws_closed_slow;
@@ -51,6 +54,7 @@ struct server {
     struct map conns;     /* id -> conn */
     uint64_t next_conn_id, next_req_id;
     size_t nconns, nws, inflight;
+    size_t unauth_body; /* bytes held (or announced) by bodies of requests not authenticated yet */
     bool listening, shutting_down;
     server_idle_fn on_drained; /* called once shutting down and no request is in flight */
     struct server_stats stats;

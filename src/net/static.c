@@ -1,8 +1,10 @@
 /* static.c: GET/HEAD of files under the web root with Content-Type, ETag/If-None-Match (304),
- * precompressed `.gz` siblings for clients that accept gzip, long caching for hashed assets, and
- * path traversal refused twice: no "." or ".." segment is accepted, and the resolved real path must
- * lie under the real root (which also stops symlinks pointing out). Files are read on the libuv
- * thread pool, never on the loop. */
+ * byte ranges, precompressed `.gz` siblings for clients that accept gzip, long caching for hashed
+ * assets, and path traversal refused twice: no "." or ".." segment is accepted, and the resolved
+ * real path must lie under the real root (which also stops symlinks pointing out). Files are
+ * opened and read on the libuv thread pool, never on the loop: a small file whole, in the job that
+ * finds it (one trip to the pool); a large one, or a range, streamed in chunks by the HTTP layer
+ * (http_serve_file), so memory does not grow with the file. */
 #include "base/sys.h"
 #include "base/log.h"
 #include "net/conn.h"
@@ -12,7 +14,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-enum { STATIC_MAX_FILE = 64 * 1024 * 1024 };
+/* Up to this size (and without a Range header) a file is read whole in the job that opens it. */
+enum { STATIC_SMALL = 64 * 1024 };
 
 static char *root_real; /* realpath of the root, or NULL if it does not exist */
 static char *root_given;
@@ -21,10 +24,11 @@ struct static_job {
     uv_work_t work;
     struct http_req *req;
     char *rel; /* relative path, validated */
-    bool want_gzip;
+    bool want_gzip, want_range;
     /* results */
     int status;
-    char *data;
+    int fd;     /* a file to stream, or -1 */
+    char *data; /* a small file read whole, or NULL */
     size_t len;
     bool gzipped;
     char etag[64];
@@ -102,7 +106,9 @@ static bool safe_path(struct span p)
     return true;
 }
 
-static int read_file(const char *path, struct static_job *j)
+/* open_file: 200 with j->fd open (or j->data read, for a small file), 1 for a directory, 404 or
+ * 500. */
+static int open_file(const char *path, struct static_job *j)
 {
     char *rp = realpath(path, NULL);
     if (!rp)
@@ -116,21 +122,26 @@ static int read_file(const char *path, struct static_job *j)
     int fd = open(rp, O_RDONLY | O_CLOEXEC);
     free(rp);
     if (fd < 0)
-        return 404;
+        return errno == EMFILE || errno == ENFILE ? 503 : 404;
     struct stat st;
     if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
         close(fd);
         return S_ISDIR(st.st_mode) ? 1 : 404;
     }
-    if (st.st_size > STATIC_MAX_FILE) {
-        close(fd);
-        return 500;
-    }
     j->len = (size_t)st.st_size;
+    snprintf(j->etag, sizeof(j->etag), "\"%llx-%llx\"", (unsigned long long)st.st_size,
+             (unsigned long long)st.st_mtim.tv_sec * 1000000000ull +
+                 (unsigned long long)st.st_mtim.tv_nsec);
+    if (j->len > STATIC_SMALL || j->want_range) {
+        j->fd = fd;
+        return 200;
+    }
     j->data = xmalloc(j->len + 1);
     size_t got = 0;
     while (got < j->len) {
         ssize_t n = read(fd, j->data + got, j->len - got);
+        if (n < 0 && errno == EINTR)
+            continue;
         if (n <= 0)
             break;
         got += (size_t)n;
@@ -141,9 +152,6 @@ static int read_file(const char *path, struct static_job *j)
         j->data = NULL;
         return 500;
     }
-    snprintf(j->etag, sizeof(j->etag), "\"%llx-%llx\"", (unsigned long long)st.st_size,
-             (unsigned long long)st.st_mtim.tv_sec * 1000000000ull +
-                 (unsigned long long)st.st_mtim.tv_nsec);
     return 200;
 }
 
@@ -162,13 +170,13 @@ static void work_cb(uv_work_t *w)
         if (j->want_gzip) {
             char gz[4200];
             snprintf(gz, sizeof(gz), "%s.gz", path);
-            if (read_file(gz, j) == 200) {
+            if (open_file(gz, j) == 200) {
                 j->gzipped = true;
                 j->status = 200;
                 return;
             }
         }
-        j->status = read_file(path, j);
+        j->status = open_file(path, j);
         if (j->status != 1)
             return;
         /* A directory: serve its index.html. */
@@ -210,15 +218,23 @@ static void after_cb(uv_work_t *w, int status)
             http_add_header(r, "Cache-Control: no-cache");
         http_add_header(r, "Vary: Accept-Encoding");
         http_add_header(r, "X-Content-Type-Options: nosniff");
-        if (inm.len && etag_matches(inm, j->etag)) {
+        bool fresh = inm.len && etag_matches(inm, j->etag);
+        if (j->gzipped && !fresh)
+            http_add_header(r, "Content-Encoding: gzip");
+        if (fresh && j->fd >= 0)
+            http__close_fd(r->srv, j->fd);
+        if (fresh) {
             http_respond(r, 304, NULL, NULL, 0);
+        } else if (j->fd >= 0) {
+            http_serve_file(r, j->type, j->fd, j->len, j->etag); /* takes the descriptor */
         } else {
-            if (j->gzipped)
-                http_add_header(r, "Content-Encoding: gzip");
+            http_add_header(r, "Accept-Ranges: bytes");
             http_respond(r, 200, j->type, j->data, j->len);
         }
     } else if (j->status == 404) {
         http_respond_error(r, ERR_NOTFOUND, NULL, NULL);
+    } else if (j->status == 503) {
+        http_respond_error(r, ERR_BUSY, NULL, NULL);
     } else {
         http_respond_error(r, ERR_IO, NULL, NULL);
     }
@@ -238,6 +254,8 @@ static void serve(struct http_req *r, struct span rel)
     j->rel = span_eq_cstr(rel, "/") ? xstrdup("/index.html") : xstrndup(rel.p, rel.len);
     struct span ae = http_header(r, "Accept-Encoding");
     j->want_gzip = ae.len && memmem(ae.p, ae.len, "gzip", 4) != NULL;
+    j->want_range = r->method == HTTP_GET && http_header(r, "Range").len > 0;
+    j->fd = -1;
     if (uv_queue_work(r->srv->loop, &j->work, work_cb, after_cb) < 0) {
         free(j->rel);
         free(j);

@@ -80,12 +80,12 @@ static ssize_t send_cb(wslay_event_context_ptr ctx, const uint8_t *data, size_t 
 {
     UNUSED(flags);
     struct conn *c = ud;
-    if (c->closing) {
+    if (conn__closing(c)) {
         wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
         return -1;
     }
     conn__write_later(c, data, len, NULL, 0);
-    if (c->closing) {
+    if (conn__closing(c)) {
         wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
         return -1;
     }
@@ -174,13 +174,13 @@ static void parser_maybe_free(struct ws *ws)
 void ws__flush(struct conn *c)
 {
     struct ws *ws = c->ws;
-    if (!ws || !ws->ctx || c->closing || ws->in_recv)
+    if (!ws || !ws->ctx || conn__closing(c) || ws->in_recv)
         return;
     if (wslay_event_want_write(ws->ctx) && wslay_event_send(ws->ctx) < 0) {
         conn__close(c);
         return;
     }
-    if (c->closing)
+    if (conn__closing(c))
         return;
     if (!wslay_event_want_read(ws->ctx) && !wslay_event_want_write(ws->ctx)) {
         /* Close handshake done (or we gave up on the peer): close once the bytes are out. */
@@ -193,7 +193,7 @@ void ws__flush(struct conn *c)
 void ws__on_read(struct conn *c, const char *p, size_t len)
 {
     struct ws *ws = c->ws;
-    if (!ws || c->closing || c->write_closed)
+    if (!ws || conn__closing(c) || c->write_closed)
         return; /* closed for being slow: what it says no longer matters (the linger timer runs) */
     if (!ws->ctx && parser_open(c) < 0) {
         conn__close(c);
@@ -201,8 +201,7 @@ void ws__on_read(struct conn *c, const char *p, size_t len)
     }
     c->rd = p;
     c->rdlen = len;
-    conn__tl_set(c, T_WS_IDLE);
-    conn__tp_set(c, true);
+    conn__set_state(c, CS_WS); /* heard from: idle and ping deadlines start again */
     ws->in_recv = true;
     int rc = wslay_event_recv(ws->ctx);
     ws->in_recv = false;
@@ -223,7 +222,7 @@ void ws__on_read(struct conn *c, const char *p, size_t len)
 void ws__ping(struct conn *c)
 {
     struct ws *ws = c->ws;
-    if (!ws || c->closing || c->write_closed || ws->close_queued)
+    if (!ws || conn__closing(c) || c->write_closed || ws->close_queued)
         return;
     write_frame(c, OP_PING, NULL, 0);
 }
@@ -247,7 +246,7 @@ static void queue_close(struct conn *c, uint16_t code, const char *reason)
 void ws__close(struct conn *c, uint16_t code, const char *reason)
 {
     struct ws *ws = c->ws;
-    if (!ws || ws->close_queued || c->closing || c->write_closed) {
+    if (!ws || ws->close_queued || conn__closing(c) || c->write_closed) {
         conn__close(c);
         return;
     }
@@ -262,9 +261,8 @@ static void slow_close(struct conn *c)
              c->ip, c->wq.max);
     c->srv->stats.ws_closed_slow++;
     c->wq.max += 2 + 125; /* the close frame goes past the cap */
+    /* conn__finish makes it CS_WS_DRAINING: refreshed while it drains, reset if it stops */
     queue_close(c, 1008, "too slow: the server's queue for you is full; reconnect");
-    if (!c->closing)
-        conn__tl_set(c, T_SLOW); /* refreshed while it drains; reset if it stops */
 }
 
 void ws__free(struct conn *c)
@@ -293,7 +291,7 @@ static bool header_has_token(struct span v, const char *token)
 int ws_accept(struct http_req *r, const struct ws_handler *h, void *user, uint64_t *conn_id)
 {
     struct conn *c = r->conn;
-    if (!c || c->closing) {
+    if (!c || conn__closing(c)) {
         http_respond(r, 499, NULL, NULL, 0);
         return ERR_CLOSED;
     }
@@ -349,7 +347,7 @@ int ws_send_text(struct server *srv, uint64_t conn_id, const char *p, size_t len
         return ERR_CLOSED;
     /* A client that does not read: decided at a frame boundary. */
     if (!conn__room(c, len + 14)) {
-        if (!c->closing)
+        if (!conn__closing(c))
             slow_close(c);
         return ERR_CLOSED;
     }

@@ -7,10 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer } from '../lib/server.mjs';
 import { RawConn } from './lib/raw.mjs';
-import { T, stopServer, runParleyd, freePort } from './lib/util.mjs';
+import { T, sleep, eventually, stopServer, runParleyd, freePort } from './lib/util.mjs';
 
 const OPTIONS = ['listen', 'data-dir', 'log-level', 'db', 'config', 'max-body', 'max-header', 'header-timeout',
-  'body-timeout', 'idle-timeout', 'max-connections', 'ws-max-message', 'ws-idle-timeout', 'session-ttl', 'web-dir'];
+  'body-timeout', 'idle-timeout', 'max-connections', 'ws-max-message', 'ws-idle-timeout', 'session-ttl', 'web-dir',
+  'send-timeout', 'max-unauth-body-total'];
 
 const confDir = mkdtempSync(join(tmpdir(), 'parley-conf-'));
 let confN = 0;
@@ -189,6 +190,72 @@ describe('precedence observed through the listen address', () => {
       assert.ok(r.exited, 'did not exit');
       assert.notEqual(r.exited.code, 0);
       assert.ok(r.stderr.length > 0, 'no error message on stderr');
+    } finally { await stopServer(srv); }
+  });
+});
+
+describe('max-connections and the open-file limit', () => {
+  const NOFILE = 256;
+  const wrap = ['prlimit', `--nofile=${NOFILE}:${NOFILE}`];
+
+  // the start-up log line comes on stderr just after "listening on" on stdout
+  const logged = (srv, re) => eventually(() => re.exec(srv.stderr), { timeout: 5000 });
+
+  async function holdUntilRefused(srv, max) {
+    const held = [];
+    let served = 0;
+    let refused = null;
+    for (let i = 0; i < max && refused === null; i++) {
+      const c = await RawConn.connect(srv.port);
+      held.push(c);
+      await c.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n').catch(() => {});
+      const r = await c.responseOrClose({ timeout: 3000 });
+      if (r.res?.status === 200) served++;
+      else refused = r;
+    }
+    return { held, served, refused };
+  }
+
+  it('the default follows the descriptor limit: the connection over it gets 503, not a failing accept loop', { timeout: 60000 }, async () => {
+    const srv = await startServer({ wrap, env: { PARLEY_LOG_LEVEL: 'info' } });
+    let held = [];
+    try {
+      const m = await logged(srv, /max_connections=(\d+)/);
+      assert.ok(m, `no max_connections in the start-up log: ${srv.stderr}`);
+      const max = Number(m[1]);
+      assert.ok(max > 100 && max < NOFILE, `max_connections=${max} with ${NOFILE} descriptors`);
+      const res = await holdUntilRefused(srv, NOFILE + 10);
+      held = res.held;
+      assert.ok(res.refused, `all ${res.served} connections were served`);
+      assert.ok(res.refused.res, `connection ${res.served + 1} got no answer: ${JSON.stringify(res.refused)}`);
+      assert.equal(res.refused.res.status, 503, res.refused.res.text);
+      assert.equal(res.refused.res.body?.error?.code, 'too_many_connections');
+      assert.equal(res.served, max, 'every connection up to the limit is served');
+      for (const c of held) c.destroy();
+      held = [];
+      await sleep(300);
+      const r = await fetch(`${srv.url}/healthz`);
+      assert.equal(r.status, 200);
+    } finally {
+      for (const c of held) c.destroy();
+      await stopServer(srv);
+    }
+  });
+
+  it('an explicit value above the descriptor limit is lowered, with a warning', T, async () => {
+    const srv = await startServer({ wrap, args: ['--max-connections', '100000'] });
+    try {
+      assert.ok(await logged(srv, /max-connections=100000.*(open files|descriptor)/i), srv.stderr);
+      const m = /max_connections=(\d+)/.exec(srv.stderr);
+      assert.ok(m && Number(m[1]) < NOFILE, srv.stderr);
+    } finally { await stopServer(srv); }
+  });
+
+  it('an explicit value under the limit is kept', T, async () => {
+    const srv = await startServer({ wrap, args: ['--max-connections', '50'], env: { PARLEY_LOG_LEVEL: 'info' } });
+    try {
+      assert.ok(await logged(srv, /max_connections=50\b/), srv.stderr);
+      assert.doesNotMatch(srv.stderr, /max-connections=50\b.*lower/i);
     } finally { await stopServer(srv); }
   });
 });

@@ -450,7 +450,7 @@ describe('conversations', () => {
     assert.equal((await srv.request('GET', `${C}/${c.body.id}`, { token: admin })).status, 404);
   });
 
-  it('attachments: typed, size-limited, content-addressed, sent with a message, fetched by capability URL', async () => {
+  it('attachments: typed, size-limited, stored once per content, sent with a message, fetched by capability URL', async () => {
     const png = Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000000' +
       '1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082', 'hex');
     const up = (path, body, type, token) => srv.request('POST', path, { raw: body, headers: { 'content-type': type, authorization: `Bearer ${token}` } });
@@ -458,9 +458,10 @@ describe('conversations', () => {
     assert.equal(a1.status, 201, a1.text);
     assert.equal(a1.body.image, true);
     assert.equal(a1.body.filename, '截图.png');
-    assert.match(a1.body.sha256, /^[0-9a-f]{64}$/);
+    assert.equal(a1.body.sha256, undefined, 'the content hash is not shown (it used to be the download key)');
+    assert.match(a1.body.url, /^\/api\/v1\/attachments\/\d+\?t=[0-9a-f]{64}$/);
     const a2 = await up(`${A}/attachments?filename=again.png`, png, 'image/png', admin);
-    assert.equal(a2.body.sha256, a1.body.sha256, 'same content, same file');
+    assert.notEqual(a2.body.url, a1.body.url, 'same content, same file on disk, but its own download token');
     assert.equal((await up(`${A}/attachments`, Buffer.from('not a png'), 'image/png', admin)).status, 422);
     assert.equal((await up(`${A}/attachments`, Buffer.from('MZ...'), 'application/x-msdownload', admin)).status, 415);
     assert.equal((await up(`${A}/attachments`, Buffer.alloc(11 * 1024 * 1024, 1), 'text/plain', admin)).status, 413);
@@ -473,6 +474,7 @@ describe('conversations', () => {
     assert.equal(get.headers.get('x-content-type-options'), 'nosniff');
     assert.deepEqual(Buffer.from(await get.arrayBuffer()), png);
     assert.equal((await fetch(`${srv.url}/api/v1/attachments/${a1.body.id}?k=${'0'.repeat(64)}`)).status, 404);
+    assert.equal((await fetch(`${srv.url}/api/v1/attachments/${a1.body.id}?t=${'0'.repeat(64)}`)).status, 404);
 
     // A visitor uploads and sends it; the agent cannot send the visitor's upload as their own.
     const s = (await session({ widget_token: widgetToken })).body;

@@ -4,15 +4,20 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, mkdirSync, writeFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, createHash } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
 import { startServer } from '../lib/server.mjs';
-import { RawConn, buildRequest, rawRequest, rawExchange } from './lib/raw.mjs';
-import { T, stopServer } from './lib/util.mjs';
+import { RawConn, buildRequest, rawRequest, rawExchange, streamResponse } from './lib/raw.mjs';
+import { T, stopServer, rssBytes, openFds, eventually } from './lib/util.mjs';
 
 const SECRET = 'TOP-SECRET-' + randomBytes(8).toString('hex');
 const INDEX = '<!doctype html><title>Parley</title><p>console index</p>\n';
 const PNG = Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), randomBytes(2000), Buffer.from([0, 0, 0, 0, 0x0d, 0x0a, 0x1a])]);
 const BIG = randomBytes(600 * 1024);
+const HUGE = randomBytes(20 * 1000 * 1000); // 20 MB: far over any write queue, streamed from disk
+const MANUAL = Buffer.from('Parley operations manual, chapter and verse.\n'.repeat(40000)); // 1.8 MB of text
+const MANUAL_GZ = gzipSync(MANUAL);
+const sha = (b) => createHash('sha256').update(b).digest('hex');
 let base;
 let web;
 let srv;
@@ -30,6 +35,9 @@ before(async () => {
   writeFileSync(join(web, 'logo.svg'), '<svg xmlns="http://www.w3.org/2000/svg"/>\n');
   writeFileSync(join(web, 'image.png'), PNG);
   writeFileSync(join(web, 'assets', 'big.bin'), BIG);
+  writeFileSync(join(web, 'assets', 'huge.bin'), HUGE);
+  writeFileSync(join(web, 'manual.txt'), MANUAL);
+  writeFileSync(join(web, 'manual.txt.gz'), MANUAL_GZ);
   writeFileSync(join(web, 'sub', 'page.html'), '<p>sub page</p>\n');
   writeFileSync(join(web, 'my file.txt'), 'spaced\n');
   srv = await startServer({ args: ['--web-dir', web] });
@@ -223,4 +231,74 @@ it('HEAD of a missing file → 404 without a body', T, async () => {
     const next = await c.readResponse();
     assert.equal(next.status, 200, 'HEAD 404 carried a body');
   } finally { c.destroy(); }
+});
+
+it('a 20 MB file streams whole, to a fast reader and to one that pauses', { timeout: 60000 }, async () => {
+  const req = buildRequest('GET', '/assets/huge.bin', { headers: { connection: 'close' } });
+  for (const opts of [{}, { pauseAfter: 1 << 20, pauseMs: 2500 }]) {
+    const r = await streamResponse(srv.port, req, opts);
+    assert.equal(r.status, 200);
+    assert.equal(r.length, HUGE.length, `got ${r.length} of ${HUGE.length} bytes${r.closed ? ' (cut off)' : ''}`);
+    assert.equal(r.sha256, sha(HUGE));
+    assert.equal(r.headers['accept-ranges'], 'bytes');
+    assert.match(r.headers['cache-control'] || '', /immutable/);
+  }
+});
+
+it('Range on a static file: 206 with Content-Range, 416 past the end; its ETag still gives 304', T, async () => {
+  const url = srv.url + '/assets/huge.bin';
+  const r = await fetch(url, { headers: { range: 'bytes=19999990-' } });
+  assert.equal(r.status, 206);
+  assert.equal(r.headers.get('content-range'), `bytes 19999990-19999999/${HUGE.length}`);
+  assert.deepEqual(Buffer.from(await r.arrayBuffer()), HUGE.subarray(19999990));
+  const mid = await fetch(url, { headers: { range: 'bytes=1000-1999' } });
+  assert.deepEqual(Buffer.from(await mid.arrayBuffer()), HUGE.subarray(1000, 2000));
+  const bad = await fetch(url, { headers: { range: 'bytes=20000000-' } });
+  assert.equal(bad.status, 416);
+  assert.equal(bad.headers.get('content-range'), `bytes */${HUGE.length}`);
+  assert.equal((await bad.json()).error.code, 'range_not_satisfiable');
+  const etag = r.headers.get('etag');
+  assert.ok(etag);
+  const nm = await fetch(url, { headers: { 'if-none-match': etag, range: 'bytes=0-1' } });
+  assert.equal(nm.status, 304);
+  const small = await fetch(srv.url + '/style.css', { headers: { range: 'bytes=0-3' } });
+  assert.equal(small.status, 206);
+  assert.equal(await small.text(), 'body');
+});
+
+it('a precompressed .gz sibling is sent to clients that accept gzip, whole or by range', T, async () => {
+  const plain = await rawRequest(srv.port, 'GET', '/manual.txt');
+  assert.equal(plain.status, 200);
+  assert.equal(plain.headers['content-encoding'], undefined);
+  assert.equal(plain.bodyBytes.length, MANUAL.length);
+  const gz = await streamResponse(srv.port, buildRequest('GET', '/manual.txt', { headers: { connection: 'close', 'accept-encoding': 'gzip, br' } }));
+  assert.equal(gz.status, 200);
+  assert.equal(gz.headers['content-encoding'], 'gzip');
+  assert.match(gz.headers['content-type'], /^text\/plain\b/);
+  assert.equal(gz.length, MANUAL_GZ.length);
+  assert.equal(gz.sha256, sha(MANUAL_GZ));
+  assert.match(gz.headers.vary || '', /Accept-Encoding/i);
+  const part = await rawRequest(srv.port, 'GET', '/manual.txt', { headers: { 'accept-encoding': 'gzip', range: 'bytes=0-9' } });
+  assert.equal(part.status, 206);
+  assert.equal(part.headers['content-encoding'], 'gzip');
+  assert.deepEqual(part.bodyBytes, MANUAL_GZ.subarray(0, 10));
+});
+
+it('five slow readers of the 20 MB file: memory stays well under the file size, nothing leaks', { timeout: 90000 }, async () => {
+  const pid = srv.proc.pid;
+  const fds = openFds(pid);
+  const req = buildRequest('GET', '/assets/huge.bin', { headers: { connection: 'close' } });
+  // a first round warms up what is paid once (the thread pool's threads, the sanitizer's caches)
+  await Promise.all(Array.from({ length: 5 }, () => streamResponse(srv.port, req)));
+  const before0 = rssBytes(pid);
+  let peak = before0;
+  const sampler = setInterval(() => { peak = Math.max(peak, rssBytes(pid)); }, 50);
+  try {
+    const res = await Promise.all(Array.from({ length: 5 }, (_, i) =>
+      streamResponse(srv.port, req, { pauseAfter: (i + 1) << 20, pauseMs: 1500 })));
+    for (const r of res) assert.equal(r.sha256, sha(HUGE));
+  } finally { clearInterval(sampler); }
+  const growth = peak - before0;
+  assert.ok(growth < HUGE.length / 2, `resident memory grew by ${(growth / 1048576).toFixed(1)} MiB for five readers of a 19 MiB file`);
+  assert.ok(await eventually(() => openFds(pid) <= fds, { timeout: 5000 }), `descriptors: ${openFds(pid)} now, ${fds} before`);
 });

@@ -48,7 +48,9 @@ export class Server {
     };
     const args = ['--listen', this.opts.listen || '127.0.0.1:0', '--data-dir', this.dataDir,
       ...(this.opts.args || [])];
-    this.proc = spawn(binaryPath(), args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // opts.wrap: a command that runs the binary, e.g. ['prlimit', '--nofile=256:256']
+    const [cmd, ...cmdArgs] = [...(this.opts.wrap || []), binaryPath(), ...args];
+    this.proc = spawn(cmd, cmdArgs, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     this.exited = new Promise((resolve) => this.proc.on('exit', (code, signal) => {
       // An exit nobody asked for is a crash (or something killed it): say so, with the server's last words.
       if (!this.stopping) {

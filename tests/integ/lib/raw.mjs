@@ -1,6 +1,7 @@
 // Raw HTTP/1.1 over node:net, for what fetch() cannot do: keep-alive on one known socket, pipelining,
 // malformed and slow requests, un-normalised paths, and watching the server close a connection.
 import net from 'node:net';
+import crypto from 'node:crypto';
 
 /** Parses one HTTP response at the start of buf. Returns {res, consumed} or undefined if incomplete. */
 export function parseResponse(buf, { ended = false, head = false } = {}) {
@@ -201,4 +202,63 @@ export async function rawExchange(port, bytes, { timeout = 5000 } = {}) {
   } finally {
     c.destroy();
   }
+}
+
+/**
+ * Sends `request` (bytes) on a fresh connection and reads one response whose body is hashed as it
+ * arrives instead of kept (for files of many MB). A slow reader: once `pauseAfter` body bytes are in,
+ * reading stops for `pauseMs` (the kernel buffers fill and the server must wait). With `keepOpen` the
+ * socket and any bytes after the body come back too (for what is pipelined behind). Resolves
+ * {status, headers, length, sha256, sock?, rest?}, or {closed, length, headers} if the server closed
+ * the connection before the body was complete.
+ */
+export function streamResponse(port, request, { pauseAfter = -1, pauseMs = 0, timeout = 60000, keepOpen = false } = {}) {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect(port, '127.0.0.1');
+    const hash = crypto.createHash('sha256');
+    let head = null;
+    let headBuf = Buffer.alloc(0);
+    let need = 0;
+    let got = 0;
+    let paused = false;
+    let done = false;
+    const timer = setTimeout(() => finish(new Error(`no complete response within ${timeout} ms (${got} body bytes)`)), timeout);
+    function finish(err, extra = {}) {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      if (err) { sock.destroy(); reject(err); return; }
+      const res = { status: head?.status, headers: head?.headers || {}, length: got, sha256: hash.digest('hex'), ...extra };
+      if (keepOpen && !extra.closed) { sock.removeAllListeners('data'); res.sock = sock; } else sock.destroy();
+      resolve(res);
+    }
+    function body(chunk) {
+      const take = Math.min(chunk.length, need - got);
+      hash.update(chunk.subarray(0, take));
+      got += take;
+      if (got >= need) { finish(null, { rest: chunk.subarray(take) }); return; }
+      if (!paused && pauseAfter >= 0 && got >= pauseAfter) {
+        paused = true;
+        sock.pause();
+        setTimeout(() => sock.resume(), pauseMs);
+      }
+    }
+    sock.on('data', (d) => {
+      if (head) { body(d); return; }
+      headBuf = Buffer.concat([headBuf, d]);
+      const idx = headBuf.indexOf('\r\n\r\n');
+      if (idx < 0) return;
+      const lines = headBuf.subarray(0, idx).toString('latin1').split('\r\n');
+      const headers = {};
+      for (const l of lines.slice(1)) { const c = l.indexOf(':'); headers[l.slice(0, c).trim().toLowerCase()] = l.slice(c + 1).trim(); }
+      head = { status: Number(lines[0].split(' ')[1]), headers };
+      need = Number(headers['content-length'] ?? 0);
+      const restBytes = headBuf.subarray(idx + 4);
+      if (need === 0) finish(null, { rest: restBytes });
+      else if (restBytes.length) body(restBytes);
+    });
+    sock.on('error', () => finish(null, { closed: true }));
+    sock.on('close', () => finish(null, { closed: true }));
+    sock.on('connect', () => sock.write(request));
+  });
 }

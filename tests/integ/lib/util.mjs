@@ -1,7 +1,7 @@
 // Shared helpers for the integration tests.
 import net from 'node:net';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -159,3 +159,14 @@ export function sumSamples(metrics, name, pred = () => true) {
 }
 
 export { ADMIN_EMAIL, ADMIN_PASSWORD };
+
+/** Resident memory of a process in bytes (Linux), from /proc/<pid>/status. */
+export function rssBytes(pid) {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) * 1024 : NaN;
+}
+
+/** How many descriptors a process has open (Linux). */
+export function openFds(pid) {
+  return readdirSync(`/proc/${pid}/fd`).length;
+}

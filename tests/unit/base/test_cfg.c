@@ -90,6 +90,13 @@ static void test_defaults(void **state)
     assert_int_equal(c.session_ttl, 604800);
     assert_false(c.cookie_secure);
     assert_null(c.config_file);
+    /* No default: main derives it from the open-file limit; a person cannot ask for 0. */
+    assert_int_equal(c.max_connections, 0);
+    char e0[256];
+    assert_int_equal(cfg_set(&c, "max-connections", "0", e0, sizeof(e0)), ERR_INVAL);
+    assert_int_equal(c.max_connections, 0);
+    assert_int_equal(cfg_set(&c, "max-connections", "1", e0, sizeof(e0)), 0);
+    assert_int_equal(c.max_connections, 1);
     cfg_release(&c);
 
     /* cfg_load with nothing gives the same. */

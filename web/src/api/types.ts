@@ -240,7 +240,6 @@ export interface Attachment {
   filename: string;
   content_type: string;
   size: number;
-  sha256: string;
   url: string;
   image: boolean;
 }
