@@ -322,6 +322,7 @@ static void authenticate(struct http_req *r)
         if (visitor_auth(r, c) < 0)
             return;
         r->user = c;
+        r->budgeted = true; /* anyone can get a visitor token: their uploads share the budget */
         proceed(r);
         return;
     }

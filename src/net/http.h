@@ -48,6 +48,9 @@ struct http_req {
     /* prechecking: the router's precheck has the head, the body waits (not read). prechecked: it
      * passed, so the body is an authenticated caller's and outside the unauthenticated budget. */
     bool prechecking, prechecked;
+    /* budgeted: the precheck passed a caller anyone can become (a visitor: a widget session takes
+     * only the public widget token), so the body still counts against the budget. */
+    bool budgeted;
     size_t unauth_reserved; /* bytes of srv->unauth_body held for this body */
     const struct route *route;
     struct span param_names[HTTP_MAX_PARAMS], params[HTTP_MAX_PARAMS];

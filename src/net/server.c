@@ -715,7 +715,8 @@ static int on_body(http_parser *p, const char *at, size_t n)
     struct conn *c = pconn(p);
     struct http_req *r = c->req;
     /* a chunked body that is not an authenticated upload's counts as it arrives */
-    if (!r->prechecked && !(p->flags & F_CONTENTLENGTH) && unauth_reserve(r, n) < 0) {
+    if ((!r->prechecked || r->budgeted) && !(p->flags & F_CONTENTLENGTH) &&
+        unauth_reserve(r, n) < 0) {
         c->early_err = ERR_BUSY;
         return -1;
     }
@@ -830,6 +831,12 @@ void http_precheck_pass(struct http_req *r)
     struct conn *c = r->conn;
     if (!r->prechecking || r->responded) {
         log_err("http", "req=%" PRIu64 " precheck passed twice or after an answer (bug)", r->id);
+        return;
+    }
+    if (c && r->budgeted && (c->parser.flags & F_CONTENTLENGTH) && c->parser.content_length > 0 &&
+        unauth_reserve(r, (size_t)c->parser.content_length) < 0) {
+        /* still the precheck's answer: the body is never read, the connection lingers */
+        http_respond_error(r, ERR_BUSY, NULL, NULL);
         return;
     }
     r->prechecking = false;

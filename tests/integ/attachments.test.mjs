@@ -479,4 +479,26 @@ describe('a server-wide budget for bodies not yet authenticated', () => {
       for (const h of held) h.destroy();
     }
   });
+
+  it('visitors\' uploads count against it too: anyone can get a visitor token', T, async () => {
+    const admin = (await srv.login()).token;
+    const inbox = (await srv.request('GET', '/api/v1/accounts/1/inboxes', { token: admin })).body.data[0];
+    const held = [];
+    try {
+      for (let i = 0; i < 3; i++) {
+        const s = (await srv.request('POST', '/api/v1/widget/sessions', { body: { widget_token: inbox.widget_token } })).body;
+        const c = await RawConn.connect(srv.port);
+        held.push(c);
+        await c.write(`POST /api/v1/widget/attachments?filename=a.txt HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${s.visitor_token}\r\n` +
+          `Content-Type: text/plain\r\nContent-Length: ${400 * 1024}\r\n\r\nhello`);
+        if (i < 2) { await sleep(150); continue; }
+        const r = await c.responseOrClose({ timeout: 2000 });
+        assert.ok(r.res, `no answer for the third visitor upload (${r.timedOut ? 'timed out' : 'closed'})`);
+        assert.equal(r.res.status, 503, r.res.text);
+        assert.equal(r.res.headers['retry-after'], '1');
+      }
+    } finally {
+      for (const h of held) h.destroy();
+    }
+  });
 });
