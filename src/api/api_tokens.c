@@ -4,6 +4,7 @@
 #include "base/sys.h"
 #include "base/clock.h"
 #include "api/app.h"
+#include "model/user.h"
 
 #include <sodium.h>
 
@@ -70,9 +71,11 @@ static void h_create(struct http_req *r)
     struct jfail f = {0};
     const char *name = NULL;
     int64_t days = 0;
-    int rc = json_get_str(body, "name", true, 1, 100, &name, &f);
-    if (rc == 0)
-        rc = json_get_int(body, "expires_in_days", false, 1, 3650, &days, &f);
+    int rc = json_field_str(body, "name", true, 1, 100, &name, &f);
+    if (rc >= 0)
+        rc = user_name_check(name, "name", 100, &f);
+    if (rc >= 0)
+        rc = json_field_int(body, "expires_in_days", false, 1, 3650, &days, &f);
     if (rc < 0) {
         json_decref(body);
         http_respond_jfail(r, rc, &f);
