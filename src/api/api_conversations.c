@@ -411,12 +411,13 @@ static void h_labels_add(struct http_req *r)
     json_array_foreach(arr, i, v)
     {
         const char *s = json_string_value(v);
-        if (rc >= 0 && !s)
+        if (!s) {
             rc = json_fail(&j->fail, "labels", "labels must be strings (item %zu is not).", i + 1);
-        if (rc >= 0)
-            rc = label_check(s, LABEL_MAX_CHARS, "labels", "label", &j->fail);
-        if (rc >= 0)
-            j->labels[j->nlabels++] = arena_strndup(&r->arena, s, strlen(s));
+            break;
+        }
+        if ((rc = label_check(s, LABEL_MAX_CHARS, "labels", "label", &j->fail)) < 0)
+            break;
+        j->labels[j->nlabels++] = arena_strndup(&r->arena, s, strlen(s));
     }
     json_decref(body);
     if (rc < 0) {

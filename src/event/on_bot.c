@@ -954,7 +954,7 @@ static int flow_load(struct store_tx *tx, int64_t account_id, int64_t flow_id, b
      * kind, id, text, field and targets as strings and objects) is then there, whatever the row
      * holds. A row that does not pass is a flow that is gone. */
     json_t *refs = NULL;
-    struct jfail f;
+    struct jfail f = {0};
     if (stored && flow_steps_parse(stored, steps, &refs, &f) < 0) {
         log_warn("bot", "flow=%" PRId64 " stored steps do not parse (%s: %s)", flow_id, f.field,
                  f.msg);

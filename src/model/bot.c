@@ -68,7 +68,7 @@ static int parse_hours(json_t *h, struct bot_settings *s, struct jfail *f)
 {
     static const char *const known[] = {"utc_offset_minutes", "days", NULL};
     int rc = only_keys(h, known, "bot.hours", f);
-    int64_t off;
+    int64_t off = 0;
     if (rc == 0 &&
         (rc = json_field_int(h, "bot.hours.utc_offset_minutes", false, -720, 840, &off, f)) < 0)
         return json_fail(f, "bot.hours.utc_offset_minutes",
@@ -227,7 +227,7 @@ void bot_settings_load(const char *text, struct bot_settings *s)
         {
             json_t *one = json_pack("{s:O}", key, x);
             struct bot_settings t = *s;
-            struct jfail f;
+            struct jfail f = {0};
             if (one && bot_settings_parse(one, &t, &f) == 0)
                 *s = t;
             json_decref(one);

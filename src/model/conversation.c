@@ -36,8 +36,8 @@ int label_check(const char *s, size_t max_chars, const char *field, const char *
 
 bool label_valid(const char *s)
 {
-    struct jfail f;
-    return label_check(s, LABEL_MAX_CHARS, "label", "a label", &f) == 0;
+    struct jfail f = {0};
+    return label_check(s, LABEL_MAX_CHARS, "label", "label", &f) == 0;
 }
 
 bool client_id_valid(const char *s)

@@ -119,7 +119,7 @@ int user_profile_parse(json_t *body, struct user_profile *p, struct jfail *f)
         if (!json_is_object(s) || json_object_size(s) != 2 || !name || !json_is_integer(lv))
             return json_fail(f, "skills", "skill %zu must be {\"name\": text, \"level\": 1 to 5}.",
                              i + 1);
-        if ((rc = user_skill_check(name, "skills", f)) < 0) {
+        if (user_skill_check(name, "skills", f) < 0) {
             char msg[sizeof(f->msg)];
             snprintf(msg, sizeof(msg), "skill %zu: %s", i + 1, f->msg);
             return json_fail(f, "skills", "%s", msg);

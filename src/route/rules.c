@@ -106,7 +106,7 @@ void route_settings_load(const char *text, struct route_settings *s)
         {
             json_t *one = json_pack("{s:O}", key, x);
             struct route_settings tmp = *s;
-            struct jfail f;
+            struct jfail f = {0};
             if (one && route_settings_parse(one, &tmp, &f) == 0)
                 *s = tmp;
             json_decref(one);
