@@ -521,10 +521,10 @@ describe('JSON inputs', () => {
     const COMMANDS = [
       { name: 'message.send (agent)', ws: agentWs.ws, body: () => ({ type: 'message.send', conversation_id: ctx.convId, client_id: 'json-ws-1', content: 'note', private: true, attachment_ids: [] }),
         fields: [{ path: 'conversation_id', type: 'id', required: true }, { path: 'client_id', type: 'string', required: true }, { path: 'content', type: 'string' },
-          { path: 'private', type: 'bool' }, { path: 'attachment_ids', type: 'array' }] },
+          { path: 'private', type: 'bool' }, { path: 'attachment_ids', type: 'array' }, { path: 'payload', type: 'string', extra: ['flow:1'] }] },
       { name: 'message.send (visitor)', ws: visitorWs.ws, body: () => ({ type: 'message.send', client_id: 'json-ws-2', content: 'hello again' }),
         fields: [{ path: 'client_id', type: 'string', required: true }, { path: 'content', type: 'string', required: true }, { path: 'attachment_ids', type: 'array' },
-          { path: 'private', type: 'bool', extra: [false] }, { path: 'payload', type: 'string', nullable: true, extra: ['not-a-payload'] }] },
+          { path: 'private', type: 'bool', extra: [false] }, { path: 'payload', type: 'string', extra: ['not-a-payload'] }] },
       { name: 'typing (agent)', ws: agentWs.ws, body: () => ({ type: 'typing', conversation_id: ctx.convId, on: true, private: true }),
         fields: [{ path: 'conversation_id', type: 'id', required: true }, { path: 'on', type: 'bool' }, { path: 'private', type: 'bool' }] },
       { name: 'typing (visitor)', ws: visitorWs.ws, body: () => ({ type: 'typing', on: true }), fields: [{ path: 'on', type: 'bool' }] },
