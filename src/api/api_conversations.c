@@ -581,8 +581,12 @@ static void h_send(struct http_req *r)
         return;
     }
     sj->ms.conversation_id = j->id;
-    if (app_store_write(r, send_fn, send_done, sj) < 0)
-        msg_send_release(&sj->ms);
+    /* a refused job is answered 503 at once, which frees the request and sj with it */
+    char *content = sj->ms.content, *client_id = sj->ms.client_id;
+    if (app_store_write(r, send_fn, send_done, sj) < 0) {
+        free(content);
+        free(client_id);
+    }
 }
 
 struct read_job {

@@ -377,15 +377,19 @@ static void h_create(struct http_req *r)
     if (parse(r, j, true) < 0)
         return;
     j->http_status = 201;
+    struct flow_job held = *j; /* a refused job is answered 503 at once, which frees j */
     if (app_store_write(r, create_fn, job_done, j) < 0)
-        job_release(j);
+        job_release(&held);
 }
 
 static void h_update(struct http_req *r)
 {
     struct flow_job *j = new_job(r, true);
-    if (j && parse(r, j, false) == 0 && app_store_write(r, update_fn, job_done, j) < 0)
-        job_release(j);
+    if (!j || parse(r, j, false) < 0)
+        return;
+    struct flow_job held = *j; /* as in h_create */
+    if (app_store_write(r, update_fn, job_done, j) < 0)
+        job_release(&held);
 }
 
 static void h_delete(struct http_req *r)

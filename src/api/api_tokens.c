@@ -92,8 +92,9 @@ static void h_create(struct http_req *r)
     randombytes_buf(raw, sizeof(raw));
     hex_encode(raw, sizeof(raw), j->token);
     auth_token_hash(j->token, strlen(j->token), j->hash);
+    char *held = j->name; /* a refused job is answered 503 at once, which frees j */
     if (app_store_write(r, create_fn, job_done, j) < 0)
-        free(j->name);
+        free(held);
 }
 
 static int list_fn(struct store_tx *tx, void *arg)

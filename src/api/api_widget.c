@@ -314,10 +314,10 @@ static void h_session(struct http_req *r)
     static const char alphabet[] = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
     for (int i = 0; i < VISITOR_ID_LEN; i++)
         j->new_visitor_id[i] = alphabet[randombytes_uniform(sizeof(alphabet) - 1)];
-    if (app_store_write(r, session_fn, session_done, j) < 0) {
-        json_decref(j->prechat);
-        j->prechat = NULL;
-    }
+    /* a refused job is answered 503 at once, which frees the request and j with it */
+    json_t *answers = j->prechat;
+    if (app_store_write(r, session_fn, session_done, j) < 0)
+        json_decref(answers);
 }
 
 /* ---- PATCH /api/v1/widget/contact ---- */
