@@ -42,16 +42,12 @@ static void h_test(struct http_req *r)
         return;
     struct jfail f = {0};
     const char *text = NULL;
-    int rc = json_get_str(body, "text", true, 1, TEST_TEXT_MAX, &text, &f);
-    if (rc == 0 && text_blank(text))
+    int rc = json_field_str(body, "text", true, 1, TEST_TEXT_MAX, &text, &f);
+    if (rc >= 0 && text_blank(text))
         rc = json_fail(&f, "text", "text must not be blank.");
-    double threshold = 0;
-    json_t *th = json_object_get(body, "threshold");
-    if (rc == 0 && th &&
-        (!json_is_number(th) || json_number_value(th) < 0.05 || json_number_value(th) > 0.99))
+    double threshold = 0; /* 0: the account's default */
+    if (rc >= 0 && json_field_num(body, "threshold", false, 0.05, 0.99, &threshold, &f) < 0)
         rc = json_fail(&f, "threshold", "threshold is a confidence from 0.05 to 0.99.");
-    else if (th)
-        threshold = json_number_value(th);
     if (rc < 0) {
         json_decref(body);
         http_respond_jfail(r, rc, &f);

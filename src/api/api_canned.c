@@ -25,14 +25,6 @@ static json_t *canned_json(struct store_rows *rows)
                      json_time(rows_i64(rows, 3)), "updated_at", json_time(rows_i64(rows, 4)));
 }
 
-static bool short_code_valid(const char *s)
-{
-    size_t n = strlen(s);
-    if (n == 0 || !utf8_valid(s, n) || utf8_chars(s, n) > SHORT_CODE_MAX)
-        return false;
-    return label_valid(s); /* same alphabet as labels: letters, digits, - and _ */
-}
-
 static struct canned_job *new_job(struct http_req *r, bool with_id)
 {
     struct principal *p = req_principal(r);
@@ -125,15 +117,16 @@ static int parse(struct http_req *r, struct canned_job *j, bool create)
     if (http_body_json(r, &body) < 0)
         return -1;
     struct jfail *f = &j->fail;
-    int rc = json_get_str(body, "short_code", create, 1, SHORT_CODE_MAX * 4, &j->short_code, f);
-    if (rc == 0 && j->short_code && !short_code_valid(j->short_code))
-        rc = json_fail(f, "short_code",
-                       "short_code is 1 to 32 letters, digits, - or _ (like refund or 退款).");
-    if (rc == 0)
-        rc = json_get_str(body, "content", create, 1, CANNED_CONTENT_MAX, &j->content, f);
-    if (rc == 0 && j->content && text_blank(j->content))
+    /* the same alphabet as labels: letters, digits, - and _, nothing invisible */
+    int rc = json_field_str(body, "short_code", create, 1, SHORT_CODE_MAX, &j->short_code, f);
+    if (rc == 1)
+        rc = label_check(j->short_code, SHORT_CODE_MAX, "short_code", "short_code", f);
+    if (rc >= 0 &&
+        (rc = json_field_str(body, "content", create, 1, CANNED_CONTENT_MAX, &j->content, f)) ==
+            1 &&
+        text_blank(j->content))
         rc = json_fail(f, "content", "content must not be blank.");
-    if (rc == 0) {
+    if (rc >= 0) {
         if (j->short_code)
             j->short_code = arena_strndup(&r->arena, j->short_code, strlen(j->short_code));
         if (j->content)

@@ -296,17 +296,15 @@ out:
     return rc;
 }
 
-/* nullable_id: an id or null; *set says the key was present. */
+/* nullable_id: an id, or null (0: unassign, no team); *set says the key was present. */
 static int nullable_id(json_t *body, const char *key, bool *set, int64_t *out, struct jfail *f)
 {
-    json_t *v = json_object_get(body, key);
-    if (!v)
-        return 0;
-    *set = true;
-    *out = 0;
-    if (json_is_null(v))
-        return 0;
-    return json_get_int(body, key, true, 1, INT64_MAX, out, f);
+    bool none = false;
+    int rc = json_field_int_nullable(body, key, 1, INT64_MAX, out, &none, f);
+    *set = rc == 1;
+    if (rc == 1 && none)
+        *out = 0;
+    return rc < 0 ? rc : 0;
 }
 
 static void h_update(struct http_req *r)
@@ -319,12 +317,14 @@ static void h_update(struct http_req *r)
         return;
     struct jfail *f = &j->fail;
     const char *until = NULL;
-    int rc = json_get_enum(body, "status", false, conv_status_names, &j->new_status, f);
-    if (rc == 0)
-        rc = json_get_enum(body, "priority", false, conv_priority_names, &j->new_priority, f);
-    if (rc == 0)
-        rc = json_get_str(body, "snoozed_until", false, 1, 40, &until, f);
-    if (rc == 0 && until) {
+    bool forever = false;
+    int rc = json_field_enum(body, "status", false, conv_status_names, &j->new_status, f);
+    if (rc >= 0)
+        rc = json_field_enum(body, "priority", false, conv_priority_names, &j->new_priority, f);
+    /* null says no time, as leaving it out does: snoozed until the customer writes */
+    if (rc >= 0)
+        rc = json_field_str_nullable(body, "snoozed_until", 1, 40, &until, &forever, f);
+    if (rc == 1 && !forever) {
         if (j->new_status != CONV_SNOOZED)
             rc = json_fail(f, "snoozed_until", "snoozed_until goes with \"status\": \"snoozed\".");
         else if (clock_parse_iso8601(until, &j->snoozed_until) < 0)
@@ -333,9 +333,9 @@ static void h_update(struct http_req *r)
         else if (j->snoozed_until <= clock_wall_ms())
             rc = json_fail(f, "snoozed_until", "snoozed_until must be in the future.");
     }
-    if (rc == 0)
+    if (rc >= 0)
         rc = nullable_id(body, "assignee_id", &j->set_assignee, &j->assignee_id, f);
-    if (rc == 0)
+    if (rc >= 0)
         rc = nullable_id(body, "team_id", &j->set_team, &j->team_id, f);
     static const char *const known[] = {"status", "priority", "snoozed_until", "assignee_id",
                                         "team_id"};
@@ -346,7 +346,7 @@ static void h_update(struct http_req *r)
         bool ok = false;
         for (size_t i = 0; i < ARRAY_SIZE(known); i++)
             ok |= strcmp(key, known[i]) == 0;
-        if (rc == 0 && !ok)
+        if (rc >= 0 && !ok)
             rc = json_fail(f, "body",
                            "unknown field \"%.40s\": a conversation takes status, snoozed_until,"
                            " assignee_id, team_id and priority.",
@@ -403,22 +403,21 @@ static void h_labels_add(struct http_req *r)
     json_t *body;
     if (http_body_json(r, &body) < 0)
         return;
-    json_t *arr = json_object_get(body, "labels");
-    int rc = 0;
-    if (!json_is_array(arr) || json_array_size(arr) == 0 || json_array_size(arr) > LABELS_PER_CONV)
-        rc = json_fail(&j->fail, "labels", "labels must be an array of 1 to %d labels.",
-                       LABELS_PER_CONV);
+    json_t *arr = NULL;
+    int rc = json_field_array(body, "labels", true, 1, LABELS_PER_CONV, &arr, &j->fail);
     j->labels = arena_alloc(&r->arena, (json_array_size(arr) + 1) * sizeof(char *));
     size_t i;
     json_t *v;
     json_array_foreach(arr, i, v)
     {
         const char *s = json_string_value(v);
-        if (rc == 0 && (!s || !label_valid(s)))
-            rc = json_fail(&j->fail, "labels",
-                           "a label is 1 to 50 letters, digits, - or _ (like vip or 退款).");
-        if (rc == 0)
-            j->labels[j->nlabels++] = arena_strndup(&r->arena, s, strlen(s));
+        if (!s) {
+            rc = json_fail(&j->fail, "labels", "labels must be strings (item %zu is not).", i + 1);
+            break;
+        }
+        if ((rc = label_check(s, LABEL_MAX_CHARS, "labels", "label", &j->fail)) < 0)
+            break;
+        j->labels[j->nlabels++] = arena_strndup(&r->arena, s, strlen(s));
     }
     json_decref(body);
     if (rc < 0) {
@@ -582,8 +581,12 @@ static void h_send(struct http_req *r)
         return;
     }
     sj->ms.conversation_id = j->id;
-    if (app_store_write(r, send_fn, send_done, sj) < 0)
-        msg_send_release(&sj->ms);
+    /* a refused job is answered 503 at once, which frees the request and sj with it */
+    char *content = sj->ms.content, *client_id = sj->ms.client_id;
+    if (app_store_write(r, send_fn, send_done, sj) < 0) {
+        free(content);
+        free(client_id);
+    }
 }
 
 struct read_job {
@@ -615,7 +618,7 @@ static void h_read(struct http_req *r)
     rj->cr.actor = j->actor;
     rj->cr.conversation_id = j->id;
     struct jfail f = {0};
-    int rc = json_get_int(body, "message_id", true, 1, INT64_MAX, &rj->cr.message_id, &f);
+    int rc = json_field_int(body, "message_id", true, 1, INT64_MAX, &rj->cr.message_id, &f);
     json_decref(body);
     if (rc < 0) {
         http_respond_jfail(r, rc, &f);
@@ -665,6 +668,35 @@ static int contact_update_fn(struct store_tx *tx, void *arg)
     return contact_updated_emit(tx, &j->events, j->actor.account_id, j->id, json_incref(j->body));
 }
 
+/* A contact's attributes: null, or an object of at most 8 KB (as JSON) whose keys are names agents
+ * read as labels (1..64 characters, none invisible or a direction control). */
+static int attributes_check(json_t *attrs, struct jfail *f)
+{
+    if (json_is_null(attrs))
+        return 0;
+    if (!json_is_object(attrs))
+        return json_fail(f, "attributes", "attributes must be an object (or null to clear them).");
+    const char *key;
+    json_t *v;
+    json_object_foreach(attrs, key, v)
+    {
+        size_t n = utf8_chars(key, strlen(key));
+        if (n < 1 || n > 64)
+            return json_fail(f, "attributes",
+                             "attributes: each name is 1 to 64 characters (\"%.40s\" is not).",
+                             key);
+        int rc = json_check_chars(key, "attributes", "an attribute's name", UTF8_IDENT, f);
+        if (rc < 0)
+            return rc;
+    }
+    char *text = json_dump_compact(attrs, NULL);
+    size_t len = strlen(text);
+    free(text);
+    if (len > 8192)
+        return json_fail(f, "attributes", "attributes must be an object of at most 8 KB.");
+    return 0;
+}
+
 static void h_contact_update(struct http_req *r)
 {
     struct cjob *j = new_job(r, true);
@@ -673,24 +705,22 @@ static void h_contact_update(struct http_req *r)
     json_t *body;
     if (http_body_json(r, &body) < 0)
         return;
-    int rc = contact_parse(body, &j->contact, j->email, &j->fail);
+    int rc = contact_parse(body, NULL, &j->contact, j->email, &j->fail);
     struct contact_input *c = &j->contact;
     const char **strs[] = {&c->name, &c->email, &c->phone};
     for (size_t i = 0; i < ARRAY_SIZE(strs); i++)
         if (*strs[i])
             *strs[i] = arena_strndup(&r->arena, *strs[i], strlen(*strs[i]));
+    /* attributes replace the old ones; null clears them */
     json_t *attrs = json_object_get(body, "attributes");
-    if (rc == 0 && attrs && !json_is_null(attrs)) {
-        char *text = json_is_object(attrs) ? json_dump_compact(attrs, NULL) : NULL;
-        if (!text || strlen(text) > 8192)
-            rc = json_fail(&j->fail, "attributes", "attributes must be an object of at most 8 KB.");
-        else
-            j->attributes = json_incref(attrs);
-        free(text);
-    }
+    if (rc >= 0 && attrs)
+        rc = attributes_check(attrs, &j->fail);
+    if (rc >= 0 && attrs)
+        j->attributes = json_is_null(attrs) ? json_object() : json_incref(attrs);
     json_decref(body);
     if (rc < 0) {
         json_decref(j->attributes);
+        j->attributes = NULL;
         http_respond_jfail(r, rc, &j->fail);
         return;
     }

@@ -211,20 +211,23 @@ static int parse(struct http_req *r, struct flow_job *j, bool create)
             break;
         }
     }
-    if (rc == 0)
-        rc = json_get_str(body, "name", create, 1, FLOW_NAME_MAX, &j->name, f);
-    if (rc == 0 && j->name && text_blank(j->name))
+    /* the name identifies the flow (unique; the greeting's button when button_label is ""): none
+     * of its characters may be invisible or turn the text around */
+    if (rc >= 0 &&
+        (rc = json_field_str(body, "name", create, 1, FLOW_NAME_MAX, &j->name, f)) == 1 &&
+        text_blank(j->name))
         rc = json_fail(f, "name", "name must not be blank.");
-    if (rc == 0)
-        rc = json_get_str(body, "button_label", false, 0, BUTTON_LABEL_MAX, &j->button_label, f);
-    if (rc == 0 && json_object_get(body, "enabled")) {
-        j->has_enabled = true;
-        rc = json_get_bool(body, "enabled", false, &j->enabled, f);
-    }
+    if (rc >= 0 && j->name)
+        rc = json_check_chars(j->name, "name", NULL, UTF8_IDENT, f);
+    if (rc >= 0 && (rc = json_field_str(body, "button_label", false, 0, BUTTON_LABEL_MAX,
+                                        &j->button_label, f)) == 1)
+        rc = json_check_chars(j->button_label, "button_label", NULL, UTF8_NAME, f);
+    if (rc >= 0)
+        j->has_enabled = (rc = json_field_bool(body, "enabled", false, &j->enabled, f)) == 1;
     json_t *steps = json_object_get(body, "steps");
-    if (rc == 0 && create && !steps)
+    if (rc >= 0 && create && !steps)
         rc = json_fail(f, "steps", "steps is required: a list of 1 to %d steps.", FLOW_STEPS_MAX);
-    if (rc == 0 && steps) {
+    if (rc >= 0 && steps) {
         json_t *clean;
         if ((rc = flow_steps_parse(steps, &clean, &j->refs, f)) == 0) {
             j->steps = json_dump_compact(clean, NULL);
@@ -374,15 +377,19 @@ static void h_create(struct http_req *r)
     if (parse(r, j, true) < 0)
         return;
     j->http_status = 201;
+    struct flow_job held = *j; /* a refused job is answered 503 at once, which frees j */
     if (app_store_write(r, create_fn, job_done, j) < 0)
-        job_release(j);
+        job_release(&held);
 }
 
 static void h_update(struct http_req *r)
 {
     struct flow_job *j = new_job(r, true);
-    if (j && parse(r, j, false) == 0 && app_store_write(r, update_fn, job_done, j) < 0)
-        job_release(j);
+    if (!j || parse(r, j, false) < 0)
+        return;
+    struct flow_job held = *j; /* as in h_create */
+    if (app_store_write(r, update_fn, job_done, j) < 0)
+        job_release(&held);
 }
 
 static void h_delete(struct http_req *r)

@@ -40,17 +40,20 @@ struct inbox_job {
 
 static json_t *inbox_json(struct store_rows *rows)
 {
-    json_t *pf = json_loads(rows_text(rows, 8), 0, NULL);
+    json_t *pf = json_loads_or(rows_text(rows, 8), json_array());
+    if (!json_is_array(pf)) { /* a corrupt row: no form */
+        json_decref(pf);
+        pf = json_array();
+    }
     struct route_settings rs;
     route_settings_load(rows_text(rows, 12), &rs);
-    json_t *v =
-        json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:I}", "id",
-                  (json_int_t)rows_i64(rows, 0), "name", rows_text(rows, 1), "channel",
-                  rows_text(rows, 2), "widget_token", rows_text(rows, 3), "greeting",
-                  rows_text(rows, 4), "offline_message", rows_text(rows, 5), "widget_color",
-                  rows_text(rows, 6), "widget_title", rows_text(rows, 7), "prechat_fields",
-                  pf ? pf : json_array(), "created_at", json_time(rows_i64(rows, 9)), "updated_at",
-                  json_time(rows_i64(rows, 10)), "members_count", (json_int_t)rows_i64(rows, 11));
+    json_t *v = json_pack(
+        "{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:I}", "id",
+        (json_int_t)rows_i64(rows, 0), "name", rows_text(rows, 1), "channel", rows_text(rows, 2),
+        "widget_token", rows_text(rows, 3), "greeting", rows_text(rows, 4), "offline_message",
+        rows_text(rows, 5), "widget_color", rows_text(rows, 6), "widget_title", rows_text(rows, 7),
+        "prechat_fields", pf, "created_at", json_time(rows_i64(rows, 9)), "updated_at",
+        json_time(rows_i64(rows, 10)), "members_count", (json_int_t)rows_i64(rows, 11));
     json_object_set_new(v, "routing", route_settings_json(&rs));
     struct bot_settings bs;
     bot_settings_load(rows_text(rows, 13), &bs);
@@ -230,42 +233,64 @@ static int save_bot(struct store_tx *tx, struct inbox_job *j)
     return rc < 0 ? rc : 0;
 }
 
-/* take_bot: validates body.bot against the defaults and keeps a copy; 422 and < 0 if bad. */
-static int take_bot(struct http_req *r, json_t *body, struct inbox_job *j)
+/* take_bot: validates body.bot against the defaults and keeps a copy (the job applies it over the
+ * stored settings); ERR_VALIDATION in f if bad. */
+static int take_bot(json_t *body, struct inbox_job *j, struct jfail *f)
 {
     json_t *v = json_object_get(body, "bot");
     if (!v)
         return 0;
     struct bot_settings s;
     bot_settings_default(&s);
-    struct jfail f = {0};
-    int rc = bot_settings_parse(v, &s, &f);
-    if (rc < 0) {
-        http_respond_jfail(r, rc, &f);
+    int rc = bot_settings_parse(v, &s, f);
+    if (rc < 0)
         return rc;
-    }
     j->bot = json_deep_copy(v);
     json_object_del(body, "bot");
     return 0;
 }
 
-/* take_routing: validates body.routing against the defaults (the job applies it over the stored
- * settings) and keeps a copy. Answers 422 and returns < 0 if bad. */
-static int take_routing(struct http_req *r, json_t *body, struct inbox_job *j)
+/* take_routing: the same for body.routing. */
+static int take_routing(json_t *body, struct inbox_job *j, struct jfail *f)
 {
     json_t *v = json_object_get(body, "routing");
     if (!v)
         return 0;
     struct route_settings s;
     route_settings_default(&s);
-    struct jfail f = {0};
-    int rc = route_settings_parse(v, &s, &f);
-    if (rc < 0) {
-        http_respond_jfail(r, rc, &f);
+    int rc = route_settings_parse(v, &s, f);
+    if (rc < 0)
         return rc;
-    }
     j->routing = json_deep_copy(v);
+    json_object_del(body, "routing");
     return 0;
+}
+
+/* parse_body: routing, bot and the inbox's own fields, kept in j; ERR_VALIDATION in f if bad (then
+ * j holds nothing to free). */
+static int parse_body(json_t *body, bool create, struct inbox_job *j, struct jfail *f)
+{
+    int rc = take_routing(body, j, f);
+    if (rc >= 0)
+        rc = take_bot(body, j, f);
+    if (rc >= 0)
+        rc = inbox_parse(body, create, &j->in, f);
+    if (rc < 0) {
+        json_decref(j->routing);
+        json_decref(j->bot);
+        j->routing = j->bot = NULL;
+    }
+    return rc;
+}
+
+/* queue_write: queues the job; when the queue refuses it (answered 503, and the request with j is
+ * gone) what j held is freed here, as job_done would have. */
+static void queue_write(struct http_req *r, store_job_fn fn, struct inbox_job *j)
+{
+    json_t *held[] = {j->routing, j->bot, j->in.prechat_fields};
+    if (app_store_write(r, fn, job_done, j) < 0)
+        for (size_t i = 0; i < ARRAY_SIZE(held); i++)
+            json_decref(held[i]);
 }
 
 /* changed: after a create or update, in the same transaction: reload the inbox as the answer, emit
@@ -312,12 +337,7 @@ static void h_create(struct http_req *r)
         return;
     struct inbox_job *j = new_job(r, false);
     struct jfail f = {0};
-    if (take_routing(r, body, j) < 0 || take_bot(r, body, j) < 0) {
-        json_decref(body);
-        return;
-    }
-    json_object_del(body, "routing");
-    int rc = inbox_parse(body, true, &j->in, &f);
+    int rc = parse_body(body, true, j, &f);
     if (rc < 0) {
         json_decref(body);
         http_respond_jfail(r, rc, &f);
@@ -329,7 +349,7 @@ static void h_create(struct http_req *r)
     randombytes_buf(raw, sizeof(raw));
     hex_encode(raw, sizeof(raw), j->token);
     j->status = 201;
-    app_store_write(r, create_fn, job_done, j);
+    queue_write(r, create_fn, j);
 }
 
 static int update_fn(struct store_tx *tx, void *arg)
@@ -365,12 +385,7 @@ static void h_update(struct http_req *r)
     if (http_body_json(r, &body) < 0)
         return;
     struct jfail f = {0};
-    if (take_routing(r, body, j) < 0 || take_bot(r, body, j) < 0) {
-        json_decref(body);
-        return;
-    }
-    json_object_del(body, "routing");
-    int rc = inbox_parse(body, false, &j->in, &f);
+    int rc = parse_body(body, false, j, &f);
     if (rc < 0) {
         json_decref(body);
         http_respond_jfail(r, rc, &f);
@@ -378,7 +393,7 @@ static void h_update(struct http_req *r)
     }
     keep_strings(r, &j->in);
     json_decref(body);
-    app_store_write(r, update_fn, job_done, j);
+    queue_write(r, update_fn, j);
 }
 
 static int delete_fn(struct store_tx *tx, void *arg)
@@ -581,14 +596,14 @@ static void h_member_update(struct http_req *r)
     if (http_body_json(r, &body) < 0)
         return;
     struct jfail f = {0};
-    int rc = 0;
-    json_t *c = json_object_get(body, "capacity");
-    if (!c || json_object_size(body) != 1)
+    bool own = false;
+    int rc = json_object_size(body) == 1
+                 ? json_field_int_nullable(body, "capacity", 0, 100, &j->capacity, &own, &f)
+                 : 0;
+    if (rc == 0)
         rc = json_fail(&f, "capacity",
                        "send {\"capacity\": n} (0..100) or null for the agent's own.");
-    else if (!json_is_null(c))
-        rc = json_get_int(body, "capacity", true, 0, 100, &j->capacity, &f);
-    else
+    else if (rc == 1 && own)
         j->capacity = -1;
     json_decref(body);
     if (rc < 0) {

@@ -9,6 +9,7 @@
 #include "base/clock.h"
 #include "event/event.h"
 #include "model/conversation.h"
+#include "model/user.h"
 #include <ctype.h>
 
 enum {
@@ -193,22 +194,21 @@ static void job_done(void *arg, int rc)
 static int string_list(json_t *body, const char *key, bool required, size_t min, size_t max,
                        size_t max_chars, char **out, struct jfail *f)
 {
-    json_t *v = json_object_get(body, key);
-    if (!v || json_is_null(v)) {
-        if (required)
-            return json_fail(f, key, "%s is required.", key);
-        return 0;
-    }
-    if (!json_is_array(v) || json_array_size(v) < min || json_array_size(v) > max)
-        return json_fail(f, key, "%s is a list of %zu to %zu texts.", key, min, max);
+    json_t *v = NULL;
+    int rc = json_field_array(body, key, required, min, max, &v, f);
+    json_t *given = json_object_get(body, key);
+    if (rc < 0 && given) /* there, but not a list of the right size */
+        return json_fail(f, key, "%s is a list of %zu to %zu texts%s.", key, min, max,
+                         json_is_null(given) ? "; null is not allowed" : "");
+    if (rc <= 0)
+        return rc;
     size_t i;
     json_t *s;
     json_t *clean = json_array();
     json_array_foreach(v, i, s)
     {
         const char *t = json_string_value(s);
-        if (!t || text_blank(t) || !utf8_valid(t, strlen(t)) ||
-            utf8_chars(t, strlen(t)) > max_chars) {
+        if (!t || text_blank(t) || utf8_chars(t, strlen(t)) > max_chars) {
             json_decref(clean);
             return json_fail(f, key,
                              "each of %s is a text of 1 to %zu characters (item %zu is not).", key,
@@ -234,11 +234,12 @@ static bool field_name_valid(const char *s)
 
 static int parse_fields(json_t *body, struct kb_job *j)
 {
-    json_t *v = json_object_get(body, "fields");
-    if (!v || json_is_null(v))
-        return 0;
-    if (!json_is_array(v) || json_array_size(v) > FIELDS_MAX)
+    json_t *v = NULL;
+    int rc = json_field_array(body, "fields", false, 0, FIELDS_MAX, &v, &j->fail);
+    if (rc < 0)
         return json_fail(&j->fail, "fields", "fields is a list of at most 10 {name, label}.");
+    if (rc == 0)
+        return 0;
     size_t i;
     json_t *x;
     json_t *clean = json_array();
@@ -246,8 +247,9 @@ static int parse_fields(json_t *body, struct kb_job *j)
     {
         const char *name = json_string_value(json_object_get(x, "name"));
         const char *label = json_string_value(json_object_get(x, "label"));
-        if (!name || !field_name_valid(name) || !label || text_blank(label) ||
-            utf8_chars(label, strlen(label)) > 100 || !utf8_valid(label, strlen(label))) {
+        if (json_object_size(x) != 2 || !name || !field_name_valid(name) || !label ||
+            text_blank(label) || utf8_chars(label, strlen(label)) > 100 ||
+            utf8_find_hidden(label, strlen(label), UTF8_NAME) >= 0) {
             json_decref(clean);
             return json_fail(
                 &j->fail, "fields",
@@ -265,17 +267,13 @@ static int parse_fields(json_t *body, struct kb_job *j)
 /* Optional nullable id: absent leaves has_x false; null sets it to 0. */
 static int opt_id_field(json_t *body, const char *key, bool *has, int64_t *out, struct jfail *f)
 {
-    json_t *v = json_object_get(body, key);
-    if (!v)
-        return 0;
-    *has = true;
-    if (json_is_null(v)) {
-        *out = 0;
-        return 0;
-    }
-    if (!json_is_integer(v) || json_integer_value(v) <= 0)
+    bool none = false;
+    int rc = json_field_int_nullable(body, key, 1, INT64_MAX, out, &none, f);
+    if (rc < 0)
         return json_fail(f, key, "%s is a positive id or null.", key);
-    *out = json_integer_value(v);
+    *has = rc == 1;
+    if (rc == 1 && none)
+        *out = 0;
     return 0;
 }
 
@@ -305,74 +303,71 @@ static int parse(struct http_req *r, struct kb_job *j, bool create)
             break;
         }
     }
-    if (rc == 0 && j->kind != K_INTENT)
-        rc = json_get_enum(body, "locale", false, LOCALES, &j->locale, f);
+    if (rc >= 0 && j->kind != K_INTENT)
+        rc = json_field_enum(body, "locale", false, LOCALES, &j->locale, f);
     switch (j->kind) {
     case K_CATEGORY:
-        if (rc == 0)
-            rc = json_get_str(body, "name", create, 1, NAME_MAX_CH, &j->name, f);
-        if (rc == 0)
-            rc = json_get_str(body, "description", false, 0, DESC_MAX, &j->description, f);
-        if (rc == 0 && json_object_get(body, "position")) {
-            j->has_position = true;
-            rc = json_get_int(body, "position", false, 0, 100000, &j->position, f);
-        }
+        if (rc >= 0 &&
+            (rc = json_field_str(body, "name", create, 1, NAME_MAX_CH, &j->name, f)) == 1)
+            rc = user_name_check(j->name, "name", NAME_MAX_CH, f);
+        if (rc >= 0)
+            rc = json_field_str(body, "description", false, 0, DESC_MAX, &j->description, f);
+        if (rc >= 0)
+            j->has_position =
+                (rc = json_field_int(body, "position", false, 0, 100000, &j->position, f)) == 1;
         break;
     case K_ARTICLE:
-        if (rc == 0)
-            rc = json_get_str(body, "title", create, 1, TITLE_MAX, &j->title, f);
-        if (rc == 0)
-            rc = json_get_str(body, "body", false, 0, BODY_MAX, &j->body, f);
-        if (rc == 0)
-            rc = json_get_enum(body, "status", false, ART_STATUS, &j->status, f);
-        if (rc == 0)
+        if (rc >= 0)
+            rc = json_field_str(body, "title", create, 1, TITLE_MAX, &j->title, f);
+        if (rc >= 0)
+            rc = json_field_str(body, "body", false, 0, BODY_MAX, &j->body, f);
+        if (rc >= 0)
+            rc = json_field_enum(body, "status", false, ART_STATUS, &j->status, f);
+        if (rc >= 0)
             rc = opt_id_field(body, "category_id", &j->has_category, &j->category_id, f);
         break;
     case K_FAQ:
-        if (rc == 0)
-            rc = json_get_str(body, "question", create, 1, QUESTION_MAX, &j->question, f);
-        if (rc == 0)
+        if (rc >= 0)
+            rc = json_field_str(body, "question", create, 1, QUESTION_MAX, &j->question, f);
+        if (rc >= 0)
             rc = string_list(body, "phrasings", false, 0, PHRASINGS_MAX, QUESTION_MAX,
                              &j->list_json, f);
-        if (rc == 0)
-            rc = json_get_str(body, "answer", create, 1, ANSWER_MAX, &j->answer, f);
-        if (rc == 0 && json_object_get(body, "enabled")) {
-            j->has_enabled = true;
-            rc = json_get_bool(body, "enabled", false, &j->enabled, f);
-        }
+        if (rc >= 0)
+            rc = json_field_str(body, "answer", create, 1, ANSWER_MAX, &j->answer, f);
+        if (rc >= 0)
+            j->has_enabled = (rc = json_field_bool(body, "enabled", false, &j->enabled, f)) == 1;
         break;
     case K_INTENT:
-        if (rc == 0)
-            rc = json_get_str(body, "name", create, 1, INTENT_NAME_MAX, &j->name, f);
-        if (rc == 0 && j->name && !label_valid(j->name))
-            rc = json_fail(f, "name",
-                           "name is letters, digits, - or _ (like refund_request or 退款).");
-        if (rc == 0)
+        /* an identifier: the labels' alphabet (letters of any script, digits, - and _) */
+        if (rc >= 0 &&
+            (rc = json_field_str(body, "name", create, 1, INTENT_NAME_MAX, &j->name, f)) == 1)
+            rc = label_check(j->name, INTENT_NAME_MAX, "name", "name", f);
+        if (rc >= 0)
             rc = string_list(body, "examples", create, 1, EXAMPLES_MAX, QUESTION_MAX, &j->list_json,
                              f);
-        if (rc == 0)
-            rc = json_get_enum(body, "action", false, ACTIONS, &j->action_i, f);
-        if (rc == 0)
-            rc = json_get_str(body, "answer", false, 0, ANSWER_MAX, &j->answer, f);
-        if (rc == 0)
+        if (rc >= 0)
+            rc = json_field_enum(body, "action", false, ACTIONS, &j->action_i, f);
+        if (rc >= 0)
+            rc = json_field_str(body, "answer", false, 0, ANSWER_MAX, &j->answer, f);
+        if (rc >= 0)
             rc = opt_id_field(body, "team_id", &j->has_team, &j->team_id, f);
-        if (rc == 0)
+        if (rc >= 0)
             rc = opt_id_field(body, "skill_id", &j->has_skill, &j->skill_id, f);
-        if (rc == 0)
+        if (rc >= 0)
             rc = opt_id_field(body, "flow_id", &j->has_flow, &j->flow_id, f);
-        if (rc == 0)
+        if (rc >= 0)
             rc = parse_fields(body, j);
-        if (rc == 0 && j->action_i >= 0)
+        if (rc >= 0 && j->action_i >= 0)
             j->action = ACTIONS[j->action_i];
         break;
     }
-    if (rc == 0 && (j->name && text_blank(j->name)))
+    if (rc >= 0 && (j->name && text_blank(j->name)))
         rc = json_fail(f, "name", "name must not be blank.");
-    if (rc == 0 && (j->title && text_blank(j->title)))
+    if (rc >= 0 && (j->title && text_blank(j->title)))
         rc = json_fail(f, "title", "title must not be blank.");
-    if (rc == 0 && (j->question && text_blank(j->question)))
+    if (rc >= 0 && (j->question && text_blank(j->question)))
         rc = json_fail(f, "question", "question must not be blank.");
-    if (rc == 0 && j->kind == K_FAQ && j->answer && text_blank(j->answer))
+    if (rc >= 0 && j->kind == K_FAQ && j->answer && text_blank(j->answer))
         rc = json_fail(f, "answer", "answer must not be blank.");
     if (rc < 0) {
         struct jfail copy = *f; /* answering frees the request's arena, and j with it */

@@ -454,23 +454,19 @@ static void h_transfer(struct http_req *r)
     json_t *v;
     json_object_foreach(body, key, v)
     {
-        if (rc == 0 && strcmp(key, "assignee_id") && strcmp(key, "team_id") && strcmp(key, "note"))
+        if (rc >= 0 && strcmp(key, "assignee_id") && strcmp(key, "team_id") && strcmp(key, "note"))
             rc = json_fail(&f, key, "unknown field; send assignee_id and/or team_id, and a note.");
     }
-    if (rc == 0 && json_object_get(body, "assignee_id") &&
-        !json_is_null(json_object_get(body, "assignee_id"))) {
-        j->has_assignee = true;
-        rc = json_get_int(body, "assignee_id", true, 1, INT64_MAX, &j->assignee_id, &f);
-    }
-    if (rc == 0 && json_object_get(body, "team_id") &&
-        !json_is_null(json_object_get(body, "team_id"))) {
-        j->has_team = true;
-        rc = json_get_int(body, "team_id", true, 1, INT64_MAX, &j->team_id, &f);
-    }
-    if (rc == 0 && !j->has_assignee && !j->has_team)
+    if (rc >= 0)
+        j->has_assignee = (rc = json_field_int(body, "assignee_id", false, 1, INT64_MAX,
+                                               &j->assignee_id, &f)) == 1;
+    if (rc >= 0)
+        j->has_team =
+            (rc = json_field_int(body, "team_id", false, 1, INT64_MAX, &j->team_id, &f)) == 1;
+    if (rc >= 0 && !j->has_assignee && !j->has_team)
         rc = json_fail(&f, "assignee_id", "say who takes it over: assignee_id, team_id or both.");
-    if (rc == 0)
-        rc = json_get_str(body, "note", false, 0, 1000, &j->note, &f);
+    if (rc >= 0)
+        rc = json_field_str(body, "note", false, 0, 1000, &j->note, &f);
     if (rc < 0) {
         json_decref(body);
         http_respond_jfail(r, rc, &f);
@@ -492,6 +488,10 @@ static void h_transfer(struct http_req *r)
 static json_t *rule_json(struct store_rows *rows)
 {
     json_t *conds = json_loads(rows_text(rows, 6), 0, NULL);
+    if (!json_is_array(conds)) { /* a corrupt row: no conditions (it matches nothing either) */
+        json_decref(conds);
+        conds = json_array();
+    }
     json_t *actions = json_object();
     if (!rows_null(rows, 7))
         json_object_set_new(actions, "team_id", json_integer(rows_i64(rows, 7)));
@@ -505,9 +505,8 @@ static json_t *rule_json(struct store_rows *rows)
                      (json_int_t)rows_i64(rows, 0), "name", rows_text(rows, 1), "inbox_id",
                      rows_null(rows, 2) ? json_null() : json_integer(rows_i64(rows, 2)), "position",
                      (json_int_t)rows_i64(rows, 3), "enabled", (int)rows_i64(rows, 4), "match",
-                     rows_text(rows, 5), "conditions", conds ? conds : json_array(), "actions",
-                     actions, "created_at", json_time(rows_i64(rows, 11)), "updated_at",
-                     json_time(rows_i64(rows, 12)));
+                     rows_text(rows, 5), "conditions", conds, "actions", actions, "created_at",
+                     json_time(rows_i64(rows, 11)), "updated_at", json_time(rows_i64(rows, 12)));
 }
 
 static int rule_load(struct store_tx *tx, int64_t account_id, int64_t id, json_t **out)

@@ -144,12 +144,12 @@ static void h_put(struct http_req *r)
     json_t *body;
     if (http_body_json(r, &body) < 0)
         return;
-    int rc = json_get_enum(body, "label", true, LABELS, &j->cls, &j->fail);
+    int rc = json_field_enum(body, "label", true, LABELS, &j->cls, &j->fail);
     const char *key;
     json_t *v;
     json_object_foreach(body, key, v)
     {
-        if (rc == 0 && strcmp(key, "label") != 0)
+        if (rc >= 0 && strcmp(key, "label") != 0)
             rc = json_fail(&j->fail, "body",
                            "unknown field \"%.40s\": a correction takes only \"label\".", key);
     }

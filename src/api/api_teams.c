@@ -146,11 +146,13 @@ static int parse_name(struct http_req *r, struct team_job *j)
     json_t *body;
     if (http_body_json(r, &body) < 0)
         return -1;
-    int rc = json_get_str(body, "name", true, 1, TEAM_NAME_MAX, &j->name, &j->fail);
-    if (rc == 0 && !user_name_valid(j->name))
-        rc = json_fail(&j->fail, "name",
-                       "name must be 1 to 60 characters without control characters.");
-    if (rc == 0)
+    /* a team's name is how people tell teams apart (unique in the account): nothing invisible */
+    int rc = json_field_str(body, "name", true, 1, TEAM_NAME_MAX, &j->name, &j->fail);
+    if (rc >= 0)
+        rc = json_check_chars(j->name, "name", NULL, UTF8_IDENT, &j->fail);
+    if (rc >= 0)
+        rc = user_name_check(j->name, "name", TEAM_NAME_MAX, &j->fail);
+    if (rc >= 0)
         j->name = arena_strndup(&r->arena, j->name, strlen(j->name));
     json_decref(body);
     if (rc < 0) {

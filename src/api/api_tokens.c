@@ -4,6 +4,7 @@
 #include "base/sys.h"
 #include "base/clock.h"
 #include "api/app.h"
+#include "model/user.h"
 
 #include <sodium.h>
 
@@ -70,9 +71,11 @@ static void h_create(struct http_req *r)
     struct jfail f = {0};
     const char *name = NULL;
     int64_t days = 0;
-    int rc = json_get_str(body, "name", true, 1, 100, &name, &f);
-    if (rc == 0)
-        rc = json_get_int(body, "expires_in_days", false, 1, 3650, &days, &f);
+    int rc = json_field_str(body, "name", true, 1, 100, &name, &f);
+    if (rc >= 0)
+        rc = user_name_check(name, "name", 100, &f);
+    if (rc >= 0)
+        rc = json_field_int(body, "expires_in_days", false, 1, 3650, &days, &f);
     if (rc < 0) {
         json_decref(body);
         http_respond_jfail(r, rc, &f);
@@ -89,8 +92,9 @@ static void h_create(struct http_req *r)
     randombytes_buf(raw, sizeof(raw));
     hex_encode(raw, sizeof(raw), j->token);
     auth_token_hash(j->token, strlen(j->token), j->hash);
+    char *held = j->name; /* a refused job is answered 503 at once, which frees j */
     if (app_store_write(r, create_fn, job_done, j) < 0)
-        free(j->name);
+        free(held);
 }
 
 static int list_fn(struct store_tx *tx, void *arg)

@@ -95,12 +95,17 @@ static int session_fn(struct store_tx *tx, void *arg)
     if ((rc = rows_next(&rows)) == 1) {
         j->inbox_id = rows_i64(&rows, 0);
         j->account_id = rows_i64(&rows, 1);
-        json_t *pf = json_loads(rows_text(&rows, 7), 0, NULL);
+        /* a stored form that is not a list (a corrupt row) is no form */
+        json_t *pf = json_loads_or(rows_text(&rows, 7), json_array());
+        if (!json_is_array(pf)) {
+            json_decref(pf);
+            pf = json_array();
+        }
         inbox =
             json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:o}", "id", (json_int_t)j->inbox_id, "name",
                       rows_text(&rows, 2), "greeting", rows_text(&rows, 3), "offline_message",
                       rows_text(&rows, 4), "widget_color", rows_text(&rows, 5), "widget_title",
-                      rows_text(&rows, 6), "prechat_fields", pf ? pf : json_array());
+                      rows_text(&rows, 6), "prechat_fields", pf);
     }
     rows_close(&rows);
     if (rc <= 0)
@@ -133,9 +138,17 @@ static int session_fn(struct store_tx *tx, void *arg)
         /* Given contact fields win over the form's name, email and phone answers. */
         const char *vals[] = {j->contact.name, j->contact.email, j->contact.phone};
         const char *keys[] = {"name", "email", "phone"};
-        for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
-            if (!vals[i])
-                vals[i] = json_string_value(json_object_get(norm, keys[i]));
+        char email[USER_EMAIL_MAX + 1];
+        for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
+            const char *a = json_string_value(json_object_get(norm, keys[i]));
+            /* an answer fills the contact only where it fits there (a "text" field named email
+             * may hold anything) */
+            bool fits = a && (i == 0   ? user_name_valid(a)
+                              : i == 1 ? user_email_normalize(a, email)
+                                       : phone_valid(a));
+            if (!vals[i] && fits)
+                vals[i] = i == 1 ? email : a;
+        }
         prechat_text = json_dump_compact(norm, NULL);
         rc = tx_exec(tx,
                      "UPDATE contacts SET prechat = $1, name = COALESCE($2, name),"
@@ -255,26 +268,31 @@ static void h_session(struct http_req *r)
     j->r = r;
     struct jfail *f = &j->fail;
     const char *locale = NULL;
-    int rc = json_get_str(body, "widget_token", true, 1, 64, &j->widget_token, f);
-    if (rc == 0)
-        rc = json_get_str(body, "visitor_id", false, 1, 64, &j->visitor_id, f);
-    if (rc == 0)
-        rc = json_get_str(body, "page_url", false, 0, PAGE_URL_MAX, &j->page_url, f);
+    bool none = false;
+    int rc = json_field_str(body, "widget_token", true, 1, 64, &j->widget_token, f);
+    /* null (what localStorage gives before the first visit), like leaving it out: a new visitor */
+    if (rc >= 0 &&
+        (rc = json_field_str_nullable(body, "visitor_id", 1, 64, &j->visitor_id, &none, f)) == 1 &&
+        none)
+        j->visitor_id = NULL;
+    if (rc >= 0)
+        rc = json_field_str(body, "page_url", false, 0, PAGE_URL_MAX, &j->page_url, f);
     /* Agents open it from the contact panel: only web addresses, never javascript: or data:. */
-    if (rc == 0 && j->page_url && *j->page_url && strncasecmp(j->page_url, "http://", 7) != 0 &&
+    if (rc >= 0 && j->page_url && *j->page_url && strncasecmp(j->page_url, "http://", 7) != 0 &&
         strncasecmp(j->page_url, "https://", 8) != 0)
         rc = json_fail(f, "page_url", "page_url must be an http:// or https:// address.");
-    if (rc == 0)
-        rc = json_get_str(body, "locale", false, 0, 20, &locale, f);
+    if (rc >= 0)
+        rc = json_field_str(body, "locale", false, 0, 20, &locale, f);
+    /* contact and prechat: null is no contact details, no answers */
     json_t *contact = json_object_get(body, "contact");
-    if (rc == 0 && contact && !json_is_null(contact)) {
+    if (rc >= 0 && contact && !json_is_null(contact)) {
         if (!json_is_object(contact))
             rc = json_fail(f, "contact", "contact must be an object with name, email, phone.");
         else
-            rc = contact_parse(contact, &j->contact, j->email, f);
+            rc = contact_parse(contact, "contact", &j->contact, j->email, f);
     }
     json_t *prechat = json_object_get(body, "prechat");
-    if (rc == 0 && prechat && !json_is_null(prechat)) {
+    if (rc >= 0 && prechat && !json_is_null(prechat)) {
         if (!json_is_object(prechat))
             rc = json_fail(f, "prechat", "prechat must be an object of the form's answers.");
         else
@@ -296,10 +314,10 @@ static void h_session(struct http_req *r)
     static const char alphabet[] = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
     for (int i = 0; i < VISITOR_ID_LEN; i++)
         j->new_visitor_id[i] = alphabet[randombytes_uniform(sizeof(alphabet) - 1)];
-    if (app_store_write(r, session_fn, session_done, j) < 0) {
-        json_decref(j->prechat);
-        j->prechat = NULL;
-    }
+    /* a refused job is answered 503 at once, which frees the request and j with it */
+    json_t *answers = j->prechat;
+    if (app_store_write(r, session_fn, session_done, j) < 0)
+        json_decref(answers);
 }
 
 /* ---- PATCH /api/v1/widget/contact ---- */
@@ -335,7 +353,7 @@ static void h_contact(struct http_req *r)
     json_t *body;
     if (http_body_json(r, &body) < 0)
         return;
-    int rc = contact_parse(body, &j->contact, j->email, &j->fail);
+    int rc = contact_parse(body, NULL, &j->contact, j->email, &j->fail);
     keep(r, &j->contact.name);
     keep(r, &j->contact.email);
     keep(r, &j->contact.phone);

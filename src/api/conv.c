@@ -347,35 +347,34 @@ int msg_send_parse(json_t *body, struct msg_send *ms, bool agent, bool need_conv
     int64_t cid = 0;
     int rc = 0;
     if (need_conversation)
-        rc = json_get_int(body, "conversation_id", true, 1, INT64_MAX, &cid, f);
-    if (rc == 0)
-        rc = json_get_str(body, "content", false, 0, MSG_CONTENT_MAX, &content, f);
-    if (rc == 0)
-        rc = json_get_str(body, "client_id", false, 1, MSG_CLIENT_ID_MAX, &client_id, f);
-    if (rc == 0 && client_id && !client_id_valid(client_id))
+        rc = json_field_int(body, "conversation_id", true, 1, INT64_MAX, &cid, f);
+    if (rc >= 0)
+        rc = json_field_str(body, "content", false, 0, MSG_CONTENT_MAX, &content, f);
+    if (rc >= 0 &&
+        (rc = json_field_str(body, "client_id", false, 1, MSG_CLIENT_ID_MAX, &client_id, f)) == 1 &&
+        !client_id_valid(client_id))
         rc = json_fail(f, "client_id", "client_id must be 1 to 64 printable ASCII characters.");
-    if (rc == 0 && agent)
-        rc = json_get_bool(body, "private", false, &ms->private, f);
-    else if (rc == 0 && json_object_get(body, "private"))
+    if (rc >= 0 && agent)
+        rc = json_field_bool(body, "private", false, &ms->private, f);
+    else if (rc >= 0 && json_object_get(body, "private"))
         rc = json_fail(f, "private", "visitors cannot write private notes.");
-    json_t *ids = json_object_get(body, "attachment_ids");
-    if (rc == 0 && ids && !json_is_null(ids)) {
-        if (!json_is_array(ids) || json_array_size(ids) > MSG_ATTACH_MAX)
+    json_t *ids = NULL;
+    if (rc >= 0 && json_field_array(body, "attachment_ids", false, 0, MSG_ATTACH_MAX, &ids, f) < 0)
+        rc = json_fail(f, "attachment_ids",
+                       "attachment_ids must be an array of at most %d attachment ids.",
+                       MSG_ATTACH_MAX);
+    size_t i;
+    json_t *v;
+    json_array_foreach(ids, i, v)
+    {
+        if (rc >= 0 && (!json_is_integer(v) || json_integer_value(v) <= 0))
             rc = json_fail(f, "attachment_ids",
-                           "attachment_ids must be an array of at most %d attachment ids.",
-                           MSG_ATTACH_MAX);
-        size_t i;
-        json_t *v;
-        json_array_foreach(ids, i, v)
-        {
-            if (rc == 0 && (!json_is_integer(v) || json_integer_value(v) <= 0))
-                rc = json_fail(f, "attachment_ids",
-                               "each attachment id must be a positive integer.");
-            else if (rc == 0)
-                ms->attachment_ids[ms->nattach++] = json_integer_value(v);
-        }
+                           "each attachment id must be a positive integer (item %zu is not).",
+                           i + 1);
+        else if (rc >= 0)
+            ms->attachment_ids[ms->nattach++] = json_integer_value(v);
     }
-    if (rc == 0 && (!content || text_blank(content)) && ms->nattach == 0)
+    if (rc >= 0 && (!content || text_blank(content)) && ms->nattach == 0)
         rc = json_fail(f, "content", "content is required: write a message or attach a file.");
     if (rc < 0)
         return rc;

@@ -356,7 +356,7 @@ static void cmd_send(struct ws_session *s, json_t *v)
                        "client_id is required: a unique id per message, reused on retries.");
     /* a click on a bot button: the label is the content, the payload says which button */
     json_t *pl = json_object_get(v, "payload");
-    if (rc == 0 && pl && !json_is_null(pl)) {
+    if (rc == 0 && pl) {
         const char *p = json_string_value(pl);
         if (!s->visitor)
             rc = json_fail(&f, "payload", "payload is for visitors' clicks on the bot's buttons.");

@@ -159,3 +159,37 @@ size_t utf8_chars(const char *s, size_t n)
             count++;
     return count;
 }
+
+static unsigned hidden_kind(uint32_t c)
+{
+    if (c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == 0x2028 || c == 0x2029)
+        return UTF8_CONTROL;
+    if ((c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069))
+        return UTF8_BIDI;
+    if (c == 0xad || c == 0x34f || c == 0x61c || c == 0x115f || c == 0x1160 || c == 0x17b4 ||
+        c == 0x17b5 || c == 0x180e || (c >= 0x200b && c <= 0x200f) ||
+        (c >= 0x2060 && c <= 0x2064) || (c >= 0x206a && c <= 0x206f) || c == 0x3164 ||
+        c == 0xfeff || c == 0xffa0 || (c >= 0xfff9 && c <= 0xfffb) ||
+        (c >= 0xe0000 && c <= 0xe007f))
+        return UTF8_INVISIBLE;
+    return 0;
+}
+
+int32_t utf8_find_hidden(const char *str, size_t n, unsigned kinds)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    size_t i = 0;
+    while (i < n) {
+        uint32_t c = s[i];
+        size_t len = c < 0x80 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
+        if (len > 1) {
+            c &= 0x3fu >> (len - 1);
+            for (size_t k = 1; k < len && i + k < n; k++)
+                c = (c << 6) | (s[i + k] & 0x3fu);
+        }
+        if (hidden_kind(c) & kinds)
+            return (int32_t)c;
+        i += len;
+    }
+    return -1;
+}

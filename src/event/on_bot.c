@@ -943,15 +943,24 @@ static int flow_load(struct store_tx *tx, int64_t account_id, int64_t flow_id, b
                       "iib", flow_id, account_id, (int)enabled_only);
     if (rc < 0)
         return rc;
+    json_t *stored = NULL;
     if ((rc = rows_next(&rows)) == 1) {
-        *steps = json_loads(rows_text(&rows, 0), 0, NULL);
+        stored = json_loads(rows_text(&rows, 0), 0, NULL);
         snprintf(name, namelen, "%s", rows_text(&rows, 1));
     }
     rows_close(&rows);
-    if (!json_is_array(*steps) || json_array_size(*steps) == 0) {
-        json_decref(*steps);
+    /* The steps as the API saves them, checked again: what the walk below reads (every step's
+     * kind, id, text, field and targets as strings and objects) is then there, whatever the row
+     * holds. A row that does not pass is a flow that is gone. */
+    json_t *refs = NULL;
+    struct jfail f = {0};
+    if (stored && flow_steps_parse(stored, steps, &refs, &f) < 0) {
+        log_warn("bot", "flow=%" PRId64 " stored steps do not parse (%s: %s)", flow_id, f.field,
+                 f.msg);
         *steps = NULL;
     }
+    json_decref(refs);
+    json_decref(stored);
     return rc < 0 ? rc : 0;
 }
 

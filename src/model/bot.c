@@ -44,25 +44,43 @@ static int hhmm(const char *t)
     return h * 60 + m;
 }
 
+/* Only the keys in `known` (NULL-terminated) may be in o; else ERR_VALIDATION naming
+ * "<path>.<key>". */
+static int only_keys(json_t *o, const char *const *known, const char *path, struct jfail *f)
+{
+    const char *key;
+    json_t *x;
+    json_object_foreach(o, key, x)
+    {
+        bool ok = false;
+        for (int i = 0; known[i] && !ok; i++)
+            ok = strcmp(known[i], key) == 0;
+        if (!ok) {
+            char field[48];
+            snprintf(field, sizeof(field), "%s.%.30s", path, key);
+            return json_fail(f, field, "%s is not a setting here.", field);
+        }
+    }
+    return 0;
+}
+
 static int parse_hours(json_t *h, struct bot_settings *s, struct jfail *f)
 {
-    if (!json_is_object(h))
-        return json_fail(f, "bot.hours", "hours is an object with utc_offset_minutes and days.");
-    json_t *off = json_object_get(h, "utc_offset_minutes");
-    if (off) {
-        if (!json_is_integer(off) || json_integer_value(off) < -720 ||
-            json_integer_value(off) > 840)
-            return json_fail(
-                f, "bot.hours.utc_offset_minutes",
-                "utc_offset_minutes is a whole number from -720 to 840 (UTC+8 is 480).");
-        s->utc_offset_min = (int)json_integer_value(off);
-    }
-    json_t *days = json_object_get(h, "days");
-    if (!days)
-        return 0;
-    if (!json_is_object(days))
-        return json_fail(f, "bot.hours.days",
-                         "days maps mon..sun to lists of [\"09:00\", \"18:00\"].");
+    static const char *const known[] = {"utc_offset_minutes", "days", NULL};
+    int rc = only_keys(h, known, "bot.hours", f);
+    int64_t off = 0;
+    if (rc == 0 &&
+        (rc = json_field_int(h, "bot.hours.utc_offset_minutes", false, -720, 840, &off, f)) < 0)
+        return json_fail(f, "bot.hours.utc_offset_minutes",
+                         "bot.hours.utc_offset_minutes is a whole number from -720 to 840 (UTC+8 "
+                         "is 480).");
+    if (rc < 0)
+        return rc;
+    if (rc == 1)
+        s->utc_offset_min = (int)off;
+    json_t *days = NULL;
+    if ((rc = json_field_object(h, "bot.hours.days", false, &days, f)) <= 0)
+        return rc;
     const char *key;
     json_t *v;
     json_object_foreach(days, key, v)
@@ -72,11 +90,14 @@ static int parse_hours(json_t *h, struct bot_settings *s, struct jfail *f)
             if (strcmp(DAYS[i], key) == 0)
                 d = i;
         if (d < 0)
-            return json_fail(f, "bot.hours.days",
-                             "unknown day %s: use mon, tue, wed, thu, fri, sat, sun.", key);
+            return json_fail(
+                f, "bot.hours.days",
+                "bot.hours.days: unknown day %.20s; use mon, tue, wed, thu, fri, sat, sun.", key);
+        char field[48];
+        snprintf(field, sizeof(field), "bot.hours.days.%s", key);
         if (!json_is_array(v) || json_array_size(v) > BOT_SPANS_MAX)
-            return json_fail(f, "bot.hours.days", "%s is a list of at most 4 [open, close] pairs.",
-                             key);
+            return json_fail(f, field, "%s is a list of at most 4 [\"HH:MM\", \"HH:MM\"] pairs.",
+                             field);
         s->nspans[d] = 0;
         size_t i;
         json_t *span;
@@ -85,9 +106,10 @@ static int parse_hours(json_t *h, struct bot_settings *s, struct jfail *f)
             int a = hhmm(json_string_value(json_array_get(span, 0)));
             int b = hhmm(json_string_value(json_array_get(span, 1)));
             if (!json_is_array(span) || json_array_size(span) != 2 || a < 0 || b < 0 || b <= a)
-                return json_fail(
-                    f, "bot.hours.days",
-                    "%s: each pair is [\"HH:MM\", \"HH:MM\"] with the close after the open.", key);
+                return json_fail(f, field,
+                                 "%s: pair %zu must be [\"HH:MM\", \"HH:MM\"] with the close after"
+                                 " the open.",
+                                 field, i + 1);
             s->spans[d][i][0] = (int16_t)a;
             s->spans[d][i][1] = (int16_t)b;
             s->nspans[d]++;
@@ -99,7 +121,8 @@ static int parse_hours(json_t *h, struct bot_settings *s, struct jfail *f)
 int bot_settings_parse(json_t *v, struct bot_settings *s, struct jfail *f)
 {
     if (!json_is_object(v))
-        return json_fail(f, "bot", "bot is an object.");
+        return json_fail(f, "bot", "bot must be an object of settings%s.",
+                         json_is_null(v) ? "; null is not allowed" : "");
     static const char *const known[] = {"mode",
                                         "greeting",
                                         "threshold",
@@ -109,58 +132,44 @@ int bot_settings_parse(json_t *v, struct bot_settings *s, struct jfail *f)
                                         "negative_priority",
                                         "greeting_flows",
                                         NULL};
-    const char *key;
-    json_t *x;
-    json_object_foreach(v, key, x)
-    {
-        bool ok = false;
-        for (int i = 0; known[i]; i++)
-            ok = ok || strcmp(known[i], key) == 0;
-        if (!ok)
-            return json_fail(f, "bot", "unknown setting %s.", key);
-    }
-    int rc, mode;
-    if ((rc = json_get_enum(v, "mode", false, bot_mode_names, &mode, f)) < 0) {
-        snprintf(f->field, sizeof(f->field), "bot.mode");
+    int rc = only_keys(v, known, "bot", f);
+    if (rc < 0)
         return rc;
-    }
-    if (json_object_get(v, "mode"))
+    int mode = BOT_OFF;
+    if ((rc = json_field_enum(v, "bot.mode", false, bot_mode_names, &mode, f)) < 0)
+        return rc;
+    if (rc == 1)
         s->mode = (enum bot_mode)mode;
-    if ((x = json_object_get(v, "greeting"))) {
-        const char *g = json_string_value(x);
-        if (!g || !utf8_valid(g, strlen(g)) || utf8_chars(g, strlen(g)) > BOT_GREETING_MAX)
-            return json_fail(f, "bot.greeting", "greeting is text of at most 500 characters.");
+    const char *g = NULL;
+    if ((rc = json_field_str(v, "bot.greeting", false, 0, BOT_GREETING_MAX, &g, f)) < 0)
+        return rc;
+    if (rc == 1)
         snprintf(s->greeting, sizeof(s->greeting), "%s", g);
-    }
-    if ((x = json_object_get(v, "threshold"))) {
-        if (!json_is_number(x) || json_number_value(x) < 0.05 || json_number_value(x) > 0.99)
-            return json_fail(
-                f, "bot.threshold",
-                "threshold is a confidence from 0.05 to 0.99 (0.5 answers when the bot is"
-                " at least 50%% sure).");
-        s->threshold = json_number_value(x);
-    }
-    if ((x = json_object_get(v, "handoff_keywords"))) {
-        if (!json_is_array(x) || json_array_size(x) > BOT_KEYWORDS_MAX)
-            return json_fail(f, "bot.handoff_keywords",
-                             "handoff_keywords is a list of at most 20 words.");
+    if (json_field_num(v, "bot.threshold", false, 0.05, 0.99, &s->threshold, f) < 0)
+        return json_fail(f, "bot.threshold",
+                         "bot.threshold is a confidence from 0.05 to 0.99 (0.5 answers when the bot"
+                         " is at least 50%% sure).");
+    json_t *x = NULL;
+    if ((rc = json_field_array(v, "bot.handoff_keywords", false, 0, BOT_KEYWORDS_MAX, &x, f)) < 0)
+        return rc;
+    if (rc == 1) {
         s->nkeywords = 0;
         size_t i;
         json_t *w;
         json_array_foreach(x, i, w)
         {
             const char *t = json_string_value(w);
-            if (!t || text_blank(t) || !utf8_valid(t, strlen(t)) ||
-                utf8_chars(t, strlen(t)) > BOT_KEYWORD_MAX)
+            if (!t || text_blank(t) || utf8_chars(t, strlen(t)) > BOT_KEYWORD_MAX)
                 return json_fail(f, "bot.handoff_keywords",
-                                 "each handoff keyword is 1 to 40 characters.");
+                                 "each handoff keyword is 1 to 40 characters (item %zu is not).",
+                                 i + 1);
             snprintf(s->keywords[s->nkeywords++], sizeof(s->keywords[0]), "%s", t);
         }
     }
-    if ((x = json_object_get(v, "collect_fields"))) {
-        if (!json_is_array(x))
-            return json_fail(f, "bot.collect_fields",
-                             "collect_fields is a list of name, email, phone.");
+    if ((rc = json_field_array(v, "bot.collect_fields", false, 0, 3, &x, f)) < 0)
+        return json_fail(f, "bot.collect_fields",
+                         "bot.collect_fields is a list of name, email and phone.");
+    if (rc == 1) {
         s->collect = 0;
         size_t i;
         json_t *w;
@@ -173,21 +182,22 @@ int bot_settings_parse(json_t *v, struct bot_settings *s, struct jfail *f)
                     bit = 1 << k;
             if (!bit)
                 return json_fail(f, "bot.collect_fields",
-                                 "collect_fields may hold name, email and phone.");
+                                 "collect_fields may hold name, email and phone (item %zu is not"
+                                 " one).",
+                                 i + 1);
             s->collect |= (unsigned)bit;
         }
     }
-    if ((x = json_object_get(v, "hours")) && (rc = parse_hours(x, s, f)) < 0)
+    if ((rc = json_field_object(v, "bot.hours", false, &x, f)) < 0)
         return rc;
-    if ((x = json_object_get(v, "negative_priority"))) {
-        if (!json_is_boolean(x))
-            return json_fail(f, "bot.negative_priority", "negative_priority is true or false.");
-        s->negative_priority = json_is_true(x);
-    }
-    if ((x = json_object_get(v, "greeting_flows"))) {
-        if (!json_is_array(x) || json_array_size(x) > BOT_FLOWS_MAX)
-            return json_fail(f, "bot.greeting_flows",
-                             "greeting_flows is a list of at most 5 flow ids.");
+    if (rc == 1 && (rc = parse_hours(x, s, f)) < 0)
+        return rc;
+    if ((rc = json_field_bool(v, "bot.negative_priority", false, &s->negative_priority, f)) < 0)
+        return rc;
+    if ((rc = json_field_array(v, "bot.greeting_flows", false, 0, BOT_FLOWS_MAX, &x, f)) < 0)
+        return json_fail(f, "bot.greeting_flows",
+                         "bot.greeting_flows is a list of at most 5 flow ids.");
+    if (rc == 1) {
         s->nflows = 0;
         size_t i;
         json_t *w;
@@ -209,11 +219,19 @@ void bot_settings_load(const char *text, struct bot_settings *s)
     bot_settings_default(s);
     json_t *v = text ? json_loads(text, 0, NULL) : NULL;
     if (json_is_object(v)) {
-        struct bot_settings t = *s;
-        struct jfail f;
-        memset(&f, 0, sizeof(f));
-        if (bot_settings_parse(v, &t, &f) == 0)
-            *s = t;
+        /* Key by key: a value that does not parse now (a corrupt row, an older shape) keeps its
+         * default, and the others still apply. */
+        const char *key;
+        json_t *x;
+        json_object_foreach(v, key, x)
+        {
+            json_t *one = json_pack("{s:O}", key, x);
+            struct bot_settings t = *s;
+            struct jfail f = {0};
+            if (one && bot_settings_parse(one, &t, &f) == 0)
+                *s = t;
+            json_decref(one);
+        }
     }
     json_decref(v);
 }

@@ -43,9 +43,10 @@ extern const char *const bot_mode_names[]; /* "off", "always", "outside_hours", 
 
 void bot_settings_default(struct bot_settings *s);
 /* bot_settings_parse: a `bot` object (any subset of keys) over *s; ERR_VALIDATION naming
- * "bot.<key>". */
+ * "bot.<key>" (a null, a wrong type, a bad value, an unknown key). *s may be half-changed then. */
 int bot_settings_parse(json_t *v, struct bot_settings *s, struct jfail *f);
-/* bot_settings_load: stored JSON over the defaults (bad keys keep the default). */
+/* bot_settings_load: stored JSON over the defaults, key by key: a key whose value does not parse
+ * (or text that is not a JSON object) keeps the default, so no stored row can fail a reader. */
 void bot_settings_load(const char *text, struct bot_settings *s);
 json_t *bot_settings_json(const struct bot_settings *s);
 

@@ -11,19 +11,33 @@
 const char *const conv_status_names[] = {"open", "pending", "snoozed", "resolved", NULL};
 const char *const conv_priority_names[] = {"none", "low", "medium", "high", "urgent", NULL};
 
-bool label_valid(const char *s)
+int label_check(const char *s, size_t max_chars, const char *field, const char *what,
+                struct jfail *f)
 {
     size_t n = strlen(s);
-    if (n == 0 || !utf8_valid(s, n) || utf8_chars(s, n) > LABEL_MAX_CHARS)
-        return false;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p >= 0x80)
-            continue; /* letters of other scripts (valid UTF-8 checked above) */
-        if (!(isalnum(*p) || *p == '-' || *p == '_'))
-            return false;
-    }
+    if (n == 0)
+        return json_fail(f, field, "%s must not be empty.", what);
+    if (!utf8_valid(s, n))
+        return json_fail(f, field, "%s must be UTF-8 text.", what);
+    if (utf8_chars(s, n) > max_chars)
+        return json_fail(f, field, "%s must be at most %zu characters.", what, max_chars);
+    int rc = json_check_chars(s, field, what, UTF8_IDENT, f);
+    if (rc < 0)
+        return rc;
+    bool ok = true;
+    for (const unsigned char *p = (const unsigned char *)s; *p && ok; p++)
+        /* letters of other scripts pass (valid UTF-8 checked above) */
+        ok = *p >= 0x80 || isalnum(*p) || *p == '-' || *p == '_';
     /* No C1 controls, Latin-1 punctuation (U+0080..U+00BF) or the ideographic space U+3000. */
-    return !memchr(s, 0xc2, n) && !strstr(s, "\xe3\x80\x80");
+    if (!ok || memchr(s, 0xc2, n) || strstr(s, "\xe3\x80\x80"))
+        return json_fail(f, field, "%s is letters, digits, - or _ (like vip or 退款).", what);
+    return 0;
+}
+
+bool label_valid(const char *s)
+{
+    struct jfail f = {0};
+    return label_check(s, LABEL_MAX_CHARS, "label", "label", &f) == 0;
 }
 
 bool client_id_valid(const char *s)
@@ -71,26 +85,32 @@ size_t utf8_prefix_len(const char *s, size_t len, size_t max_chars)
     return i;
 }
 
-int contact_parse(json_t *obj, struct contact_input *in, char *email_buf, struct jfail *f)
+int contact_parse(json_t *obj, const char *path, struct contact_input *in, char *email_buf,
+                  struct jfail *f)
 {
     memset(in, 0, sizeof(*in));
-    int rc = json_get_str(obj, "name", false, 0, CONTACT_NAME_MAX, &in->name, f);
-    if (rc == 0 && in->name && *in->name && !user_name_valid(in->name))
-        rc = json_fail(f, "name", "name must be 1 to 100 characters without control characters.");
-    if (rc == 0)
-        rc = json_get_str(obj, "email", false, 0, USER_EMAIL_MAX, &in->email, f);
-    if (rc == 0 && in->email && *in->email) {
+    char name[48], email[48], phone[48];
+    snprintf(name, sizeof(name), "%s%sname", path ? path : "", path ? "." : "");
+    snprintf(email, sizeof(email), "%s%semail", path ? path : "", path ? "." : "");
+    snprintf(phone, sizeof(phone), "%s%sphone", path ? path : "", path ? "." : "");
+    /* "" clears a field (the name then shows as "Visitor <id>") */
+    int rc = json_field_str(obj, name, false, 0, CONTACT_NAME_MAX, &in->name, f);
+    if (rc == 1 && *in->name)
+        rc = user_name_check(in->name, name, CONTACT_NAME_MAX, f);
+    if (rc >= 0 &&
+        (rc = json_field_str(obj, email, false, 0, USER_EMAIL_MAX, &in->email, f)) == 1 &&
+        *in->email) {
         if (!user_email_normalize(in->email, email_buf))
-            rc = json_fail(f, "email",
-                           "email must be a valid e-mail address, like ann@example.com.");
+            rc = json_fail(f, email, "%s must be a valid e-mail address, like ann@example.com.",
+                           email);
         else
             in->email = email_buf;
     }
-    if (rc == 0)
-        rc = json_get_str(obj, "phone", false, 0, CONTACT_PHONE_MAX, &in->phone, f);
-    if (rc == 0 && in->phone && *in->phone && !phone_valid(in->phone))
-        rc = json_fail(f, "phone", "phone must be a phone number: digits, spaces and + - ( ).");
-    return rc;
+    if (rc >= 0 &&
+        (rc = json_field_str(obj, phone, false, 0, CONTACT_PHONE_MAX, &in->phone, f)) == 1 &&
+        *in->phone && !phone_valid(in->phone))
+        rc = json_fail(f, phone, "%s must be a phone number: digits, spaces and + - ( ).", phone);
+    return rc < 0 ? rc : 0;
 }
 
 static json_t *find_field(json_t *fields, const char *name)
@@ -117,8 +137,9 @@ int prechat_check(json_t *fields, json_t *answers, json_t **norm, struct jfail *
     {
         if (!find_field(fields, key))
             return json_fail(f, "prechat", "the form has no field \"%.60s\".", key);
-        if (!json_is_string(v) && !json_is_number(v) && !json_is_null(v))
-            return json_fail(f, key, "%.60s must be text.", key);
+        if (!json_is_string(v) && !json_is_number(v))
+            return json_fail(f, key, "%.60s must be text%s.", key,
+                             json_is_null(v) ? "; null is not allowed (leave it out)" : "");
     }
     json_t *out = json_object();
     size_t i;
@@ -129,6 +150,10 @@ int prechat_check(json_t *fields, json_t *answers, json_t **norm, struct jfail *
         const char *label = json_string_value(json_object_get(fd, "label"));
         const char *type = json_string_value(json_object_get(fd, "type"));
         bool required = json_is_true(json_object_get(fd, "required"));
+        if (!name) /* a stored form of another shape: skip what cannot be a field */
+            continue;
+        if (!label)
+            label = name;
         json_t *a = json_object_get(answers, name);
         char num[64];
         const char *s = NULL;
@@ -143,7 +168,7 @@ int prechat_check(json_t *fields, json_t *answers, json_t **norm, struct jfail *
         if (!s || !*s) {
             if (required) {
                 json_decref(out);
-                return json_fail(f, name, "%.60s is required.", label ? label : name);
+                return json_fail(f, name, "%.60s is required.", label);
             }
             continue;
         }
@@ -171,6 +196,9 @@ int prechat_check(json_t *fields, json_t *answers, json_t **norm, struct jfail *
             (void)strtod(val, &end);
             if (*end || end == val)
                 bad = json_fail(f, name, "%.60s must be a number.", label);
+        } else if (strcmp(name, "name") == 0 && utf8_find_hidden(val, n, UTF8_NAME) >= 0) {
+            /* the answer becomes the contact's name */
+            bad = json_check_chars(val, name, label, UTF8_NAME, f);
         }
         if (bad) {
             json_decref(out);

@@ -27,8 +27,14 @@ enum {
 extern const char *const conv_status_names[];
 extern const char *const conv_priority_names[];
 
-/* label_valid: 1..50 characters, each a letter or digit (any script), '-' or '_'. */
+/* label_valid: 1..50 characters, each a letter or digit (any script), '-' or '_'; none invisible
+ * or a direction control (utf8_find_hidden UTF8_IDENT). */
 bool label_valid(const char *s);
+/* label_check: the same rule with max_chars, for the identifiers that share the labels' alphabet
+ * (canned responses' short codes, intents' names): 0, or ERR_VALIDATION naming `field` with a
+ * message that calls s `what` ("a label") and says what is wrong. */
+int label_check(const char *s, size_t max_chars, const char *field, const char *what,
+                struct jfail *f);
 /* client_id_valid: 1..64 printable ASCII characters. */
 bool client_id_valid(const char *s);
 /* phone_valid: 3..32 of digits, spaces and + - ( ) . with at least 3 digits. */
@@ -38,15 +44,19 @@ bool text_blank(const char *s);
 /* utf8_prefix_len: the byte length of s's first `max_chars` code points (s valid UTF-8). */
 size_t utf8_prefix_len(const char *s, size_t len, size_t max_chars);
 
-/* contact_fields: the optional name, email, phone of a contact update, validated; email is
- * normalized into email_buf (>= 255 bytes). ERR_VALIDATION names the field. */
+/* contact_parse: the optional name, email, phone of a contact update, validated (a name as a
+ * display name: user_name_check; "" clears a field); email is normalized into email_buf (>= 255
+ * bytes). ERR_VALIDATION names the field, under `path` ("contact.name") when not NULL. */
 struct contact_input {
     const char *name, *email, *phone; /* NULL: not given */
 };
-int contact_parse(json_t *obj, struct contact_input *in, char *email_buf, struct jfail *f);
+int contact_parse(json_t *obj, const char *path, struct contact_input *in, char *email_buf,
+                  struct jfail *f);
 
 /* prechat_check: answers (an object) against an inbox's prechat_fields: every key must be a field,
- * every required field present and non-blank, e-mails and phones well-formed, numbers numeric.
+ * every answer a string or a number (not null), every required field present and non-blank,
+ * e-mails and phones well-formed, numbers numeric, a "name" answer (it fills the contact's name)
+ * without control or direction-override characters.
  * *norm gets a new object of trimmed string answers. */
 int prechat_check(json_t *fields, json_t *answers, json_t **norm, struct jfail *f);
 

@@ -64,44 +64,30 @@ static int only_keys(json_t *o, const char *const *known, const char *path, cons
     return 0;
 }
 
-/* o[key] as text of at most max characters; "" when absent and not required. */
+/* o[key] as text of at most max characters; "" when absent and not required (null is refused). */
 static int get_text(json_t *o, const char *key, const char *path, bool required, size_t max,
                     const char **out, struct jfail *f)
 {
     char field[48];
     snprintf(field, sizeof(field), "%s.%s", path, key);
-    json_t *v = json_object_get(o, key);
     *out = "";
-    if (!v || json_is_null(v)) {
-        if (required)
-            return json_fail(f, field, "%s is required.", key);
-        return 0;
-    }
-    const char *s = json_string_value(v);
-    if (!s)
-        return json_fail(f, field, "%s must be text.", key);
-    if (required && text_blank(s))
-        return json_fail(f, field, "%s must not be blank.", key);
-    if (utf8_chars(s, strlen(s)) > max)
-        return json_fail(f, field, "%s must be at most %zu characters.", key, max);
-    *out = s;
-    return 0;
+    int rc = json_field_str(o, field, required, 0, max, out, f);
+    if (rc == 1 && required && text_blank(*out))
+        return json_fail(f, field, "%s must not be blank.", field);
+    return rc < 0 ? rc : 0;
 }
 
-/* o[key] as null (0) or a positive id. */
+/* o[key] as null or absent (0) or a positive id. */
 static int get_id(json_t *o, const char *key, const char *path, int64_t *out, struct jfail *f)
 {
-    json_t *v = json_object_get(o, key);
+    char field[48];
+    snprintf(field, sizeof(field), "%s.%s", path, key);
+    bool none = false;
     *out = 0;
-    if (!v || json_is_null(v))
-        return 0;
-    if (!json_is_integer(v) || json_integer_value(v) <= 0) {
-        char field[48];
-        snprintf(field, sizeof(field), "%s.%s", path, key);
-        return json_fail(f, field, "%s is a positive id or null.", key);
-    }
-    *out = json_integer_value(v);
-    return 0;
+    int rc = json_field_int_nullable(o, field, 1, INT64_MAX, out, &none, f);
+    if (rc == 1 && none)
+        *out = 0;
+    return rc < 0 ? rc : 0;
 }
 
 static void add_ref(json_t *refs, const char *field, const char *type, int64_t id)
@@ -124,15 +110,17 @@ static int parse_target(json_t *t, const char *path, json_t *ids, json_t *refs, 
         return json_fail(f, path,
                          "Choose where this leads: {\"type\": \"step\"|\"faq\"|\"handoff\"|"
                          "\"end\", ...}.");
-    int type = enum_index(TARGET_TYPES, json_string_value(json_object_get(t, "type")));
-    if (type < 0)
+    char field[48];
+    snprintf(field, sizeof(field), "%s.type", path);
+    int type = -1;
+    int rc = json_field_enum(t, field, true, TARGET_TYPES, &type, f);
+    if (rc < 0)
         return json_fail(f, path, "The target's type is step, faq, handoff or end.");
     static const char *const known[][4] = {{"type", "step", NULL},
                                            {"type", "faq_id", NULL},
                                            {"type", "team_id", "skill_id", NULL},
                                            {"type", NULL}};
-    int rc = only_keys(t, known[type], path, "this target", f);
-    if (rc < 0)
+    if ((rc = only_keys(t, known[type], path, "this target", f)) < 0)
         return rc;
     switch (type) {
     case 0: {
@@ -144,11 +132,12 @@ static int parse_target(json_t *t, const char *path, json_t *ids, json_t *refs, 
         return 0;
     }
     case 1: {
-        json_t *v = json_object_get(t, "faq_id");
-        if (!json_is_integer(v) || json_integer_value(v) <= 0)
+        int64_t id = 0;
+        snprintf(field, sizeof(field), "%s.faq_id", path);
+        if (json_field_int(t, field, true, 1, INT64_MAX, &id, f) < 0)
             return json_fail(f, path, "Choose the FAQ entry whose answer the bot gives (faq_id).");
-        add_ref(refs, path, "faq", json_integer_value(v));
-        *out = json_pack("{s:s, s:I}", "type", "faq", "faq_id", (json_int_t)json_integer_value(v));
+        add_ref(refs, path, "faq", id);
+        *out = json_pack("{s:s, s:I}", "type", "faq", "faq_id", (json_int_t)id);
         return 0;
     }
     case 2: {
@@ -170,10 +159,12 @@ static int parse_target(json_t *t, const char *path, json_t *ids, json_t *refs, 
     }
 }
 
-/* A list of distinct (ignoring case) labels, 1..FLOW_LABEL_MAX characters each. */
+/* A button's label or an option, shown to the visitor: 1..FLOW_LABEL_MAX characters, without
+ * control or direction-override characters. */
 static bool label_ok(const char *s)
 {
-    return s && !text_blank(s) && utf8_chars(s, strlen(s)) <= FLOW_LABEL_MAX;
+    return s && !text_blank(s) && utf8_chars(s, strlen(s)) <= FLOW_LABEL_MAX &&
+           utf8_find_hidden(s, strlen(s), UTF8_NAME) < 0;
 }
 
 static int parse_buttons(json_t *st, const char *path, json_t *ids, json_t *refs, json_t *out,
@@ -181,11 +172,10 @@ static int parse_buttons(json_t *st, const char *path, json_t *ids, json_t *refs
 {
     char field[48];
     snprintf(field, sizeof(field), "%s.buttons", path);
-    json_t *v = json_object_get(st, "buttons");
-    if (!v || json_is_null(v))
-        return 0;
-    if (!json_is_array(v) || json_array_size(v) > FLOW_BUTTONS_MAX)
-        return json_fail(f, field, "A step has at most %d buttons.", FLOW_BUTTONS_MAX);
+    json_t *v = NULL;
+    int rc = json_field_array(st, field, false, 0, FLOW_BUTTONS_MAX, &v, f);
+    if (rc <= 0)
+        return rc;
     size_t i;
     json_t *b;
     json_array_foreach(v, i, b)
@@ -195,12 +185,13 @@ static int parse_buttons(json_t *st, const char *path, json_t *ids, json_t *refs
         if (!json_is_object(b))
             return json_fail(f, bp, "A button is {\"label\", \"target\"}.");
         static const char *const known[] = {"label", "target", NULL};
-        int rc = only_keys(b, known, bp, "a button", f);
-        if (rc < 0)
+        if ((rc = only_keys(b, known, bp, "a button", f)) < 0)
             return rc;
         const char *label = json_string_value(json_object_get(b, "label"));
         char lp[48];
         snprintf(lp, sizeof(lp), "%s.label", bp);
+        if (label && (rc = json_check_chars(label, lp, "A button's label", UTF8_NAME, f)) < 0)
+            return rc;
         if (!label_ok(label))
             return json_fail(f, lp, "A button's label is 1 to %d characters.", FLOW_LABEL_MAX);
         if (flow_label_match(out, label) >= 0)
@@ -221,12 +212,11 @@ static int parse_step(json_t *st, size_t i, json_t *ids, json_t *refs, json_t **
     char path[24];
     snprintf(path, sizeof(path), "steps[%zu]", i);
     *out = NULL;
-    int kind = enum_index(flow_step_kinds, json_string_value(json_object_get(st, "kind")));
-    if (kind < 0) {
-        char field[48];
-        snprintf(field, sizeof(field), "%s.kind", path);
+    char field[48];
+    snprintf(field, sizeof(field), "%s.kind", path);
+    int kind = -1;
+    if (json_field_enum(st, field, true, flow_step_kinds, &kind, f) < 0)
         return json_fail(f, field, "A step's kind is message, collect, handoff or end.");
-    }
     static const char *const known[][10] = {
         {"id", "kind", "text", "buttons", "next", NULL},
         {"id", "kind", "text", "field", "field_type", "options", "retry_text", "next", NULL},
@@ -241,7 +231,6 @@ static int parse_step(json_t *st, size_t i, json_t *ids, json_t *refs, json_t **
     const char *id = json_string_value(json_object_get(st, "id"));
     json_t *o = json_pack("{s:s, s:s}", "id", id, "kind", flow_step_kinds[kind]);
     const char *text = "";
-    char field[48];
     switch (kind) {
     case K_MESSAGE: {
         if ((rc = get_text(st, "text", path, true, FLOW_TEXT_MAX, &text, f)) < 0)
@@ -283,15 +272,14 @@ static int parse_step(json_t *st, size_t i, json_t *ids, json_t *refs, json_t **
             break;
         }
         snprintf(field, sizeof(field), "%s.options", path);
-        json_t *opts = json_object_get(st, "options"), *clean = json_array();
+        json_t *opts = NULL, *clean = json_array();
         bool choice = strcmp(type, "choice") == 0;
         json_object_set_new(o, "text", json_string(text));
         json_object_set_new(o, "field", json_string(name));
         json_object_set_new(o, "field_type", json_string(type));
         json_object_set_new(o, "options", clean);
         json_object_set_new(o, "retry_text", json_string(retry));
-        if (opts && !json_is_null(opts) &&
-            (!json_is_array(opts) || json_array_size(opts) > FLOW_OPTIONS_MAX)) {
+        if (json_field_array(st, field, false, 0, FLOW_OPTIONS_MAX, &opts, f) < 0) {
             rc = json_fail(f, field, "options is a list of at most %d options.", FLOW_OPTIONS_MAX);
             break;
         }
@@ -308,6 +296,8 @@ static int parse_step(json_t *st, size_t i, json_t *ids, json_t *refs, json_t **
         json_array_foreach(opts, k, x)
         {
             const char *s = json_string_value(x);
+            if (s && (rc = json_check_chars(s, field, "An option", UTF8_NAME, f)) < 0)
+                break;
             if (!label_ok(s)) {
                 rc = json_fail(f, field, "Each option is 1 to %d characters (option %zu is not).",
                                FLOW_LABEL_MAX, k + 1);

@@ -29,11 +29,6 @@ static bool field_name_valid(const char *s)
 static int parse_prechat(json_t *v, json_t **out, struct jfail *f)
 {
     static const char *const types[] = {"text", "email", "phone", "number", NULL};
-    if (!json_is_array(v))
-        return json_fail(f, "prechat_fields", "prechat_fields must be an array.");
-    if (json_array_size(v) > INBOX_PRECHAT_MAX)
-        return json_fail(f, "prechat_fields", "prechat_fields may have at most %d fields.",
-                         INBOX_PRECHAT_MAX);
     json_t *norm = json_array();
     size_t i;
     json_t *item;
@@ -42,22 +37,39 @@ static int parse_prechat(json_t *v, json_t **out, struct jfail *f)
         const char *name = NULL, *label = NULL;
         int type = 0;
         bool required = false;
+        /* each item's fields under their own names; the array is named below */
         int rc = json_is_object(item)
                      ? 0
                      : json_fail(f, "prechat_fields", "each pre-chat field must be an object.");
-        if (rc == 0)
-            rc = json_get_str(item, "name", true, 1, 32, &name, f);
-        if (rc == 0 && !field_name_valid(name))
+        static const char *const known[] = {"name", "label", "type", "required", NULL};
+        const char *key;
+        json_t *x;
+        json_object_foreach(item, key, x)
+        {
+            bool ok = false;
+            for (int k = 0; known[k] && !ok; k++)
+                ok = strcmp(known[k], key) == 0;
+            if (!ok && rc == 0)
+                rc = json_fail(f, key,
+                               "%.30s is not part of a pre-chat field (name, label, type,"
+                               " required).",
+                               key);
+        }
+        if (rc >= 0)
+            rc = json_field_str(item, "name", true, 1, 32, &name, f);
+        if (rc >= 0 && !field_name_valid(name))
             rc = json_fail(
                 f, "name",
                 "a pre-chat field name is lower-case letters, digits and _ (like phone_number).");
-        if (rc == 0)
-            rc = json_get_str(item, "label", true, 1, 60, &label, f);
-        if (rc == 0)
-            rc = json_get_enum(item, "type", false, types, &type, f);
-        if (rc == 0)
-            rc = json_get_bool(item, "required", false, &required, f);
-        for (size_t k = 0; rc == 0 && k < i; k++)
+        if (rc >= 0)
+            rc = json_field_str(item, "label", true, 1, 60, &label, f);
+        if (rc >= 0)
+            rc = user_name_check(label, "label", 60, f);
+        if (rc >= 0)
+            rc = json_field_enum(item, "type", false, types, &type, f);
+        if (rc >= 0)
+            rc = json_field_bool(item, "required", false, &required, f);
+        for (size_t k = 0; rc >= 0 && k < i; k++)
             if (strcmp(json_string_value(json_object_get(json_array_get(norm, k), "name")), name) ==
                 0)
                 rc = json_fail(f, "name", "pre-chat field names must be unique ('%s' repeats).",
@@ -81,34 +93,33 @@ int inbox_parse(json_t *body, bool create, struct inbox_input *in, struct jfail 
     static const char *const channels[] = {"web", "api", NULL};
     memset(in, 0, sizeof(*in));
     int channel = -1;
-    int rc = json_get_str(body, "name", create, 1, INBOX_NAME_MAX, &in->name, f);
-    if (rc == 0 && in->name && !user_name_valid(in->name))
-        rc = json_fail(f, "name", "name must be 1 to 100 characters without control characters.");
-    if (rc == 0 && create)
-        rc = json_get_enum(body, "channel", true, channels, &channel, f);
-    if (rc == 0 && !create && json_object_get(body, "channel"))
+    int rc = json_field_str(body, "name", create, 1, INBOX_NAME_MAX, &in->name, f);
+    if (rc == 1)
+        rc = user_name_check(in->name, "name", INBOX_NAME_MAX, f);
+    if (rc >= 0 && create)
+        rc = json_field_enum(body, "channel", true, channels, &channel, f);
+    if (rc >= 0 && !create && json_object_get(body, "channel"))
         rc = json_fail(f, "channel", "channel cannot change; create another inbox.");
-    if (rc == 0)
-        rc = json_get_str(body, "greeting", false, 0, INBOX_TEXT_MAX, &in->greeting, f);
-    if (rc == 0)
-        rc = json_get_str(body, "offline_message", false, 0, INBOX_TEXT_MAX, &in->offline_message,
-                          f);
-    if (rc == 0)
-        rc = json_get_str(body, "widget_color", false, 0, 7, &in->widget_color, f);
-    if (rc == 0 && in->widget_color && !inbox_color_valid(in->widget_color))
+    if (rc >= 0)
+        rc = json_field_str(body, "greeting", false, 0, INBOX_TEXT_MAX, &in->greeting, f);
+    if (rc >= 0)
+        rc = json_field_str(body, "offline_message", false, 0, INBOX_TEXT_MAX, &in->offline_message,
+                            f);
+    if (rc >= 0 &&
+        (rc = json_field_str(body, "widget_color", false, 0, 7, &in->widget_color, f)) == 1 &&
+        !inbox_color_valid(in->widget_color))
         rc = json_fail(f, "widget_color", "widget_color must look like #1f6feb.");
-    if (rc == 0)
-        rc = json_get_str(body, "widget_title", false, 0, INBOX_TITLE_MAX, &in->widget_title, f);
-    json_t *pf = json_object_get(body, "prechat_fields");
-    if (rc == 0 && pf && !json_is_null(pf))
+    if (rc >= 0)
+        rc = json_field_str(body, "widget_title", false, 0, INBOX_TITLE_MAX, &in->widget_title, f);
+    json_t *pf = NULL;
+    if (rc >= 0 &&
+        (rc = json_field_array(body, "prechat_fields", false, 0, INBOX_PRECHAT_MAX, &pf, f)) == 1)
         rc = parse_prechat(pf, &in->prechat_fields, f);
-    if (rc == 0 && in->name && span_trim(span_of(in->name)).len == 0)
-        rc = json_fail(f, "name", "name must not be blank.");
     if (channel >= 0)
         in->channel = channels[channel];
     if (rc < 0)
         inbox_input_release(in);
-    return rc;
+    return rc < 0 ? rc : 0;
 }
 
 void inbox_input_release(struct inbox_input *in)

@@ -39,18 +39,32 @@ bool user_email_normalize(const char *in, char *out)
 bool user_name_valid(const char *name)
 {
     struct span s = span_trim(span_of(name));
-    if (s.len == 0 || !utf8_valid(s.p, s.len))
+    if (s.len == 0 || !utf8_valid(s.p, s.len) || utf8_find_hidden(s.p, s.len, UTF8_NAME) >= 0)
         return false;
-    for (size_t i = 0; i < s.len; i++) {
-        unsigned char c = (unsigned char)s.p[i];
-        if (c < ' ' || c == 0x7f)
-            return false;
-        /* C1 controls U+0080..U+009F are encoded C2 80..C2 9F. */
-        if (c == 0xC2 && i + 1 < s.len && (unsigned char)s.p[i + 1] <= 0x9F)
-            return false;
-    }
     size_t n = utf8_chars(s.p, s.len);
     return n >= 1 && n <= USER_NAME_MAX;
+}
+
+int user_name_check(const char *name, const char *field, size_t max, struct jfail *f)
+{
+    struct span s = span_trim(span_of(name));
+    if (s.len == 0)
+        return json_fail(f, field, "%s must not be blank.", field);
+    int rc = json_check_chars(name, field, NULL, UTF8_NAME, f);
+    if (rc < 0)
+        return rc;
+    if (utf8_chars(s.p, s.len) > max)
+        return json_fail(f, field, "%s must be at most %zu characters.", field, max);
+    return 0;
+}
+
+int user_skill_check(const char *name, const char *field, struct jfail *f)
+{
+    size_t n = utf8_chars(name, strlen(name));
+    if (n < 1 || n > USER_SKILL_NAME_MAX || span_trim(span_of(name)).len == 0)
+        return json_fail(f, field, "a skill's name is 1 to %d characters (not blank).",
+                         USER_SKILL_NAME_MAX);
+    return json_check_chars(name, field, "a skill's name", UTF8_IDENT, f);
 }
 
 bool user_password_valid(const char *pw)
@@ -82,90 +96,76 @@ int user_profile_parse(json_t *body, struct user_profile *p, struct jfail *f)
 {
     memset(p, 0, sizeof(*p));
     p->capacity = -1;
-    json_t *v = json_object_get(body, "capacity");
-    if (v) {
-        p->has_capacity = true;
-        int64_t c;
-        if (!json_is_null(v)) {
-            int rc = json_get_int(body, "capacity", true, 0, USER_CAPACITY_MAX, &c, f);
-            if (rc < 0)
-                return rc;
-            p->capacity = (int)c;
+    int64_t c = 0;
+    bool none = false;
+    int rc = json_field_int_nullable(body, "capacity", 0, USER_CAPACITY_MAX, &c, &none, f);
+    if (rc < 0)
+        return rc;
+    p->has_capacity = rc == 1;
+    if (rc == 1 && !none)
+        p->capacity = (int)c;
+    json_t *v = NULL;
+    if ((rc = json_field_array(body, "skills", false, 0, USER_SKILLS_MAX, &v, f)) < 0)
+        return json_fail(f, "skills",
+                         "skills must be a list of at most %d {\"name\", \"level\"} objects.",
+                         USER_SKILLS_MAX);
+    p->has_skills = rc == 1;
+    size_t i;
+    json_t *s;
+    json_array_foreach(v, i, s)
+    {
+        const char *name = json_string_value(json_object_get(s, "name"));
+        json_t *lv = json_object_get(s, "level");
+        if (!json_is_object(s) || json_object_size(s) != 2 || !name || !json_is_integer(lv))
+            return json_fail(f, "skills", "skill %zu must be {\"name\": text, \"level\": 1 to 5}.",
+                             i + 1);
+        if (user_skill_check(name, "skills", f) < 0) {
+            char msg[sizeof(f->msg)];
+            snprintf(msg, sizeof(msg), "skill %zu: %s", i + 1, f->msg);
+            return json_fail(f, "skills", "%s", msg);
         }
+        if (json_integer_value(lv) < 1 || json_integer_value(lv) > 5)
+            return json_fail(f, "skills", "skill %zu: level must be 1 to 5.", i + 1);
+        for (size_t k = 0; k < p->nskills; k++)
+            if (strcmp(p->skill_names[k], name) == 0)
+                return json_fail(f, "skills", "skill \"%s\" is listed twice.", name);
+        p->skill_names[p->nskills] = name;
+        p->skill_levels[p->nskills++] = (int)json_integer_value(lv);
     }
-    v = json_object_get(body, "skills");
-    if (v) {
-        p->has_skills = true;
-        if (!json_is_array(v) || json_array_size(v) > USER_SKILLS_MAX)
-            return json_fail(f, "skills",
-                             "skills must be a list of at most %d {\"name\", \"level\"} objects.",
-                             USER_SKILLS_MAX);
-        size_t i;
-        json_t *s;
-        json_array_foreach(v, i, s)
-        {
-            const char *name = json_string_value(json_object_get(s, "name"));
-            json_t *lv = json_object_get(s, "level");
-            size_t n = name ? strlen(name) : 0;
-            if (!json_is_object(s) || !name || !utf8_valid(name, n) || utf8_chars(name, n) < 1 ||
-                utf8_chars(name, n) > USER_SKILL_NAME_MAX || span_trim(span_of(name)).len == 0 ||
-                !user_name_valid(name))
-                return json_fail(f, "skills",
-                                 "skill %zu: name must be 1 to %d characters without control"
-                                 " characters.",
-                                 i + 1, USER_SKILL_NAME_MAX);
-            if (!json_is_integer(lv) || json_integer_value(lv) < 1 || json_integer_value(lv) > 5)
-                return json_fail(f, "skills", "skill %zu: level must be 1 to 5.", i + 1);
-            for (size_t k = 0; k < p->nskills; k++)
-                if (strcmp(p->skill_names[k], name) == 0)
-                    return json_fail(f, "skills", "skill \"%s\" is listed twice.", name);
-            p->skill_names[p->nskills] = name;
-            p->skill_levels[p->nskills++] = (int)json_integer_value(lv);
-        }
-    }
-    v = json_object_get(body, "languages");
-    if (v) {
-        p->has_languages = true;
-        if (!json_is_array(v) || json_array_size(v) > USER_LANGS_MAX)
+    v = NULL;
+    if ((rc = json_field_array(body, "languages", false, 0, USER_LANGS_MAX, &v, f)) < 0)
+        return json_fail(f, "languages",
+                         "languages must be a list of at most %d language codes like \"zh\""
+                         " or \"en\".",
+                         USER_LANGS_MAX);
+    p->has_languages = rc == 1;
+    json_t *l;
+    json_array_foreach(v, i, l)
+    {
+        const char *t = json_string_value(l);
+        if (!t || strlen(t) > 8 || !lang_valid(t))
             return json_fail(f, "languages",
-                             "languages must be a list of at most %d language codes like \"zh\""
-                             " or \"en\".",
-                             USER_LANGS_MAX);
-        size_t i;
-        json_t *l;
-        json_array_foreach(v, i, l)
-        {
-            const char *s = json_string_value(l);
-            if (!s || strlen(s) > 8 || !lang_valid(s))
-                return json_fail(f, "languages",
-                                 "language %zu must be a code like \"zh\", \"en\" or \"en-US\".",
-                                 i + 1);
-            char low[9];
-            size_t k = 0;
-            for (; s[k]; k++)
-                low[k] = (char)((s[k] >= 'A' && s[k] <= 'Z') ? s[k] + 32 : s[k]);
-            low[k] = 0;
-            bool dup = false;
-            for (size_t m = 0; m < p->nlanguages; m++)
-                dup = dup || strcmp(p->languages[m], low) == 0;
-            if (!dup)
-                memcpy(p->languages[p->nlanguages++], low, k + 1);
-        }
+                             "language %zu must be a code like \"zh\", \"en\" or \"en-US\".",
+                             i + 1);
+        char low[9];
+        size_t k = 0;
+        for (; t[k]; k++)
+            low[k] = (char)((t[k] >= 'A' && t[k] <= 'Z') ? t[k] + 32 : t[k]);
+        low[k] = 0;
+        bool dup = false;
+        for (size_t m = 0; m < p->nlanguages; m++)
+            dup = dup || strcmp(p->languages[m], low) == 0;
+        if (!dup)
+            memcpy(p->languages[p->nlanguages++], low, k + 1);
     }
-    v = json_object_get(body, "region");
-    if (v) {
-        p->has_region = true;
-        const char *r = NULL;
-        if (!json_is_null(v)) {
-            int rc = json_get_str(body, "region", true, 0, USER_REGION_MAX, &r, f);
-            if (rc < 0)
-                return rc;
-            if (*r && !user_name_valid(r))
-                return json_fail(f, "region",
-                                 "region must be up to 40 characters without"
-                                 " control characters.");
-        }
-        p->region = r ? r : "";
-    }
+    const char *r = "";
+    if ((rc = json_field_str_nullable(body, "region", 0, USER_REGION_MAX, &r, &none, f)) < 0)
+        return rc;
+    p->has_region = rc == 1;
+    if (rc == 1 && none)
+        r = "";
+    if (*r && (rc = user_name_check(r, "region", USER_REGION_MAX, f)) < 0)
+        return rc;
+    p->region = r;
     return 0;
 }

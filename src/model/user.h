@@ -13,8 +13,16 @@ enum { USER_EMAIL_MAX = 254, USER_NAME_MAX = 100, USER_PASSWORD_MIN = 8, USER_PA
  * local part, a dotted domain, no spaces or control characters, at most 254 bytes). Writes the
  * result into out (size >= USER_EMAIL_MAX + 1). Returns false if it is not an e-mail address. */
 bool user_email_normalize(const char *in, char *out);
-/* user_name_valid: 1..100 characters after trimming, no control characters. */
+/* user_name_valid: 1..100 characters after trimming, no control characters (C0, C1) and no bidi
+ * embedding, override or isolate (U+202A..U+202E, U+2066..U+2069: they would turn the text
+ * around them). */
 bool user_name_valid(const char *name);
+/* user_name_check: name (max characters) as user_name_valid, for `field`: 0, or ERR_VALIDATION
+ * with a message that says what is wrong (and which character). */
+int user_name_check(const char *name, const char *field, size_t max, struct jfail *f);
+/* user_skill_check: a skill's name, an identifier (1..40 characters, not blank, none of
+ * UTF8_IDENT): 0, or ERR_VALIDATION naming `field`. */
+int user_skill_check(const char *name, const char *field, struct jfail *f);
 /* user_password_valid: 8..200 characters (code points). */
 bool user_password_valid(const char *pw);
 
@@ -36,9 +44,9 @@ struct user_profile {
     size_t nlanguages;
     const char *region;
 };
-/* user_profile_parse: capacity (0..100 or null), skills ([{"name","level" 1..5}], distinct names),
- * languages (codes like "zh" or "en-US", lower-cased, distinct), region (0..40 characters).
- * ERR_VALIDATION in f naming the field otherwise. */
+/* user_profile_parse: capacity (0..100, or null: no limit), skills ([{"name","level" 1..5}],
+ * distinct names), languages (codes like "zh" or "en-US", lower-cased, distinct), region (0..40
+ * characters; null clears it as "" does). ERR_VALIDATION in f naming the field otherwise. */
 int user_profile_parse(json_t *body, struct user_profile *p, struct jfail *f);
 
 #endif

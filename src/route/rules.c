@@ -3,6 +3,7 @@
 #include "base/sys.h"
 #include "base/str.h"
 #include "model/conversation.h"
+#include "model/user.h"
 #include "route/rules.h"
 
 #include <ctype.h>
@@ -11,25 +12,12 @@
 
 /* ---- settings ---- */
 
-static int get_seconds(json_t *v, const char *key, int *out, struct jfail *f)
-{
-    json_t *x = json_object_get(v, key);
-    if (!x)
-        return 0;
-    if (!json_is_integer(x) || json_integer_value(x) < 0 || json_integer_value(x) > 86400) {
-        char field[48];
-        snprintf(field, sizeof(field), "routing.%s", key);
-        return json_fail(f, field, "%s must be a whole number of seconds, 0..86400.", field);
-    }
-    *out = (int)json_integer_value(x);
-    return 0;
-}
-
 int route_settings_parse(json_t *v, struct route_settings *s, struct jfail *f)
 {
     char field[48];
     if (!json_is_object(v))
-        return json_fail(f, "routing", "routing must be an object.");
+        return json_fail(f, "routing", "routing must be an object%s.",
+                         json_is_null(v) ? "; null is not allowed" : "");
     static const char *const known[] = {"strategy",
                                         "weights",
                                         "overflow_team_id",
@@ -50,18 +38,14 @@ int route_settings_parse(json_t *v, struct route_settings *s, struct jfail *f)
                              " overflow_after_seconds, reroute_after_seconds or vip_attribute.");
         }
     }
-    int idx, rc;
-    if (json_object_get(v, "strategy")) {
-        if (json_get_enum(v, "strategy", true, route_strategy_names, &idx, f) < 0)
-            return json_fail(f, "routing.strategy",
-                             "routing.strategy must be manual, round_robin, least_busy or"
-                             " weighted.");
+    int idx = 0, rc;
+    if ((rc = json_field_enum(v, "routing.strategy", false, route_strategy_names, &idx, f)) < 0)
+        return rc;
+    if (rc == 1)
         s->strategy = (enum route_strategy)idx;
-    }
-    x = json_object_get(v, "weights");
-    if (x) {
-        if (!json_is_object(x))
-            return json_fail(f, "routing.weights", "routing.weights must be an object.");
+    if ((rc = json_field_object(v, "routing.weights", false, &x, f)) < 0)
+        return rc;
+    if (rc == 1) {
         json_t *w;
         json_object_foreach(x, key, w)
         {
@@ -74,31 +58,32 @@ int route_settings_parse(json_t *v, struct route_settings *s, struct jfail *f)
                 return json_fail(f, field,
                                  "unknown weight; use skill, load, priority, wait, language,"
                                  " stickiness or region.");
-            if (!json_is_number(w) || json_number_value(w) < 0 || json_number_value(w) > 100 ||
-                !isfinite(json_number_value(w)))
-                return json_fail(f, field, "a weight is a number from 0 to 100.");
-            s->weights[t] = json_number_value(w);
+            if ((rc = json_field_num(x, field, true, 0, 100, &s->weights[t], f)) < 0)
+                return rc;
         }
     }
-    x = json_object_get(v, "overflow_team_id");
-    if (x) {
-        if (json_is_null(x))
-            s->overflow_team_id = 0;
-        else if (json_is_integer(x) && json_integer_value(x) > 0)
-            s->overflow_team_id = json_integer_value(x);
-        else
-            return json_fail(f, "routing.overflow_team_id",
-                             "routing.overflow_team_id must be a team id or null.");
-    }
-    if ((rc = get_seconds(v, "overflow_after_seconds", &s->overflow_after_s, f)) < 0 ||
-        (rc = get_seconds(v, "reroute_after_seconds", &s->reroute_after_s, f)) < 0)
+    int64_t n = 0;
+    bool none = false;
+    if ((rc = json_field_int_nullable(v, "routing.overflow_team_id", 1, INT64_MAX, &n, &none, f)) <
+        0)
+        return json_fail(f, "routing.overflow_team_id",
+                         "routing.overflow_team_id must be a team id or null.");
+    if (rc == 1)
+        s->overflow_team_id = none ? 0 : n;
+    if ((rc = json_field_int(v, "routing.overflow_after_seconds", false, 0, 86400, &n, f)) < 0)
         return rc;
-    x = json_object_get(v, "vip_attribute");
-    if (x) {
-        const char *a = json_string_value(x);
-        size_t n = a ? strlen(a) : 0;
-        bool ok = a && n >= 1 && n <= 40;
-        for (size_t i = 0; ok && i < n; i++)
+    if (rc == 1)
+        s->overflow_after_s = (int)n;
+    if ((rc = json_field_int(v, "routing.reroute_after_seconds", false, 0, 86400, &n, f)) < 0)
+        return rc;
+    if (rc == 1)
+        s->reroute_after_s = (int)n;
+    const char *a = NULL;
+    if ((rc = json_field_str(v, "routing.vip_attribute", false, 1, 40, &a, f)) < 0)
+        return rc;
+    if (rc == 1) {
+        bool ok = true;
+        for (size_t i = 0; ok && a[i]; i++)
             ok = isalnum((unsigned char)a[i]) || a[i] == '_' || a[i] == '-';
         if (!ok)
             return json_fail(f, "routing.vip_attribute",
@@ -113,12 +98,20 @@ void route_settings_load(const char *text, struct route_settings *s)
 {
     route_settings_default(s);
     json_t *v = text ? json_loads(text, 0, NULL) : NULL;
-    if (!v)
-        return;
-    struct route_settings tmp = *s;
-    struct jfail f;
-    if (route_settings_parse(v, &tmp, &f) == 0)
-        *s = tmp;
+    if (json_is_object(v)) {
+        /* Key by key, as bot_settings_load: a bad stored value keeps its default only. */
+        const char *key;
+        json_t *x;
+        json_object_foreach(v, key, x)
+        {
+            json_t *one = json_pack("{s:O}", key, x);
+            struct route_settings tmp = *s;
+            struct jfail f = {0};
+            if (one && route_settings_parse(one, &tmp, &f) == 0)
+                *s = tmp;
+            json_decref(one);
+        }
+    }
     json_decref(v);
 }
 
@@ -163,7 +156,7 @@ static bool field_valid(const char *s)
 
 static int parse_conditions(json_t *v, struct jfail *f)
 {
-    if (!json_is_array(v) || json_array_size(v) < 1 || json_array_size(v) > RULE_CONDITIONS_MAX)
+    if (json_array_size(v) < 1 || json_array_size(v) > RULE_CONDITIONS_MAX)
         return json_fail(f, "conditions", "conditions must be a list of 1 to %d conditions.",
                          RULE_CONDITIONS_MAX);
     size_t i;
@@ -190,8 +183,7 @@ static int parse_conditions(json_t *v, struct jfail *f)
                              " starts_with.",
                              i + 1);
         const char *s = json_string_value(val);
-        if (!s || !utf8_valid(s, strlen(s)) || utf8_chars(s, strlen(s)) < 1 ||
-            utf8_chars(s, strlen(s)) > RULE_VALUE_MAX)
+        if (!s || utf8_chars(s, strlen(s)) < 1 || utf8_chars(s, strlen(s)) > RULE_VALUE_MAX)
             return json_fail(f, "conditions",
                              "condition %zu: value must be text of 1 to %d characters.", i + 1,
                              RULE_VALUE_MAX);
@@ -219,91 +211,77 @@ int route_rule_parse(json_t *body, bool create, struct route_rule_input *in, str
                              "unknown field; a rule has name, inbox_id, position, enabled, match,"
                              " conditions and actions.");
     }
-    int rc = json_get_str(body, "name", create, 1, RULE_NAME_MAX, &in->name, f);
+    int rc = json_field_str(body, "name", create, 1, RULE_NAME_MAX, &in->name, f);
     if (rc < 0)
         return rc;
-    if (in->name && text_blank(in->name))
-        return json_fail(f, "name", "name must not be blank.");
-    x = json_object_get(body, "inbox_id");
-    if (x) {
-        in->has_inbox = true;
-        if (!json_is_null(x) &&
-            (rc = json_get_int(body, "inbox_id", true, 1, INT64_MAX, &in->inbox_id, f)) < 0)
-            return rc;
-    }
-    if (json_object_get(body, "position")) {
-        in->has_position = true;
-        if ((rc = json_get_int(body, "position", true, 0, 1000000, &in->position, f)) < 0)
-            return rc;
-    }
-    if (json_object_get(body, "enabled")) {
-        in->has_enabled = true;
-        if ((rc = json_get_bool(body, "enabled", true, &in->enabled, f)) < 0)
-            return rc;
-    }
-    if (json_object_get(body, "match")) {
-        static const char *const m[] = {"all", "any", NULL};
-        int idx;
-        in->has_match = true;
-        if ((rc = json_get_enum(body, "match", true, m, &idx, f)) < 0)
-            return rc;
-        in->match_any = idx == 1;
-    }
-    x = json_object_get(body, "conditions");
-    if (x || create) {
+    if (rc == 1 && (rc = user_name_check(in->name, "name", RULE_NAME_MAX, f)) < 0)
+        return rc;
+    bool none = false;
+    if ((rc = json_field_int_nullable(body, "inbox_id", 1, INT64_MAX, &in->inbox_id, &none, f)) < 0)
+        return rc;
+    in->has_inbox = rc == 1;
+    if (rc == 1 && none)
+        in->inbox_id = 0;
+    if ((rc = json_field_int(body, "position", false, 0, 1000000, &in->position, f)) < 0)
+        return rc;
+    in->has_position = rc == 1;
+    if ((rc = json_field_bool(body, "enabled", false, &in->enabled, f)) < 0)
+        return rc;
+    in->has_enabled = rc == 1;
+    static const char *const m[] = {"all", "any", NULL};
+    int idx = 0;
+    if ((rc = json_field_enum(body, "match", false, m, &idx, f)) < 0)
+        return rc;
+    in->has_match = rc == 1;
+    in->match_any = rc == 1 && idx == 1;
+    x = NULL;
+    if ((rc = json_field_array(body, "conditions", create, 1, RULE_CONDITIONS_MAX, &x, f)) < 0)
+        return rc;
+    if (rc == 1) {
         in->has_conditions = true;
-        if (!x)
-            return json_fail(f, "conditions", "conditions is required.");
         if ((rc = parse_conditions(x, f)) < 0)
             return rc;
         in->conditions = x;
     }
-    x = json_object_get(body, "actions");
-    if (x || create) {
-        in->has_actions = true;
-        if (!json_is_object(x))
+    if ((rc = json_field_object(body, "actions", create, &x, f)) < 0)
+        return json_fail(f, "actions",
+                         "actions must be an object with team_id, skill (and min_level) or"
+                         " priority.");
+    if (rc == 0)
+        return 0;
+    in->has_actions = true;
+    json_t *a;
+    json_object_foreach(x, key, a)
+    {
+        if (strcmp(key, "team_id") && strcmp(key, "skill") && strcmp(key, "min_level") &&
+            strcmp(key, "priority"))
             return json_fail(f, "actions",
-                             "actions must be an object with team_id, skill (and min_level) or"
-                             " priority.");
-        json_object_foreach(x, key, x)
-        {
-            if (strcmp(key, "team_id") && strcmp(key, "skill") && strcmp(key, "min_level") &&
-                strcmp(key, "priority"))
-                return json_fail(f, "actions",
-                                 "unknown action %s; use team_id, skill, min_level or priority.",
-                                 key);
-        }
-        x = json_object_get(body, "actions");
-        json_t *t = json_object_get(x, "team_id");
-        if (t && !json_is_null(t) &&
-            (rc = json_get_int(x, "team_id", true, 1, INT64_MAX, &in->team_id, f)) < 0) {
-            snprintf(f->field, sizeof(f->field), "actions.team_id");
-            return rc;
-        }
-        t = json_object_get(x, "skill");
-        if (t && !json_is_null(t)) {
-            if ((rc = json_get_str(x, "skill", true, 1, SKILL_NAME_MAX, &in->skill, f)) < 0 ||
-                text_blank(in->skill)) {
-                return json_fail(f, "actions.skill",
-                                 "actions.skill is a skill name of 1 to %d characters.",
-                                 SKILL_NAME_MAX);
-            }
-        }
-        if (json_object_get(x, "min_level") &&
-            (rc = json_get_int(x, "min_level", true, 1, 5, &in->min_level, f)) < 0) {
-            snprintf(f->field, sizeof(f->field), "actions.min_level");
-            return rc;
-        }
-        t = json_object_get(x, "priority");
-        if (t && !json_is_null(t) &&
-            (rc = json_get_enum(x, "priority", true, conv_priority_names, &in->priority, f)) < 0) {
-            snprintf(f->field, sizeof(f->field), "actions.priority");
-            return rc;
-        }
-        if (!in->team_id && !in->skill && in->priority < 0)
-            return json_fail(f, "actions",
-                             "a rule needs at least one action: team_id, skill or priority.");
+                             "unknown action %.40s; use team_id, skill, min_level or priority.",
+                             key);
     }
+    /* null is "no such action" (PATCH replaces the actions whole) */
+    if ((rc = json_field_int_nullable(x, "actions.team_id", 1, INT64_MAX, &in->team_id, &none, f)) <
+        0)
+        return rc;
+    if (rc == 1 && none)
+        in->team_id = 0;
+    if ((rc = json_field_str_nullable(x, "actions.skill", 1, SKILL_NAME_MAX, &in->skill, &none,
+                                      f)) < 0)
+        return rc;
+    if (rc == 1 && none)
+        in->skill = NULL;
+    if (in->skill && (rc = user_skill_check(in->skill, "actions.skill", f)) < 0)
+        return rc;
+    if ((rc = json_field_int(x, "actions.min_level", false, 1, 5, &in->min_level, f)) < 0)
+        return rc;
+    a = json_object_get(x, "priority");
+    if (a && !json_is_null(a) &&
+        (rc = json_field_enum(x, "actions.priority", true, conv_priority_names, &in->priority, f)) <
+            0)
+        return rc;
+    if (!in->team_id && !in->skill && in->priority < 0)
+        return json_fail(f, "actions",
+                         "a rule needs at least one action: team_id, skill or priority.");
     return 0;
 }
 
@@ -353,6 +331,8 @@ static bool condition_holds(json_t *c, const struct route_facts *f)
     const char *op = json_string_value(json_object_get(c, "operator"));
     const char *want = json_string_value(json_object_get(c, "value"));
     char buf[64];
+    if (!field || !op || !want) /* a stored rule of another shape: it matches nothing */
+        return false;
     if (!strcmp(field, "label")) {
         /* equals/contains/starts_with: some label does; not_equals: no label equals */
         bool neg = !strcmp(op, "not_equals");

@@ -316,10 +316,12 @@ describe('bot', () => {
     const bad = [
       [{ mode: 'sometimes' }, 'bot.mode'],
       [{ threshold: 1.5 }, 'bot.threshold'],
-      [{ hours: { days: { mon: [['18:00', '09:00']] } } }, 'bot.hours.days'],
+      [{ hours: { days: { mon: [['18:00', '09:00']] } } }, 'bot.hours.days.mon'],
+      [{ mode: null }, 'bot.mode'],
+      [{ greeting: null }, 'bot.greeting'],
       [{ hours: { utc_offset_minutes: 9999 } }, 'bot.hours.utc_offset_minutes'],
       [{ collect_fields: ['shoe_size'] }, 'bot.collect_fields'],
-      [{ wat: 1 }, 'bot'],
+      [{ wat: 1 }, 'bot.wat'],
     ];
     for (const [bot, field] of bad) {
       const r = await req('PATCH', `${A}/inboxes/${inbox.id}`, { bot });

@@ -59,7 +59,7 @@ describe('conversations', () => {
     const missing = await session({});
     assert.equal(missing.status, 422);
     assert.equal(missing.body.error.field, 'widget_token');
-    assert.equal((await session({ widget_token: widgetToken, contact: { email: 'bad' } })).body.error.field, 'email');
+    assert.equal((await session({ widget_token: widgetToken, contact: { email: 'bad' } })).body.error.field, 'contact.email');
     assert.equal((await session({ widget_token: widgetToken, page_url: 'javascript:alert(1)' })).body.error.field, 'page_url');
     assert.equal((await srv.request('POST', '/api/v1/widget/sessions', { raw: '{', headers: { 'content-type': 'application/json' } })).status, 400);
 

@@ -362,6 +362,94 @@ static void test_span_null_with_empty_needle(void **state)
     assert_true(span_case_eq(SPAN_NULL, ""));
 }
 
+/* Every character of the classes, found where it is, in each class and only there; text around
+ * it of every script passes. */
+static void test_utf8_find_hidden(void **state)
+{
+    (void)state;
+    struct {
+        uint32_t cp;
+        unsigned kind;
+    } hidden[] = {
+        {0x01, UTF8_CONTROL},      {0x09, UTF8_CONTROL},      {0x0a, UTF8_CONTROL},
+        {0x1f, UTF8_CONTROL},      {0x7f, UTF8_CONTROL},      {0x80, UTF8_CONTROL},
+        {0x85, UTF8_CONTROL},      {0x9f, UTF8_CONTROL},      {0x2028, UTF8_CONTROL},
+        {0x2029, UTF8_CONTROL},    {0x202a, UTF8_BIDI},       {0x202b, UTF8_BIDI},
+        {0x202c, UTF8_BIDI},       {0x202d, UTF8_BIDI},       {0x202e, UTF8_BIDI},
+        {0x2066, UTF8_BIDI},       {0x2067, UTF8_BIDI},       {0x2068, UTF8_BIDI},
+        {0x2069, UTF8_BIDI},       {0xad, UTF8_INVISIBLE},    {0x34f, UTF8_INVISIBLE},
+        {0x61c, UTF8_INVISIBLE},   {0x115f, UTF8_INVISIBLE},  {0x1160, UTF8_INVISIBLE},
+        {0x17b4, UTF8_INVISIBLE},  {0x17b5, UTF8_INVISIBLE},  {0x180e, UTF8_INVISIBLE},
+        {0x200b, UTF8_INVISIBLE},  {0x200c, UTF8_INVISIBLE},  {0x200d, UTF8_INVISIBLE},
+        {0x200e, UTF8_INVISIBLE},  {0x200f, UTF8_INVISIBLE},  {0x2060, UTF8_INVISIBLE},
+        {0x2061, UTF8_INVISIBLE},  {0x2062, UTF8_INVISIBLE},  {0x2063, UTF8_INVISIBLE},
+        {0x2064, UTF8_INVISIBLE},  {0x206a, UTF8_INVISIBLE},  {0x206f, UTF8_INVISIBLE},
+        {0x3164, UTF8_INVISIBLE},  {0xfeff, UTF8_INVISIBLE},  {0xffa0, UTF8_INVISIBLE},
+        {0xfff9, UTF8_INVISIBLE},  {0xfffb, UTF8_INVISIBLE},  {0xe0001, UTF8_INVISIBLE},
+        {0xe0020, UTF8_INVISIBLE}, {0xe007f, UTF8_INVISIBLE},
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(hidden); i++) {
+        uint32_t c = hidden[i].cp;
+        char s[16];
+        size_t n = 0;
+        s[n++] = 'a';
+        if (c < 0x80) {
+            s[n++] = (char)c;
+        } else if (c < 0x800) {
+            s[n++] = (char)(0xc0 | (c >> 6));
+            s[n++] = (char)(0x80 | (c & 0x3f));
+        } else if (c < 0x10000) {
+            s[n++] = (char)(0xe0 | (c >> 12));
+            s[n++] = (char)(0x80 | ((c >> 6) & 0x3f));
+            s[n++] = (char)(0x80 | (c & 0x3f));
+        } else {
+            s[n++] = (char)(0xf0 | (c >> 18));
+            s[n++] = (char)(0x80 | ((c >> 12) & 0x3f));
+            s[n++] = (char)(0x80 | ((c >> 6) & 0x3f));
+            s[n++] = (char)(0x80 | (c & 0x3f));
+        }
+        memcpy(s + n, "\xe4\xbd\xa0", 3); /* 你 after it */
+        n += 3;
+        assert_true(utf8_valid(s, n));
+        if (utf8_find_hidden(s, n, hidden[i].kind) != (int32_t)c)
+            fail_msg("U+%04X not found as its kind", (unsigned)c);
+        if (utf8_find_hidden(s, n, UTF8_IDENT) != (int32_t)c)
+            fail_msg("U+%04X not found in an identifier", (unsigned)c);
+        unsigned others = UTF8_IDENT & ~hidden[i].kind;
+        if (utf8_find_hidden(s, n, others) != -1)
+            fail_msg("U+%04X found in another kind", (unsigned)c);
+    }
+    /* Display names keep the zero-width joiner of an emoji and the RTL marks of Arabic. */
+    const char *family = "\xf0\x9f\x91\xa8\xe2\x80\x8d\xf0\x9f\x91\xa9"; /* 👨‍👩 */
+    assert_int_equal(utf8_find_hidden(family, strlen(family), UTF8_NAME), -1);
+    assert_int_equal(utf8_find_hidden(family, strlen(family), UTF8_IDENT), 0x200d);
+    /* Visible text of several scripts, the neighbours of the ranges, and the empty string. */
+    const char *clean[] = {
+        "",
+        "vip",
+        "退款",
+        "Señal",
+        "\xd8\xb9\xd8\xb1\xd8\xa8\xd9\x8a",                 /* عربي */
+        "\xd7\xa2\xd7\x91\xd7\xa8\xd7\x99\xd7\xaa",         /* עברית */
+        "\xc2\xa0\xc2\xa9\xc2\xae",                         /* U+00A0 U+00A9 U+00AE */
+        "\xe2\x80\x8a\xe2\x80\x90\xe2\x80\xa7\xe2\x80\xaf", /* 200A 2010 2027 202F */
+        "\xe2\x81\xa5\xe2\x81\xb0",                         /* U+2065 U+2070 */
+        "\xef\xbb\xbe\xef\xbf\xbc",                         /* U+FEFE U+FFFC */
+        "\xf3\xa0\x82\x80",                                 /* U+E0080 */
+        "x\xf0\x9f\x98\x80"};
+    for (size_t i = 0; i < ARRAY_SIZE(clean); i++) {
+        int32_t c = utf8_find_hidden(clean[i], strlen(clean[i]), UTF8_IDENT);
+        if (c != -1)
+            fail_msg("clean text %zu: found U+%04X", i, (unsigned)c);
+    }
+    /* The first one is reported; n bounds the search. */
+    const char *two = "a\xe2\x80\x8b"
+                      "b\xe2\x80\xae";
+    assert_int_equal(utf8_find_hidden(two, strlen(two), UTF8_IDENT), 0x200b);
+    assert_int_equal(utf8_find_hidden(two, strlen(two), UTF8_BIDI), 0x202e);
+    assert_int_equal(utf8_find_hidden(two, 1, UTF8_IDENT), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -380,6 +468,7 @@ int main(void)
         cmocka_unit_test(test_utf8_valid_bad),
         cmocka_unit_test(test_utf8_chars),
         cmocka_unit_test(test_span_null_with_empty_needle),
+        cmocka_unit_test(test_utf8_find_hidden),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

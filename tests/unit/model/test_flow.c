@@ -246,6 +246,95 @@ static void test_labels_and_answers(void **state)
     json_decref(opts);
 }
 
+/* null is refused where a value is expected, and taken where the API says what it means (a
+ * message's next: the flow ends; a handoff's team and skill: none); what the visitor sees on a
+ * button holds no control or direction-override character. */
+static void test_nulls_and_shown_text(void **state)
+{
+    (void)state;
+#define MSG "{\"id\":\"a\",\"kind\":\"message\",\"text\":\"t\""
+#define ASK "{\"id\":\"a\",\"kind\":\"collect\",\"text\":\"q\",\"field\":\"x\""
+#define BTN(label, target) ",\"buttons\":[{\"label\":" label ",\"target\":" target "}]"
+    const char *cases[][2] = {
+        {"[{\"id\":\"a\",\"kind\":null}]", "steps[0].kind"},
+        {"[{\"id\":null,\"kind\":\"end\"}]", "steps[0].id"},
+        {"[{\"id\":\"a\",\"kind\":\"message\",\"text\":null}]", "steps[0].text"},
+        {"[{\"id\":\"a\",\"kind\":\"end\",\"text\":null}]", "steps[0].text"},
+        {"[{\"id\":\"a\",\"kind\":\"end\",\"text\":5}]", "steps[0].text"},
+        {"[" MSG ",\"buttons\":null}]", "steps[0].buttons"},
+        {"[" MSG BTN("null", "{\"type\":\"end\"}") "}]", "steps[0].buttons[0].label"},
+        {"[" MSG BTN("\"x\"", "null") "}]", "steps[0].buttons[0].target"},
+        {"[" MSG BTN("\"x\"", "{\"type\":null}") "}]", "steps[0].buttons[0].target"},
+        {"[" MSG BTN("\"x\"", "{\"type\":\"faq\",\"faq_id\":null}") "}]",
+         "steps[0].buttons[0].target"},
+        {"[" MSG BTN("\"x\"", "{\"type\":\"faq\",\"faq_id\":1.5}") "}]",
+         "steps[0].buttons[0].target"},
+        {"[" MSG BTN("\"x\"", "{\"type\":\"handoff\",\"team_id\":\"3\"}") "}]",
+         "steps[0].buttons[0].target.team_id"},
+        {"[" MSG BTN("\"Refund\\u202E\"", "{\"type\":\"end\"}") "}]", "steps[0].buttons[0].label"},
+        {"[" MSG BTN("\"a\\u0007\"", "{\"type\":\"end\"}") "}]", "steps[0].buttons[0].label"},
+        {"[" ASK ",\"field\":null}]", "steps[0].field"},
+        {"[" ASK ",\"field_type\":null}]", "steps[0].field_type"},
+        {"[" ASK ",\"retry_text\":null}]", "steps[0].retry_text"},
+        {"[" ASK ",\"options\":null}]", "steps[0].options"},
+        {"[" ASK ",\"field_type\":\"choice\",\"options\":[\"a\",\"b\\u2066\"]}]",
+         "steps[0].options"},
+        {"[" ASK ",\"field_type\":\"choice\",\"options\":[\"a\",null]}]", "steps[0].options"},
+        {"[{\"id\":\"a\",\"kind\":\"handoff\",\"note\":null}]", "steps[0].note"},
+        {"[{\"id\":\"a\",\"kind\":\"handoff\",\"skill_id\":0}]", "steps[0].skill_id"},
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+        const char *got = parse(cases[i][0], NULL, NULL);
+        if (strcmp(got, cases[i][1]) != 0)
+            fail_msg("%s: field '%s', want '%s'", cases[i][0], got, cases[i][1]);
+    }
+    const char *ok[] = {
+        "[" MSG ",\"next\":null}]",
+        "[" MSG ",\"buttons\":[],\"next\":null}]",
+        "[" MSG BTN("\"x\"", "{\"type\":\"end\"}") ",\"next\":null}]",
+        "[" ASK ",\"next\":null}]",
+        "[{\"id\":\"a\",\"kind\":\"handoff\",\"team_id\":null,\"skill_id\":null}]",
+        "[" MSG BTN("\"x\"", "{\"type\":\"handoff\",\"team_id\":null,\"skill_id\":null}") "}]",
+        /* right-to-left text keeps its marks */
+        "[" MSG BTN("\"\\u0646\\u0639\\u0645\\u200f\"", "{\"type\":\"end\"}") "}]",
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(ok); i++) {
+        const char *got = parse(ok[i], NULL, NULL);
+        if (*got)
+            fail_msg("%s: refused on '%s'", ok[i], got);
+    }
+#undef MSG
+#undef ASK
+#undef BTN
+}
+
+/* What flow_steps_parse gives back parses again to the same: the bot checks stored steps this way
+ * before it walks them. */
+static void test_normalized_parses_again(void **state)
+{
+    (void)state;
+    json_t *out, *refs;
+    assert_string_equal(
+        parse(
+            "[{\"id\":\"m\",\"kind\":\"message\",\"text\":\"Hi\",\"buttons\":[{\"label\":\"Go\","
+            "\"target\":{\"type\":\"step\",\"step\":\"q\"}},{\"label\":\"FAQ\",\"target\":{"
+            "\"type\":\"faq\",\"faq_id\":2}},{\"label\":\"P\",\"target\":{\"type\":"
+            "\"handoff\"}}]},{\"id\":\"q\",\"kind\":\"collect\",\"text\":\"Size?\",\"field\":"
+            "\"size\",\"field_type\":\"choice\",\"options\":[\"S\",\"M\"]},{\"id\":\"n\",\"kind\":"
+            "\"message\",\"text\":\"x\"},{\"id\":\"h\",\"kind\":\"handoff\"},{\"id\":\"e\","
+            "\"kind\":\"end\"}]",
+            &out, &refs),
+        "");
+    json_decref(refs);
+    struct jfail f = {0};
+    json_t *again, *r2;
+    assert_int_equal(flow_steps_parse(out, &again, &r2, &f), 0);
+    assert_true(json_equal(out, again));
+    json_decref(again);
+    json_decref(r2);
+    json_decref(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -253,6 +342,8 @@ int main(void)
         cmocka_unit_test(test_errors_name_the_field),
         cmocka_unit_test(test_payloads),
         cmocka_unit_test(test_labels_and_answers),
+        cmocka_unit_test(test_nulls_and_shown_text),
+        cmocka_unit_test(test_normalized_parses_again),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

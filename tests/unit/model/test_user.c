@@ -2,6 +2,8 @@
 #include "base/sys.h"
 #include "model/user.h"
 
+#include <jansson.h>
+
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -211,6 +213,139 @@ static void test_password_valid(void **state)
     assert_false(user_password_valid(pw));
 }
 
+/* Display names: no direction overrides or isolates (they turn the text around them), but the
+ * marks and joiners real names and emoji use are fine. */
+static void test_name_rejects_bidi_overrides(void **state)
+{
+    (void)state;
+    const char *bad[] = {"Ann\xE2\x80\xAE"
+                         "eeL",
+                         "\xE2\x80\xAA"
+                         "Ann",
+                         "Ann\xE2\x80\xAB",
+                         "Ann\xE2\x80\xAC",
+                         "Ann\xE2\x80\xAD",
+                         "Ann\xE2\x81\xA6",
+                         "Ann\xE2\x81\xA7",
+                         "Ann\xE2\x81\xA8",
+                         "Ann\xE2\x81\xA9",
+                         "Ann\xE2\x80\xA8"
+                         "Lee"};
+    for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
+        if (user_name_valid(bad[i]))
+            fail_msg("name %zu was accepted", i);
+    assert_true(user_name_valid("\xD8\xB9\xD9\x84\xD9\x8A\xE2\x80\x8F"));         /* علي + RLM */
+    assert_true(user_name_valid("\xF0\x9F\x91\xA8\xE2\x80\x8D\xF0\x9F\x92\xBB")); /* 👨‍💻 */
+    struct jfail f;
+    memset(&f, 0, sizeof(f));
+    assert_int_equal(user_name_check("Ann\xE2\x80\xAE", "name", 100, &f), ERR_VALIDATION);
+    assert_string_equal(f.field, "name");
+    assert_string_equal(f.msg,
+                        "name must not contain control or direction-override characters (U+202E).");
+    assert_int_equal(user_name_check(" \t", "contact.name", 100, &f), ERR_VALIDATION);
+    assert_string_equal(f.field, "contact.name");
+    assert_int_equal(user_name_check("abcd", "region", 3, &f), ERR_VALIDATION);
+    assert_non_null(strstr(f.msg, "at most 3"));
+    assert_int_equal(user_name_check("  Ann  ", "name", 3, &f), 0); /* trimmed */
+}
+
+/* Skill names are identifiers: also nothing invisible. */
+static void test_skill_check(void **state)
+{
+    (void)state;
+    struct jfail f;
+    assert_int_equal(user_skill_check("退款", "skills", &f), 0);
+    assert_int_equal(user_skill_check("billing-2", "actions.skill", &f), 0);
+    const char *bad[] = {"",
+                         "  ",
+                         "bill\xE2\x80\x8Bing",
+                         "\xEF\xBB\xBF"
+                         "billing",
+                         "a\x01",
+                         "x\xE2\x81\xA6"};
+    for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+        memset(&f, 0, sizeof(f));
+        if (user_skill_check(bad[i], "actions.skill", &f) != ERR_VALIDATION)
+            fail_msg("skill name %zu was accepted", i);
+        assert_string_equal(f.field, "actions.skill");
+    }
+    char longname[64];
+    memset(longname, 's', 41);
+    longname[41] = '\0';
+    assert_int_equal(user_skill_check(longname, "skills", &f), ERR_VALIDATION);
+    longname[40] = '\0';
+    assert_int_equal(user_skill_check(longname, "skills", &f), 0);
+}
+
+/* The profile borrows its strings from the body: the last one is kept until the next call. */
+static int profile(const char *body, struct user_profile *p, struct jfail *f)
+{
+    static json_t *o;
+    json_decref(o);
+    o = json_loads(body, 0, NULL);
+    assert_non_null(o);
+    memset(f, 0, sizeof(*f));
+    return user_profile_parse(o, p, f);
+}
+
+/* The routing profile: null where it means something (no capacity limit, no region), refused
+ * elsewhere; wrong types named. */
+static void test_profile_parse(void **state)
+{
+    (void)state;
+    struct user_profile p;
+    struct jfail f;
+    assert_int_equal(profile("{}", &p, &f), 0);
+    assert_false(p.has_capacity || p.has_skills || p.has_languages || p.has_region);
+    assert_int_equal(profile("{\"capacity\":null,\"region\":null}", &p, &f), 0);
+    assert_true(p.has_capacity && p.has_region);
+    assert_int_equal(p.capacity, -1);
+    assert_string_equal(p.region, "");
+    assert_int_equal(profile("{\"capacity\":0,\"region\":\"CN\",\"languages\":[\"ZH\",\"zh\"],"
+                             "\"skills\":[{\"name\":\"vip\",\"level\":5}]}",
+                             &p, &f),
+                     0);
+    assert_int_equal(p.capacity, 0);
+    assert_string_equal(p.region, "CN");
+    assert_int_equal(p.nlanguages, 1);
+    assert_int_equal(p.nskills, 1);
+    assert_int_equal(p.skill_levels[0], 5);
+    struct {
+        const char *body, *field;
+    } bad[] = {
+        {"{\"capacity\":101}", "capacity"},
+        {"{\"capacity\":1.5}", "capacity"},
+        {"{\"capacity\":\"3\"}", "capacity"},
+        {"{\"capacity\":true}", "capacity"},
+        {"{\"skills\":null}", "skills"},
+        {"{\"skills\":{}}", "skills"},
+        {"{\"skills\":[\"vip\"]}", "skills"},
+        {"{\"skills\":[{\"name\":\"vip\"}]}", "skills"},
+        {"{\"skills\":[{\"name\":\"vip\",\"level\":null}]}", "skills"},
+        {"{\"skills\":[{\"name\":\"vip\",\"level\":2.0}]}", "skills"},
+        {"{\"skills\":[{\"name\":\"vip\",\"level\":1,\"x\":1}]}", "skills"},
+        {"{\"skills\":[{\"name\":\"v\\u202eip\",\"level\":1}]}", "skills"},
+        {"{\"skills\":[{\"name\":null,\"level\":1}]}", "skills"},
+        {"{\"languages\":null}", "languages"},
+        {"{\"languages\":[null]}", "languages"},
+        {"{\"languages\":\"zh\"}", "languages"},
+        {"{\"region\":5}", "region"},
+        {"{\"region\":\"C\\u202eN\"}", "region"},
+        {"{\"region\":\"a\\u0001\"}", "region"},
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+        if (profile(bad[i].body, &p, &f) != ERR_VALIDATION)
+            fail_msg("%s was accepted", bad[i].body);
+        if (strcmp(f.field, bad[i].field) != 0)
+            fail_msg("%s: field '%s', not '%s'", bad[i].body, f.field, bad[i].field);
+    }
+    assert_int_equal(profile("{\"skills\":[{\"name\":\"v\\u202eip\",\"level\":1}]}", &p, &f),
+                     ERR_VALIDATION);
+    assert_non_null(strstr(f.msg, "skill 1:"));
+    assert_non_null(strstr(f.msg, "(U+202E)"));
+    assert_int_equal(profile("{}", &p, &f), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -221,6 +356,9 @@ int main(void)
         cmocka_unit_test(test_password_valid),
         cmocka_unit_test(test_name_rejects_c1_controls),
         cmocka_unit_test(test_email_local_part_dots),
+        cmocka_unit_test(test_name_rejects_bidi_overrides),
+        cmocka_unit_test(test_skill_check),
+        cmocka_unit_test(test_profile_parse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -425,7 +425,7 @@ static void test_bot_settings(void **state)
     v = json_loads("{\"hours\":{\"days\":{\"mon\":[[\"9:00\",\"18:00\"]]}}}", 0, NULL);
     struct bot_settings scratch = s; /* a failed parse may have changed part of its target */
     assert_true(bot_settings_parse(v, &scratch, &f) < 0);
-    assert_string_equal(f.field, "bot.hours.days");
+    assert_string_equal(f.field, "bot.hours.days.mon");
     json_decref(v);
     json_t *out = bot_settings_json(&s);
     char *text = json_dumps(out, 0);

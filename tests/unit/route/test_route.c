@@ -445,6 +445,128 @@ static void test_rules_and_settings(void **state)
     assert_int_equal(back.strategy, ROUTE_MANUAL);
 }
 
+static int rule(const char *body, bool create, struct route_rule_input *in, struct jfail *f)
+{
+    static json_t *v; /* the input borrows from it until the next call */
+    json_decref(v);
+    v = json_loads(body, 0, NULL);
+    if (!v)
+        fail_msg("test JSON does not parse: %s", body);
+    memset(f, 0, sizeof(*f));
+    return route_rule_parse(v, create, in, f);
+}
+
+/* A rule's fields: null where the API says it means "none" (inbox_id: every inbox; the actions:
+ * no such action, as the console sends), a 422 naming the field elsewhere; every unknown action
+ * refused, not just the first. */
+static void test_rule_parse(void **state)
+{
+    (void)state;
+    struct route_rule_input in;
+    struct jfail f;
+    const char *cond =
+        "\"conditions\":[{\"field\":\"label\",\"operator\":\"equals\",\"value\":\"a\"}]";
+    char body[512];
+    snprintf(body, sizeof(body),
+             "{\"name\":\"r\",\"inbox_id\":null,%s,\"actions\":{\"team_id\":null,\"skill\":null,"
+             "\"priority\":\"high\"}}",
+             cond);
+    assert_int_equal(rule(body, true, &in, &f), 0);
+    assert_true(in.has_inbox);
+    assert_true(in.inbox_id == 0 && in.team_id == 0 && !in.skill);
+    assert_int_equal(in.priority, 3);
+    assert_true(in.enabled);
+    struct {
+        const char *body, *field;
+    } bad[] = {
+        {"{\"name\":null}", "name"},
+        {"{\"name\":7}", "name"},
+        {"{\"name\":\"a\\u202eb\"}", "name"},
+        {"{\"inbox_id\":\"1\"}", "inbox_id"},
+        {"{\"inbox_id\":0}", "inbox_id"},
+        {"{\"position\":null}", "position"},
+        {"{\"position\":1.5}", "position"},
+        {"{\"position\":1000001}", "position"},
+        {"{\"enabled\":null}", "enabled"},
+        {"{\"enabled\":1}", "enabled"},
+        {"{\"match\":null}", "match"},
+        {"{\"match\":\"some\"}", "match"},
+        {"{\"conditions\":null}", "conditions"},
+        {"{\"conditions\":{}}", "conditions"},
+        {"{\"conditions\":[]}", "conditions"},
+        {"{\"conditions\":[{\"field\":\"label\",\"operator\":\"equals\",\"value\":null}]}",
+         "conditions"},
+        {"{\"conditions\":[{\"field\":null,\"operator\":\"equals\",\"value\":\"a\"}]}",
+         "conditions"},
+        {"{\"actions\":null}", "actions"},
+        {"{\"actions\":[]}", "actions"},
+        {"{\"actions\":{}}", "actions"},
+        {"{\"actions\":{\"team_id\":\"1\"}}", "actions.team_id"},
+        {"{\"actions\":{\"team_id\":1.0}}", "actions.team_id"},
+        {"{\"actions\":{\"skill\":5}}", "actions.skill"},
+        {"{\"actions\":{\"skill\":\"  \"}}", "actions.skill"},
+        {"{\"actions\":{\"skill\":\"bill\\u200bing\"}}", "actions.skill"},
+        {"{\"actions\":{\"skill\":\"b\",\"min_level\":null}}", "actions.min_level"},
+        {"{\"actions\":{\"skill\":\"b\",\"min_level\":6}}", "actions.min_level"},
+        {"{\"actions\":{\"priority\":\"asap\"}}", "actions.priority"},
+        {"{\"actions\":{\"priority\":1}}", "actions.priority"},
+        /* the second key was never looked at before */
+        {"{\"actions\":{\"priority\":\"high\",\"colour\":\"red\"}}", "actions"},
+        {"{\"actions\":{\"colour\":\"red\",\"priority\":\"high\"}}", "actions"},
+        {"{\"colour\":1}", "colour"},
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+        if (rule(bad[i].body, false, &in, &f) != ERR_VALIDATION)
+            fail_msg("%s was accepted", bad[i].body);
+        if (strcmp(f.field, bad[i].field) != 0)
+            fail_msg("%s: field %s, not %s", bad[i].body, f.field, bad[i].field);
+    }
+    /* required on create */
+    assert_int_equal(rule("{\"name\":\"r\",\"actions\":{\"priority\":\"low\"}}", true, &in, &f),
+                     ERR_VALIDATION);
+    assert_string_equal(f.field, "conditions");
+    snprintf(body, sizeof(body), "{\"name\":\"r\",%s}", cond);
+    assert_int_equal(rule(body, true, &in, &f), ERR_VALIDATION);
+    assert_string_equal(f.field, "actions");
+    /* PATCH with nothing is nothing */
+    assert_int_equal(rule("{}", false, &in, &f), 0);
+    assert_false(in.has_actions || in.has_conditions || in.name);
+    assert_int_equal(rule("{}", false, &in, &f), 0);
+}
+
+/* Conditions and settings read from rows of another shape match nothing and keep defaults; they
+ * never crash the router. */
+static void test_stored_shapes(void **state)
+{
+    (void)state;
+    json_t *conds = json_loads("[{\"field\":null,\"operator\":\"equals\",\"value\":\"a\"},"
+                               "{\"operator\":\"equals\"},{\"field\":\"label\",\"value\":1},7,"
+                               "\"x\",{\"field\":\"contact.x\",\"operator\":\"contains\"}]",
+                               0, NULL);
+    json_t *labels = json_loads("[\"a\",5,null]", 0, NULL);
+    json_t *pre = json_object(), *attrs = json_loads("{\"x\":{\"deep\":[1]}}", 0, NULL);
+    struct route_facts f = {NULL, NULL, NULL, labels, pre, attrs};
+    assert_false(route_rule_matches(conds, false, &f));
+    assert_false(route_rule_matches(conds, true, &f));
+    json_decref(conds);
+    json_decref(labels);
+    json_decref(pre);
+    json_decref(attrs);
+    struct route_settings s;
+    route_settings_load("{\"strategy\":null,\"weights\":{\"skill\":\"x\"},\"overflow_team_id\":"
+                        "null,\"reroute_after_seconds\":30,\"vip_attribute\":[]}",
+                        &s);
+    assert_int_equal(s.strategy, ROUTE_MANUAL);
+    assert_true(s.weights[TERM_SKILL] == 3);
+    assert_int_equal(s.reroute_after_s, 30); /* the good key applies */
+    assert_string_equal(s.vip_attribute, "vip");
+    static const char *const junk[] = {NULL, "", "null", "[]", "{\"strategy\":", "5"};
+    for (size_t i = 0; i < ARRAY_SIZE(junk); i++) {
+        route_settings_load(junk[i], &s);
+        assert_int_equal(s.strategy, ROUTE_MANUAL);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -456,6 +578,8 @@ int main(void)
         cmocka_unit_test(test_weighted_prefers_skill_and_language),
         cmocka_unit_test(test_storm_invariants),
         cmocka_unit_test(test_rules_and_settings),
+        cmocka_unit_test(test_rule_parse),
+        cmocka_unit_test(test_stored_shapes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
