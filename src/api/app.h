@@ -86,7 +86,9 @@ static inline struct visitor_claims *req_visitor(struct http_req *r) /* R_VISITO
 }
 
 /* Helpers for handlers. */
-/* app_store_write/read: queue a job; on ERR_BUSY/ERR_SHUTDOWN answer 503 and return < 0. */
+/* app_store_write/read: queue a job; on ERR_BUSY/ERR_SHUTDOWN answer 503 and return < 0. The
+ * answer frees the request and its arena: on failure, touch nothing allocated there (copy what
+ * must be released before the call). */
 int app_store_write(struct http_req *r, store_job_fn fn, store_done_fn done, void *arg);
 int app_store_read(struct http_req *r, store_job_fn fn, store_done_fn done, void *arg);
 /* app_hash_submit: runs fn on a password-hashing thread and done on the loop; when the hashing

@@ -501,8 +501,9 @@ static void login_verified(void *arg, int status)
     new_token(l->token);
     auth_token_hash(l->token, strlen(l->token), l->token_hash);
     l->expires_at = clock_wall_ms() + cfg.session_ttl * 1000;
+    struct login held = *l; /* a refused job is answered at once, which frees l */
     if (app_store_write(r, login_session_fn, login_session_done, l) < 0)
-        login_free(l);
+        login_free(&held);
 }
 
 static void login_found(void *arg, int rc)
@@ -744,9 +745,8 @@ static void h_me_update(struct http_req *r)
     }
     if (rc == 0)
         rc = json_get_str(body, "name", true, 1, USER_NAME_MAX, &name, &f);
-    if (rc == 0 && !user_name_valid(name))
-        rc = json_fail(&f, "name", "name must be 1 to %d characters without control characters.",
-                       USER_NAME_MAX);
+    if (rc == 0)
+        rc = user_name_check(name, "name", USER_NAME_MAX, &f);
     if (rc < 0) {
         json_decref(body);
         http_respond_jfail(r, rc, &f);
@@ -757,8 +757,9 @@ static void h_me_update(struct http_req *r)
     struct span n = span_trim(span_of(name));
     j->name = xstrndup(n.p, n.len);
     json_decref(body);
+    char *held = j->name; /* a refused job is answered at once, which frees j */
     if (app_store_write(r, me_update_fn, me_done, j) < 0)
-        free(j->name);
+        free(held);
 }
 
 static void h_me_invitation(struct http_req *r)

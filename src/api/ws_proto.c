@@ -20,6 +20,7 @@
 #include "event/on_push.h"
 #include "event/on_route.h"
 #include "event/on_bot.h"
+#include "model/conversation.h"
 #include "net/ws.h"
 
 struct ws_session {
@@ -519,7 +520,13 @@ static void cmd_read(struct ws_session *s, json_t *v)
         rc = json_get_int(v, "conversation_id", true, 1, INT64_MAX, &c->cr.conversation_id, &f);
     if (rc == 0)
         rc = json_get_int(v, "message_id", true, 1, INT64_MAX, &c->cr.message_id, &f);
-    const char *cid = json_string_value(json_object_get(v, "client_id"));
+    const char *cid = NULL;
+    if (rc == 0)
+        rc = json_get_str(v, "client_id", false, 1, 64, &cid, &f);
+    if (rc == 0 && cid && !client_id_valid(cid))
+        rc = json_fail(&f, "client_id", "client_id must be 1 to 64 printable ASCII characters.");
+    if (rc < 0)
+        cid = NULL; /* never echo back what failed the check */
     if (rc < 0) {
         send_error(s->conn_id, cid, rc, f.field[0] ? f.field : NULL, f.msg);
         free(c);

@@ -1,4 +1,4 @@
-/* user.c: validation of e-mail addresses, names and passwords. */
+/* user.c: validation of e-mail addresses, names and routing profiles (passwords: password.c). */
 #include "base/sys.h"
 #include "base/str.h"
 #include "model/user.h"
@@ -65,12 +65,6 @@ int user_skill_check(const char *name, const char *field, struct jfail *f)
         return json_fail(f, field, "a skill's name is 1 to %d characters (not blank).",
                          USER_SKILL_NAME_MAX);
     return json_check_chars(name, field, "a skill's name", UTF8_IDENT, f);
-}
-
-bool user_password_valid(const char *pw)
-{
-    size_t n = utf8_chars(pw, strlen(pw));
-    return n >= USER_PASSWORD_MIN && n <= USER_PASSWORD_MAX;
 }
 
 static bool lang_valid(const char *s)

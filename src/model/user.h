@@ -7,7 +7,7 @@
 
 #include "base/json.h"
 
-enum { USER_EMAIL_MAX = 254, USER_NAME_MAX = 100, USER_PASSWORD_MIN = 8, USER_PASSWORD_MAX = 200 };
+enum { USER_EMAIL_MAX = 254, USER_NAME_MAX = 100 };
 
 /* user_email_normalize: trims spaces, lower-cases ASCII, and checks the shape (one '@', a non-empty
  * local part, a dotted domain, no spaces or control characters, at most 254 bytes). Writes the
@@ -23,8 +23,6 @@ int user_name_check(const char *name, const char *field, size_t max, struct jfai
 /* user_skill_check: a skill's name, an identifier (1..40 characters, not blank, none of
  * UTF8_IDENT): 0, or ERR_VALIDATION naming `field`. */
 int user_skill_check(const char *name, const char *field, struct jfail *f);
-/* user_password_valid: 8..200 characters (code points). */
-bool user_password_valid(const char *pw);
 
 /* An agent's routing profile as given to POST/PATCH users; has_* says the field was present. */
 enum {

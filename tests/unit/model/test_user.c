@@ -1,4 +1,4 @@
-/* test_user.c: e-mail, name and password rules (model/user.c). */
+/* test_user.c: e-mail and name rules (model/user.c; passwords: test_password.c). */
 #include "base/sys.h"
 #include "model/user.h"
 
@@ -176,43 +176,6 @@ static void test_name_rejects_c1_controls(void **state)
     assert_true(user_name_valid("Ann\xC2\xA0Lee")); /* U+00A0 is not a control */
 }
 
-static void test_password_valid(void **state)
-{
-    (void)state;
-    assert_false(user_password_valid(""));
-    assert_false(user_password_valid("1234567"));
-    assert_true(user_password_valid("12345678"));
-    assert_true(user_password_valid("correct horse battery staple"));
-    /* Counted in characters: 7 CJK characters are 21 bytes but too short; 8 are enough. */
-    assert_false(user_password_valid(
-        "\xE5\xAF\x86\xE7\xA0\x81\xE5\xAF\x86\xE7\xA0\x81\xE5\xAF\x86\xE7\xA0\x81"
-        "\xE5\xAF\x86"));
-    assert_true(user_password_valid(
-        "\xE5\xAF\x86\xE7\xA0\x81\xE5\xAF\x86\xE7\xA0\x81\xE5\xAF\x86\xE7\xA0\x81"
-        "\xE5\xAF\x86\xE7\xA0\x81"));
-    /* 2 emoji + 5 ASCII = 7 characters (13 bytes): too short. */
-    assert_false(user_password_valid("\xF0\x9F\x98\x80\xF0\x9F\x98\x80"
-                                     "abcde"));
-    /* Spaces count and are not trimmed. */
-    assert_true(user_password_valid("        "));
-
-    char pw[1024];
-    memset(pw, 'p', 200);
-    pw[200] = '\0';
-    assert_true(user_password_valid(pw));
-    pw[200] = 'p';
-    pw[201] = '\0';
-    assert_false(user_password_valid(pw));
-    /* 200 CJK characters (600 bytes) are fine; 201 are not. */
-    size_t o = 0;
-    for (int i = 0; i < 200; i++, o += 3)
-        memcpy(pw + o, "\xE5\xAF\x86", 3);
-    pw[o] = '\0';
-    assert_true(user_password_valid(pw));
-    memcpy(pw + o, "\xE5\xAF\x86", 4);
-    assert_false(user_password_valid(pw));
-}
-
 /* Display names: no direction overrides or isolates (they turn the text around them), but the
  * marks and joiners real names and emoji use are fine. */
 static void test_name_rejects_bidi_overrides(void **state)
@@ -353,7 +316,6 @@ int main(void)
         cmocka_unit_test(test_email_rejects),
         cmocka_unit_test(test_email_length),
         cmocka_unit_test(test_name_valid),
-        cmocka_unit_test(test_password_valid),
         cmocka_unit_test(test_name_rejects_c1_controls),
         cmocka_unit_test(test_email_local_part_dots),
         cmocka_unit_test(test_name_rejects_bidi_overrides),
