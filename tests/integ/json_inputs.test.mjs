@@ -182,7 +182,7 @@ describe('JSON inputs', () => {
       body: () => ({ status: 'away' }), snap: () => req('GET', '/api/v1/me').then((r) => r.body.availability),
       fields: [{ path: 'status', type: 'enum', required: true }] },
     { name: 'POST users', method: 'POST', path: () => `${A}/users`, snap: count(`${A}/users`),
-      body: () => ({ email: 'json-new@example.com', name: 'New One', password: 'password-123', role: 'agent', capacity: 2, skills: [{ name: 'billing', level: 2 }], languages: ['en'], region: 'EU' }),
+      body: () => ({ email: 'json-new@example.com', name: 'New One', password: 'json-secret-4821', role: 'agent', capacity: 2, skills: [{ name: 'billing', level: 2 }], languages: ['en'], region: 'EU' }),
       fields: [{ path: 'email', type: 'string', required: true }, { path: 'name', type: 'string', required: true },
         { path: 'password', type: 'string', required: true }, { path: 'role', type: 'enum', required: true }, ...PROFILE] },
     { name: 'PATCH users/{id}', method: 'PATCH', path: (c) => `${A}/users/${c.agent.id}`,
@@ -483,7 +483,7 @@ describe('JSON inputs', () => {
       ['PATCH', () => '/api/v1/widget/contact', (x) => ({ name: `Ann${x}` }), 'name', 'visitor'],
       ['POST', () => '/api/v1/widget/sessions', (x) => ({ widget_token: ctx.inbox.widget_token, contact: { name: `A${x}` } }), 'contact.name', 'none'],
       ['PATCH', () => `${A}/inboxes/${ctx.inbox.id}`, (x) => ({ name: `Sales${x}` }), 'name'],
-      ['POST', () => `${A}/users`, (x) => ({ email: 'bidi@example.com', name: `Eve${x}`, password: 'password-123', role: 'agent' }), 'name'],
+      ['POST', () => `${A}/users`, (x) => ({ email: 'bidi@example.com', name: `Eve${x}`, password: 'json-secret-4821', role: 'agent' }), 'name'],
       ['PATCH', () => `${A}/users/${ctx.agent.id}`, (x) => ({ region: `EU${x}` }), 'region'],
     ];
     for (const [method, path, body, field, who] of cases) {

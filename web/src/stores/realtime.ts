@@ -10,6 +10,7 @@
 import { reactive, readonly } from 'vue';
 import { ApiError } from '@/api';
 import { request } from '@/api/http';
+import { refreshSession } from '@/stores/session';
 import type { Availability, Contact, Conversation, Message, SenderType } from '@/api';
 
 export type ConnectionStatus = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'offline';
@@ -234,6 +235,8 @@ function connect(): void {
     // 4401: the session this socket opened with ended (signed out elsewhere, expired, revoked):
     // GET /me answers 401 and the unauthorized handler takes the user to the sign-in page.
     if (ev.code === 4401 || (!opened && state.attempts >= 2)) checkSession();
+    // 4003: the user's role in this account changed; the menu and permissions follow /me.
+    if (ev.code === 4003) void refreshSession();
     scheduleReconnect();
   };
 }
