@@ -270,7 +270,7 @@ describe('invitations and one\'s own name', () => {
       return route.continue({ postData: JSON.stringify({ name: '\t' }) });
     });
     await save.click();
-    await error.filter({ hasText: /^name must be 1 to 100 characters/ }).waitFor();
+    await error.filter({ hasText: /^name must not be blank/ }).waitFor();
     assert.equal(rewritten, 1);
     await page.unroute('**/api/v1/me');
     await shoot('profile-server-error', { clean: true });
