@@ -265,7 +265,8 @@ int route_rule_parse(json_t *body, bool create, struct route_rule_input *in, str
             return json_fail(f, "actions",
                              "actions must be an object with team_id, skill (and min_level) or"
                              " priority.");
-        json_object_foreach(x, key, x)
+        json_t *a;
+        json_object_foreach(x, key, a)
         {
             if (strcmp(key, "team_id") && strcmp(key, "skill") && strcmp(key, "min_level") &&
                 strcmp(key, "priority"))
@@ -273,7 +274,6 @@ int route_rule_parse(json_t *body, bool create, struct route_rule_input *in, str
                                  "unknown action %s; use team_id, skill, min_level or priority.",
                                  key);
         }
-        x = json_object_get(body, "actions");
         json_t *t = json_object_get(x, "team_id");
         if (t && !json_is_null(t) &&
             (rc = json_get_int(x, "team_id", true, 1, INT64_MAX, &in->team_id, f)) < 0) {
