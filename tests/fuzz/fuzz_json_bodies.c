@@ -122,7 +122,8 @@ static void t_bot(json_t *body)
     json_t *j2 = bot_settings_json(&t);
     char *text2 = dump(j2);
     if (!text || !text2 || strcmp(text, text2) != 0) {
-        fprintf(stderr, "stored:   %s\nreloaded: %s\n", text, text2);
+        fprintf(stderr, "stored:   %s\nreloaded: %s\n", text ? text : "(none)",
+                text2 ? text2 : "(none)");
         fail("bot settings did not survive their own JSON");
     }
     const char *msg = str_of(body, "text");
@@ -156,7 +157,8 @@ static void t_routing(json_t *body)
     json_t *j2 = route_settings_json(&t);
     char *text2 = dump(j2);
     if (!text || !text2 || strcmp(text, text2) != 0) {
-        fprintf(stderr, "stored:   %s\nreloaded: %s\n", text, text2);
+        fprintf(stderr, "stored:   %s\nreloaded: %s\n", text ? text : "(none)",
+                text2 ? text2 : "(none)");
         fail("routing settings did not survive their own JSON");
     }
     free(text);
@@ -318,7 +320,10 @@ static void t_rule(json_t *body, bool create)
         route_rule_matches(in.conditions, in.match_any, &rf);
         const char *key;
         json_t *v;
-        json_object_foreach(rf.attributes, key, v) route_truthy(v);
+        json_object_foreach(rf.attributes, key, v)
+        {
+            route_truthy(v);
+        }
     }
 }
 
