@@ -23,6 +23,7 @@
 #include "base/str.h"
 
 #include <http_parser.h>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -231,28 +232,57 @@ static void put_file(const char *rel, const char *text)
     fclose(f);
 }
 
-static void remove_root(void)
+static void remove_tree(const char *root)
 {
     static const char *const files[] = {"web/assets/app.js", "web/app.js.gz",      "web/app.js",
                                         "web/index.html",    "web/sub/index.html", "web/leak",
                                         "secret.txt"};
     static const char *const dirs[] = {"web/assets", "web/sub", "web", ""};
-    char path[256];
+    char path[512];
     for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
-        snprintf(path, sizeof(path), "%s/%s", tmp_root, files[i]);
+        snprintf(path, sizeof(path), "%s/%s", root, files[i]);
         unlink(path);
     }
     for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
-        snprintf(path, sizeof(path), "%s/%s", tmp_root, dirs[i]);
+        snprintf(path, sizeof(path), "%s/%s", root, dirs[i]);
         rmdir(path);
     }
 }
 
+static void remove_root(void)
+{
+    remove_tree(tmp_root);
+}
+
+/* A run that crashed (or was killed) never got to remove_root: clear the roots of processes that
+ * are gone, so that a shared /tmp does not fill up with them. */
+static void remove_stale_roots(void)
+{
+    DIR *d = opendir("/tmp");
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        long pid;
+        char proc[64], path[300];
+        if (sscanf(e->d_name, "parley-fuzz-http-%ld", &pid) != 1 || pid <= 0)
+            continue;
+        snprintf(proc, sizeof(proc), "/proc/%ld", pid);
+        if (access(proc, F_OK) == 0)
+            continue;
+        snprintf(path, sizeof(path), "/tmp/%s", e->d_name);
+        remove_tree(path);
+    }
+    closedir(d);
+}
+
 static void make_root(void)
 {
-    snprintf(tmp_root, sizeof(tmp_root), "/tmp/parley-fuzz-http-XXXXXX");
-    if (!mkdtemp(tmp_root)) {
-        perror("mkdtemp");
+    remove_stale_roots();
+    snprintf(tmp_root, sizeof(tmp_root), "/tmp/parley-fuzz-http-%ld", (long)getpid());
+    remove_tree(tmp_root);
+    if (mkdir(tmp_root, 0700) < 0) {
+        perror(tmp_root);
         abort();
     }
     atexit(remove_root);
