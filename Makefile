@@ -5,7 +5,7 @@ MAKEFLAGS += --no-print-directory
 DATA_DIR ?= ./var
 LISTEN ?= 127.0.0.1:8080
 
-.PHONY: all build web deps deps-test run test unit integ e2e bench clean format
+.PHONY: all build web deps deps-test run test unit integ e2e fuzz fuzz-build bench clean format
 
 all: deps build web
 
@@ -43,6 +43,14 @@ integ: build-asan/parleyd
 e2e: web build-asan/parleyd
 	@cd tests/e2e && node --test
 
+# The libFuzzer harnesses (tests/fuzz, clang, build-fuzz/): FUZZ_TIME seconds each (default 60),
+# one at a time; executions per harness at the end; non-zero on a crash (input kept).
+fuzz: fuzz-build
+	@scripts/fuzz.sh run
+
+fuzz-build:
+	@scripts/fuzz.sh build
+
 bench: deps build
 	@cmake --build build -j $(JOBS) --target loadgen route_sim sqlite_ceiling send_ceiling
 	@bench/bench.sh
@@ -51,6 +59,6 @@ format:
 	@clang-format -i $$(git ls-files 'src/*.c' 'src/*.h' 'tests/*.c' 'bench/*.c' 'tools/*.c')
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
 
 FORCE:

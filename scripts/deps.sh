@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Parley needs, only those missing (fast when all are there).
 #   scripts/deps.sh build   libraries and tools to build and run parleyd (and Node.js for web/)
-#   scripts/deps.sh test    the above plus what the tests use: cmocka, PostgreSQL, Redis, nginx, Chromium
+#   scripts/deps.sh test    the above plus what the tests use: cmocka, PostgreSQL, Redis, nginx, Chromium,
+#                           clang and its runtime (libFuzzer, sanitizers) for the fuzz harnesses
 set -euo pipefail
 mode=${1:-build}
 
@@ -9,7 +10,8 @@ pkgs=(build-essential cmake pkg-config git
       libuv1-dev libhttp-parser-dev libwslay-dev libssl-dev libsqlite3-dev libpq-dev libhiredis-dev
       libcurl4-openssl-dev libsodium-dev libjansson-dev)
 if [ "$mode" = test ]; then
-  pkgs+=(libcmocka-dev postgresql redis-server nginx-light chromium fonts-wqy-microhei wrk sqlite3 iproute2)
+  pkgs+=(libcmocka-dev postgresql redis-server nginx-light chromium fonts-wqy-microhei wrk sqlite3 iproute2
+         clang libclang-rt-14-dev)
 fi
 command -v node >/dev/null 2>&1 || pkgs+=(nodejs npm)
 

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test suite against the sanitizer build and ends with one summary line:
 #   test: N passed, N failed, N skipped
-# Suites: unit (cmocka under ctest), integ (node --test, real binary), e2e (node --test, real Chromium).
+# Suites: unit (cmocka under ctest), fuzz (each libFuzzer harness for FUZZ_SMOKE seconds, default 10,
+# plus its regression inputs; one test per harness), integ (node --test, real binary), e2e (node
+# --test, real Chromium).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export PARLEY_BIN=${PARLEY_BIN:-$PWD/build-asan/parleyd}
@@ -30,6 +32,16 @@ if [ $rc -ne 0 ] && [ "$uf" -eq 0 ]; then uf=1; cat "$out/unit.txt"; fi
 [ "$uf" -eq 0 ] || { failed_suites+=(unit); sed -n '/Output from these tests/,$p;/FAILED/,+20p' "$out/unit.txt" | head -200; }
 pass=$((pass + up)) fail=$((fail + uf))
 echo "unit: $up passed, $uf failed"
+
+echo "== fuzz harnesses (libFuzzer, ASan+UBSan, ${FUZZ_SMOKE:-10} s each, and their regression inputs)"
+scripts/fuzz.sh smoke > "$out/fuzz.txt" 2>&1
+cat "$out/fuzz.txt"
+fp=$(grep -cE '^fuzz: fuzz_[a-z_]+ ok' "$out/fuzz.txt")
+ff=$(grep -cE '^fuzz: (fuzz_[a-z_]+ FAILED|known .* no longer reproduces)' "$out/fuzz.txt")
+fs=$(grep -cE '^fuzz: (fuzz_[a-z_]+ skipped|known .* still open)' "$out/fuzz.txt")
+pass=$((pass + fp)) fail=$((fail + ff)) skip=$((skip + fs))
+[ "$ff" -eq 0 ] || failed_suites+=(fuzz)
+echo "fuzz: $fp passed, $ff failed, $fs skipped (known open findings: tests/fuzz/known/README.md)"
 
 if ls tests/integ/*.test.mjs >/dev/null 2>&1; then
   echo "== integration tests (real parleyd)"

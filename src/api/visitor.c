@@ -78,7 +78,8 @@ int visitor_token_verify(struct span t, struct visitor_claims *c)
         return ERR_UNAUTHORIZED;
     const char *dot = memrchr(t.p, '.', t.len);
     size_t signed_len = (size_t)(dot - t.p) + 1;
-    if (t.len - signed_len != 32)
+    /* signed_len > 3: the claims after "v1." (rest's length below is signed_len - 4) */
+    if (t.len - signed_len != 32 || signed_len <= 3)
         return ERR_UNAUTHORIZED;
     char mac[33];
     mac_hex(t.p, signed_len, mac);

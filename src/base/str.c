@@ -53,7 +53,8 @@ struct span span_split(struct span *s, char sep)
     struct span head;
     if (!q) {
         head = *s;
-        s->p += s->len;
+        if (s->len) /* an empty span may be SPAN_NULL: NULL + 0 is undefined behaviour */
+            s->p += s->len;
         s->len = 0;
         return head;
     }

@@ -43,6 +43,11 @@ int html_escape(struct buf *out, const char *s, size_t len)
 
 static bool safe_url(const char *u, size_t n)
 {
+    /* Browsers drop tabs and line breaks inside a URL and read '\' as '/': "/\evil.example" and
+     * "/<tab>/evil.example" are "//evil.example", another site. None of them belongs in a link. */
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)u[i] < 0x20 || u[i] == 0x7f || u[i] == '\\')
+            return false;
     if (n >= 7 && strncasecmp(u, "http://", 7) == 0)
         return true;
     if (n >= 8 && strncasecmp(u, "https://", 8) == 0)

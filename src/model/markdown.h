@@ -2,7 +2,8 @@
  * escaped, and only the HTML this renderer writes itself reaches the page. Supported: ATX headings
  * (# .. ######), paragraphs, blank-line breaks, unordered (-, *, +) and ordered (1.) lists, fenced
  * code blocks (```), block quotes (>), horizontal rules (---), and inline **bold**, *italic*,
- * `code` and [links](http(s)://... or /path) (other link schemes are shown as text). No I/O. */
+ * `code` and [links](http(s)://..., mailto:... or /path on this site) (other links are shown as
+ * text). No I/O. */
 #ifndef PARLEY_MODEL_MARKDOWN_H
 #define PARLEY_MODEL_MARKDOWN_H
 #include <stddef.h>

@@ -565,6 +565,34 @@ static void test_stored_shapes(void **state)
         route_settings_load(junk[i], &s);
         assert_int_equal(s.strategy, ROUTE_MANUAL);
     }
+/* Every key of actions is checked, and a first value that is an object does not end the check:
+ * it was the loop variable once (a heap over-read in jansson's iterator; fuzz_json_bodies). */
+static void test_rule_actions_keys(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {
+        "{\"actions\":{\"team_id\":{\"a\":1}}}",
+        "{\"actions\":{\"team_id\":2,\"bogus\":1}}",
+        "{\"actions\":{\"skill\":\"s\",\"priority\":\"high\",\"x\":[]}}",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        json_t *v = json_loads(bad[i], 0, NULL);
+        struct route_rule_input in;
+        struct jfail jf = {0};
+        assert_int_equal(route_rule_parse(v, false, &in, &jf), ERR_VALIDATION);
+        assert_true(jf.field[0] != '\0');
+        json_decref(v);
+    }
+    json_t *v = json_loads("{\"actions\":{\"team_id\":2,\"skill\":\"billing\",\"min_level\":3,"
+                           "\"priority\":\"high\"}}",
+                           0, NULL);
+    struct route_rule_input in;
+    struct jfail jf = {0};
+    assert_int_equal(route_rule_parse(v, false, &in, &jf), 0);
+    assert_int_equal(in.team_id, 2);
+    assert_string_equal(in.skill, "billing");
+    assert_int_equal(in.min_level, 3);
+    json_decref(v);
 }
 
 int main(void)
@@ -580,6 +608,7 @@ int main(void)
         cmocka_unit_test(test_rules_and_settings),
         cmocka_unit_test(test_rule_parse),
         cmocka_unit_test(test_stored_shapes),
+        cmocka_unit_test(test_rule_actions_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
