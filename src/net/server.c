@@ -746,6 +746,16 @@ static const http_parser_settings parser_settings = {
 };
 
 /* conn__feed: parses bytes; runs a request when one is complete; stashes what follows it. */
+/* close_unhandled: closes a connection whose complete request was never handed to a handler (what
+ * came after it does not fit the stash): nobody will answer it, so on_close must free it instead
+ * of leaving it to an answer that never comes. */
+static void close_unhandled(struct conn *c)
+{
+    c->req->dispatched = false;
+    c->req->prechecking = false;
+    conn__close(c);
+}
+
 void conn__feed(struct conn *c, const char *p, size_t len)
 {
     if (conn__closing(c))
@@ -774,7 +784,7 @@ void conn__feed(struct conn *c, const char *p, size_t len)
          * is read, until the precheck lets the body come. */
         http_parser_pause(&c->parser, 0);
         if (done < len && buf_append(&c->stash, p + done, len - done) < 0) {
-            conn__close(c);
+            close_unhandled(c);
             return;
         }
         pause_reading(c);
@@ -787,7 +797,7 @@ void conn__feed(struct conn *c, const char *p, size_t len)
          * with it do we stop reading (no epoll churn for the usual one request per read). */
         if (done < len) {
             if (buf_append(&c->stash, p + done, len - done) < 0) {
-                conn__close(c);
+                close_unhandled(c);
                 return;
             }
             pause_reading(c);
@@ -806,7 +816,7 @@ void conn__feed(struct conn *c, const char *p, size_t len)
         /* An upgrade request without a body: http-parser returns at the end of the head. */
         c->req->dispatched = true;
         if (done < len && buf_append(&c->stash, p + done, len - done) < 0) {
-            conn__close(c);
+            close_unhandled(c);
             return;
         }
         pause_reading(c);

@@ -24,6 +24,7 @@
 #include "model/conversation.h"
 #include "model/flow.h"
 #include "model/inbox.h"
+#include "model/password.h"
 #include "model/user.h"
 #include "net/http.h"
 #include "route/rules.h"
@@ -225,8 +226,11 @@ static void t_user(json_t *body)
         fail("user_email_normalize accepted a bad address");
     if ((s = str_of(body, "name")))
         user_name_valid(s);
-    if ((s = str_of(body, "password")))
-        user_password_valid(s);
+    if ((s = str_of(body, "password"))) {
+        const char *why = password_check(s, str_of(body, "email"), str_of(body, "name"));
+        if (why && !*why)
+            fail("password_check refused with no reason");
+    }
 }
 
 /* ---- 5: contacts (widget PATCH contact, agents' contact update) ---- */
@@ -237,7 +241,8 @@ static void t_contact(json_t *body)
     struct contact_input in;
     char email[USER_EMAIL_MAX + 1];
     struct jfail f = {0};
-    int rc = contact_parse(json_is_object(v) ? v : body, &in, email, &f);
+    int rc = contact_parse(json_is_object(v) ? v : body, json_is_object(v) ? "contact" : NULL, &in,
+                           email, &f);
     if (rc < 0)
         rejected(rc, &f, "contact_parse");
     else if (in.phone && *in.phone && !phone_valid(in.phone))

@@ -15,7 +15,6 @@
 
 struct server nh_srv;
 uv_loop_t *nh_loop;
-bool nh_strict;
 
 enum { MAX_CLIENTS = 8, SETTLE_MAX = 400, QUIET_ROUNDS = 3 };
 static struct nh_client *clients[MAX_CLIENTS];
@@ -44,15 +43,14 @@ size_t nh_chunk(struct nh_rng *r)
     return 1 + nh_rand(r) % most;
 }
 
-/* ---- the known relink finding ----
+/* ---- closed connections stay out of the timeout lists ----
  *
- * server.c puts a connection that is already closing back into a timeout list when the write of
- * an answer fails (finish_request after http_respond), and frees it there: the next operation on
- * that list is a use-after-free (docs/security.md). Until that is fixed, the harness sees every
- * close of a connection (link-time --wrap of uv_close and uv_tcp_close_reset, tests/fuzz/
- * CMakeLists.txt) and, just before server.c's close callback frees it, takes it out of the lists
- * it should no longer be in, so that fuzzing goes on past it. PARLEY_FUZZ_STRICT=1 stops there
- * instead, with a message: that is how tests/fuzz/known/ checks the finding is still open. */
+ * server.c once put a connection that was already closing back into a timeout list when the write
+ * of an answer failed, and freed it there: the next operation on that list was a use-after-free
+ * (docs/security.md). The connection state machine makes that impossible; the harness checks it:
+ * it sees every close of a connection (link-time --wrap of uv_close and uv_tcp_close_reset,
+ * tests/fuzz/CMakeLists.txt) and stops, with a message, if server.c's close callback is about to
+ * free one that is still linked. (ASan would find it a little later, on the list's next use.) */
 
 void __real_uv_close(uv_handle_t *h, uv_close_cb cb);
 void __wrap_uv_close(uv_handle_t *h, uv_close_cb cb);
@@ -63,7 +61,6 @@ static struct {
     uv_handle_t *h;
     uv_close_cb cb;
 } closing[64];
-static unsigned long relinks;
 
 static struct conn *conn_of(uv_handle_t *h)
 {
@@ -87,16 +84,11 @@ static void on_conn_closed(uv_handle_t *h)
         }
     struct conn *c = conn_of(h);
     if (c && (c->tl.list != T_NONE || c->tp.list != T_NONE)) {
-        if (nh_strict) {
-            fprintf(stderr,
-                    "net_harness: connection %" PRIu64 " is freed while still in a timeout "
-                    "list (known finding: a closing connection put back in a list)\n",
-                    c->id);
-            abort();
-        }
-        relinks++;
-        conn__tl_set(c, T_NONE);
-        conn__tp_set(c, false);
+        fprintf(stderr,
+                "net_harness: connection %" PRIu64 " is freed while still in a timeout list (a "
+                "closing connection was put back in a list)\n",
+                c->id);
+        abort();
     }
     if (cb)
         cb(h);
@@ -133,15 +125,6 @@ int __wrap_uv_tcp_close_reset(uv_tcp_t *h, uv_close_cb cb)
     return rc;
 }
 
-static void report_relinks(void)
-{
-    if (relinks)
-        fprintf(stderr,
-                "net_harness: the known relink finding came up %lu time(s) and was worked around "
-                "(PARLEY_FUZZ_STRICT=1 stops at it)\n",
-                relinks);
-}
-
 /* ---- the server ---- */
 
 void nh_start(struct router *rt, const struct server_limits *lim)
@@ -151,8 +134,6 @@ void nh_start(struct router *rt, const struct server_limits *lim)
     signal(SIGPIPE,
            SIG_IGN); /* as parleyd does: a write to a reset socket is an error, not death */
     trace = getenv("NH_TRACE") != NULL;
-    nh_strict = getenv("PARLEY_FUZZ_STRICT") != NULL;
-    atexit(report_relinks);
     nh_loop = xcalloc(1, sizeof(*nh_loop));
     if (uv_loop_init(nh_loop) != 0 || server_init(&nh_srv, nh_loop, rt, lim) < 0 ||
         server_listen(&nh_srv, "127.0.0.1:0", err, sizeof(err)) < 0) {

@@ -6,17 +6,11 @@
 // report (tests/lib/server.mjs fails the test on one). NETFUZZ_SEED replays a run; the seed in use
 // is printed. Node's built-in modules only.
 //
-// While the use-after-free of tests/fuzz/known/fuzz_http/closing-conn-relinked is open (a closing
-// connection put back in a timeout list; docs/security.md) these tests are todo: they find it in
-// the first round, and would find nothing else. Once it is fixed and that input moves to
-// tests/fuzz/regressions/ (scripts/fuzz.sh says so), they count again; NETFUZZ_STRICT=1 counts them
-// now.
+// Its first run found a remote use-after-free in the first round (a closing connection put back in
+// a timeout list; docs/security.md, "Fuzzing"); the second test replays that finding's input.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { startServer } from '../lib/server.mjs';
 import { buildRequest } from './lib/raw.mjs';
 import { encodeFrame, closePayload, connectWs, OP } from './lib/ws.mjs';
@@ -25,9 +19,6 @@ import { sleep, stopServer } from './lib/util.mjs';
 const DURATION_MS = Number(process.env.NETFUZZ_TIME ?? 20) * 1000;
 const SEED = Number(process.env.NETFUZZ_SEED ?? (Date.now() % 2147483647));
 const PER_ROUND = 12; // connections at once
-const KNOWN = join(dirname(fileURLToPath(import.meta.url)), '..', 'fuzz', 'known', 'fuzz_http', 'closing-conn-relinked');
-const OPEN = existsSync(KNOWN) && !process.env.NETFUZZ_STRICT
-  ? { todo: 'known open finding closing-conn-relinked (docs/security.md, owner: src/net/server.c)' } : {};
 
 /** mulberry32: a small seeded generator, so a run can be replayed. */
 function rng(seed) {
@@ -127,17 +118,6 @@ function exchange(port, r, bytes) {
   });
 }
 
-/** stopServer, except that the known finding's sanitizer report does not fail the hook while the
- * tests are todo (the todo test already shows it). */
-async function stop(srv) {
-  try {
-    await stopServer(srv);
-  } catch (e) {
-    if (!OPEN.todo) throw e;
-    console.log(`netfuzz: (todo) ${e.message.split('\n').find((l) => /ERROR: |SUMMARY: /.test(l)) || e.message.slice(0, 200)}`);
-  }
-}
-
 async function healthz(url) {
   const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1000) });
   return res.status;
@@ -183,9 +163,9 @@ describe('network fuzzing', () => {
     };
   });
 
-  after(() => stop(srv));
+  after(() => stopServer(srv));
 
-  it(`stays up under ${DURATION_MS / 1000} s of mutated traffic (NETFUZZ_SEED=${SEED})`, { timeout: DURATION_MS + 60000, ...OPEN }, async () => {
+  it(`stays up under ${DURATION_MS / 1000} s of mutated traffic (NETFUZZ_SEED=${SEED})`, { timeout: DURATION_MS + 60000 }, async () => {
     const r = rng(SEED);
     const deadline = Date.now() + DURATION_MS;
     let rounds = 0, connections = 0;
@@ -222,9 +202,9 @@ describe('network fuzzing', () => {
 describe('a client that resets while its pipelined request is answered', () => {
   let srv;
   before(async () => { srv = await startServer(); });
-  after(() => stop(srv));
+  after(() => stopServer(srv));
 
-  it('leaves no freed connection behind (closing-conn-relinked)', { timeout: 20000, ...OPEN }, async () => {
+  it('leaves no freed connection behind (closing-conn-relinked)', { timeout: 20000 }, async () => {
     const body = JSON.stringify({ email: 'nobody@example.com', password: 'wrong-password-1' });
     const a = net.connect(srv.port, '127.0.0.1');
     await new Promise((res) => a.on('connect', res));

@@ -565,6 +565,8 @@ static void test_stored_shapes(void **state)
         route_settings_load(junk[i], &s);
         assert_int_equal(s.strategy, ROUTE_MANUAL);
     }
+}
+
 /* Every key of actions is checked, and a first value that is an object does not end the check:
  * it was the loop variable once (a heap over-read in jansson's iterator; fuzz_json_bodies). */
 static void test_rule_actions_keys(void **state)
