@@ -489,8 +489,9 @@ static void h_create_user(struct http_req *r)
     j->password = xstrdup(password);
     j->role = (enum role)role;
     j->input = body;
+    struct create_job held = *j; /* a refused job is answered at once, which frees j */
     if (app_hash_submit(r, hash_work, hash_done, j) < 0)
-        create_free(j);
+        create_free(&held);
 }
 
 /* ---- audit log ---- */

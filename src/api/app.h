@@ -92,7 +92,8 @@ static inline struct visitor_claims *req_visitor(struct http_req *r) /* R_VISITO
 int app_store_write(struct http_req *r, store_job_fn fn, store_done_fn done, void *arg);
 int app_store_read(struct http_req *r, store_job_fn fn, store_done_fn done, void *arg);
 /* app_hash_submit: runs fn on a password-hashing thread and done on the loop; when the hashing
- * queue is full answers 503 (Retry-After) and returns < 0 (done is then never called). */
+ * queue is full answers 503 (Retry-After) and returns < 0 (done is then never called; the answer
+ * frees the request's arena, as with app_store_write). */
 int app_hash_submit(struct http_req *r, workq_fn fn, workq_done_fn done, void *arg);
 /* app_page: ?limit (1..200, default 50) and ?offset (>= 0); answers 422 and returns < 0 if bad. */
 int app_page(struct http_req *r, int64_t *limit, int64_t *offset);

@@ -288,3 +288,25 @@ it('with a full store queue: every create is 201 or 503 busy with Retry-After: 1
     assert.deepEqual([...stored].sort(), [...created].sort(), 'the stored users must be exactly those answered 201');
   } finally { await stopServer(s2); }
 });
+
+it('with a full password-hashing queue: every create is 201 or 503 busy, exactly the 201s exist, and nothing is freed twice', { timeout: 60000 }, async () => {
+  const s2 = await startServer({ args: ['--hash-threads', '1', '--hash-queue', '1'] });
+  try {
+    const a = await s2.login();
+    const id = a.user.accounts[0].id;
+    const rs = await Promise.all(Array.from({ length: 12 }, (_, i) => s2.request('POST', `/api/v1/accounts/${id}/users`,
+      { token: a.token, body: { email: `hashq${i}@example.com`, name: `Hash ${i}`, password: 'agent-secret-72', role: 'agent' } })));
+    const created = new Set();
+    let busy = 0;
+    for (const [i, r] of rs.entries()) {
+      if (r.status === 201) { created.add(`hashq${i}@example.com`); continue; }
+      assertError(r, 503, 'busy');
+      assert.equal(r.headers.get('retry-after'), '1');
+      busy++;
+    }
+    assert.ok(busy > 0, 'twelve at once must find a queue of one full');
+    const list = await s2.request('GET', `/api/v1/accounts/${id}/users?limit=200`, { token: a.token });
+    const stored = new Set(list.body.data.map((u) => u.email).filter((e) => e.startsWith('hashq')));
+    assert.deepEqual([...stored].sort(), [...created].sort());
+  } finally { await stopServer(s2); }
+});
