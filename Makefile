@@ -48,7 +48,7 @@ e2e: web build-asan/parleyd
 fuzz: fuzz-build
 	@scripts/fuzz.sh run
 
-fuzz-build:
+fuzz-build: deps-test
 	@scripts/fuzz.sh build
 
 bench: deps build

@@ -44,8 +44,6 @@ struct nh_client {
 
 extern struct server nh_srv;
 extern uv_loop_t *nh_loop;
-/* PARLEY_FUZZ_STRICT=1: no workaround for known open findings (docs/security.md): the harness
- * stops at them, which is how their inputs in tests/fuzz/known/ are checked. */
 
 /* nh_start: once per process: a loop, the server with these limits and router, listening. */
 void nh_start(struct router *rt, const struct server_limits *lim);
