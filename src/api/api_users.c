@@ -301,13 +301,13 @@ static void h_update_user(struct http_req *r)
                            "unknown field; you can change name, role, capacity, skills,"
                            " languages and region.");
     }
-    if (rc == 0)
-        rc = json_get_str(body, "name", false, 1, USER_NAME_MAX, &j->name, &f);
-    if (rc == 0 && j->name)
+    if (rc >= 0)
+        rc = json_field_str(body, "name", false, 1, USER_NAME_MAX, &j->name, &f);
+    if (rc >= 0 && j->name)
         rc = user_name_check(j->name, "name", USER_NAME_MAX, &f);
-    if (rc == 0 && json_object_get(body, "role"))
-        rc = json_get_enum(body, "role", true, roles, &j->role, &f);
-    if (rc == 0)
+    if (rc >= 0 && json_object_get(body, "role"))
+        rc = json_field_enum(body, "role", true, roles, &j->role, &f);
+    if (rc >= 0)
         rc = user_profile_parse(body, &j->profile, &f);
     if (rc < 0) {
         json_decref(body);
@@ -463,21 +463,21 @@ static void h_create_user(struct http_req *r)
     const char *email = NULL, *name = NULL, *password = NULL;
     static const char *const roles[] = {"agent", "supervisor", "admin", NULL};
     int role = 0;
-    int rc = json_get_str(body, "email", true, 1, USER_EMAIL_MAX, &email, &f);
-    if (rc == 0 && !user_email_normalize(email, j->email))
+    int rc = json_field_str(body, "email", true, 1, USER_EMAIL_MAX, &email, &f);
+    if (rc >= 0 && !user_email_normalize(email, j->email))
         rc = json_fail(&f, "email", "email must be an e-mail address like name@example.com.");
-    if (rc == 0)
-        rc = json_get_str(body, "name", true, 1, USER_NAME_MAX, &name, &f);
-    if (rc == 0)
+    if (rc >= 0)
+        rc = json_field_str(body, "name", true, 1, USER_NAME_MAX, &name, &f);
+    if (rc >= 0)
         rc = user_name_check(name, "name", USER_NAME_MAX, &f);
-    if (rc == 0)
-        rc = json_get_str(body, "password", true, 1, PASSWORD_MAX, &password, &f);
-    const char *weak = rc == 0 ? password_check(password, j->email, name) : NULL;
+    if (rc >= 0)
+        rc = json_field_str(body, "password", true, 1, PASSWORD_MAX, &password, &f);
+    const char *weak = rc >= 0 ? password_check(password, j->email, name) : NULL;
     if (weak)
         rc = json_fail(&f, "password", "%s", weak);
-    if (rc == 0)
-        rc = json_get_enum(body, "role", true, roles, &role, &f);
-    if (rc == 0)
+    if (rc >= 0)
+        rc = json_field_enum(body, "role", true, roles, &role, &f);
+    if (rc >= 0)
         rc = user_profile_parse(body, &j->profile, &f);
     if (rc < 0) {
         json_decref(body);
@@ -590,7 +590,7 @@ static void h_availability(struct http_req *r)
         return;
     struct jfail f = {0};
     int st;
-    int rc = json_get_enum(body, "status", true, names, &st, &f);
+    int rc = json_field_enum(body, "status", true, names, &st, &f);
     json_decref(body);
     if (rc < 0) {
         http_respond_jfail(r, rc, &f);

@@ -534,9 +534,9 @@ static void h_login(struct http_req *r)
         return;
     struct jfail f = {0};
     const char *email = NULL, *password = NULL;
-    int rc = json_get_str(body, "email", true, 1, 1000, &email, &f);
-    if (rc == 0)
-        rc = json_get_str(body, "password", true, 1, 1000, &password, &f);
+    int rc = json_field_str(body, "email", true, 1, 1000, &email, &f);
+    if (rc >= 0)
+        rc = json_field_str(body, "password", true, 1, 1000, &password, &f);
     if (rc < 0) {
         json_decref(body);
         http_respond_jfail(r, rc, &f);
@@ -743,9 +743,9 @@ static void h_me_update(struct http_req *r)
         if (strcmp(key, "name") != 0 && rc == 0)
             rc = json_fail(&f, key, "unknown field; you can change your name.");
     }
-    if (rc == 0)
-        rc = json_get_str(body, "name", true, 1, USER_NAME_MAX, &name, &f);
-    if (rc == 0)
+    if (rc >= 0)
+        rc = json_field_str(body, "name", true, 1, USER_NAME_MAX, &name, &f);
+    if (rc >= 0)
         rc = user_name_check(name, "name", USER_NAME_MAX, &f);
     if (rc < 0) {
         json_decref(body);

@@ -462,12 +462,12 @@ static void cmd_typing(struct ws_session *s, json_t *v)
     struct jfail f = {0};
     int rc = 0;
     if (!s->visitor) {
-        rc = json_get_int(v, "conversation_id", true, 1, INT64_MAX, &c->conversation_id, &f);
-        if (rc == 0)
-            rc = json_get_bool(v, "private", false, &c->private, &f);
+        rc = json_field_int(v, "conversation_id", true, 1, INT64_MAX, &c->conversation_id, &f);
+        if (rc >= 0)
+            rc = json_field_bool(v, "private", false, &c->private, &f);
     }
-    if (rc == 0)
-        rc = json_get_bool(v, "on", false, &c->on, &f);
+    if (rc >= 0)
+        rc = json_field_bool(v, "on", false, &c->on, &f);
     if (rc < 0 || store_read(the_app->store, typing_fn, typing_done, c) < 0) {
         if (rc < 0)
             send_error(s->conn_id, NULL, rc, f.field[0] ? f.field : NULL, f.msg);
@@ -517,13 +517,13 @@ static void cmd_read(struct ws_session *s, json_t *v)
     struct jfail f = {0};
     int rc = 0;
     if (!s->visitor)
-        rc = json_get_int(v, "conversation_id", true, 1, INT64_MAX, &c->cr.conversation_id, &f);
-    if (rc == 0)
-        rc = json_get_int(v, "message_id", true, 1, INT64_MAX, &c->cr.message_id, &f);
+        rc = json_field_int(v, "conversation_id", true, 1, INT64_MAX, &c->cr.conversation_id, &f);
+    if (rc >= 0)
+        rc = json_field_int(v, "message_id", true, 1, INT64_MAX, &c->cr.message_id, &f);
     const char *cid = NULL;
-    if (rc == 0)
-        rc = json_get_str(v, "client_id", false, 1, 64, &cid, &f);
-    if (rc == 0 && cid && !client_id_valid(cid))
+    if (rc >= 0)
+        rc = json_field_str(v, "client_id", false, 1, 64, &cid, &f);
+    if (rc >= 0 && cid && !client_id_valid(cid))
         rc = json_fail(&f, "client_id", "client_id must be 1 to 64 printable ASCII characters.");
     if (rc < 0)
         cid = NULL; /* never echo back what failed the check */

@@ -249,33 +249,6 @@ int json_field_object(json_t *obj, const char *name, bool required, json_t **out
     return 1;
 }
 
-int json_get_str(json_t *obj, const char *key, bool required, size_t min_chars, size_t max_chars,
-                 const char **out, struct jfail *f)
-{
-    int rc = json_field_str(obj, key, required, min_chars, max_chars, out, f);
-    return rc < 0 ? rc : 0;
-}
-
-int json_get_int(json_t *obj, const char *key, bool required, int64_t min, int64_t max,
-                 int64_t *out, struct jfail *f)
-{
-    int rc = json_field_int(obj, key, required, min, max, out, f);
-    return rc < 0 ? rc : 0;
-}
-
-int json_get_bool(json_t *obj, const char *key, bool required, bool *out, struct jfail *f)
-{
-    int rc = json_field_bool(obj, key, required, out, f);
-    return rc < 0 ? rc : 0;
-}
-
-int json_get_enum(json_t *obj, const char *key, bool required, const char *const *allowed, int *out,
-                  struct jfail *f)
-{
-    int rc = json_field_enum(obj, key, required, allowed, out, f);
-    return rc < 0 ? rc : 0;
-}
-
 json_t *json_time(int64_t ms)
 {
     if (ms == 0)

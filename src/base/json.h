@@ -51,18 +51,6 @@ int json_field_array(json_t *obj, const char *name, bool required, size_t min, s
 /* json_field_object: an object; *out borrows it from obj. */
 int json_field_object(json_t *obj, const char *name, bool required, json_t **out, struct jfail *f);
 
-/* The earlier form of the getters: 0 for present and absent alike (*out untouched when absent), so
- * a caller that needs to know must look at the key itself. Kept for the call sites that chain on
- * rc == 0 (api/auth.c, api/api_users.c, api/ws_proto.c) until they move to json_field_*; a null is
- * an error here too. New code uses json_field_*. */
-int json_get_str(json_t *obj, const char *key, bool required, size_t min_chars, size_t max_chars,
-                 const char **out, struct jfail *f);
-int json_get_int(json_t *obj, const char *key, bool required, int64_t min, int64_t max,
-                 int64_t *out, struct jfail *f);
-int json_get_bool(json_t *obj, const char *key, bool required, bool *out, struct jfail *f);
-int json_get_enum(json_t *obj, const char *key, bool required, const char *const *allowed, int *out,
-                  struct jfail *f);
-
 int json_fail(struct jfail *f, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

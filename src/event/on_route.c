@@ -1042,7 +1042,8 @@ void on_route(const struct event *ev)
         kick(acc);
     } else if (strcmp(t, "message.created") == 0) {
         json_t *m = json_object_get(ev->data, "message");
-        const char *st = json_string_value(json_object_get(m, "sender_type"));
+        /* the message's sender is {"type","id","name"} (message_json) */
+        const char *st = json_string_value(json_object_get(json_object_get(m, "sender"), "type"));
         if (st && strcmp(st, "user") == 0 && !json_is_true(json_object_get(m, "private")))
             route_conv_replied(acc, ev->conversation_id);
     } else if (strcmp(t, "user.availability_changed") == 0) {

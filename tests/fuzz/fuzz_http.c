@@ -122,10 +122,10 @@ static void h_login(struct http_req *r)
     struct jfail f = {0};
     const char *email = NULL, *password = NULL;
     char norm[USER_EMAIL_MAX + 1];
-    int rc = json_get_str(body, "email", true, 1, USER_EMAIL_MAX, &email, &f);
-    if (rc == 0)
-        rc = json_get_str(body, "password", true, 1, PASSWORD_MAX, &password, &f);
-    if (rc == 0 && !user_email_normalize(email, norm))
+    int rc = json_field_str(body, "email", true, 1, USER_EMAIL_MAX, &email, &f);
+    if (rc >= 0)
+        rc = json_field_str(body, "password", true, 1, PASSWORD_MAX, &password, &f);
+    if (rc >= 0 && !user_email_normalize(email, norm))
         rc = json_fail(&f, "email", "not an e-mail address");
     if (rc < 0) {
         json_decref(body);
@@ -184,7 +184,7 @@ static void h_availability(struct http_req *r)
         return;
     struct jfail f = {0};
     int st;
-    int rc = json_get_enum(body, "availability", true, states, &st, &f);
+    int rc = json_field_enum(body, "availability", true, states, &st, &f);
     json_decref(body);
     if (rc < 0)
         http_respond_jfail(r, rc, &f);

@@ -10,7 +10,7 @@
  *     through their JSON and load functions, flow steps, pre-chat fields);
  *   - strings the getters accept are within their bounds, in code points.
  *
- * The parsers that live inside a handler (static, or inline json_get_* calls) cannot be called
+ * The parsers that live inside a handler (static, or inline json_field_* calls) cannot be called
  * from here; their getters are covered by target 0, and tests/fuzz/README.md lists them. */
 #include "base/sys.h"
 #include "base/json.h"
@@ -72,32 +72,33 @@ static void t_getters(json_t *body, unsigned variant)
         size_t lo = h % 4, hi = lo + h % 300;
         bool req = h & 1;
         const char *s = NULL;
-        int rc = json_get_str(body, key, req, lo, hi, &s, &f);
+        int rc = json_field_str(body, key, req, lo, hi, &s, &f);
         if (rc < 0)
-            rejected(rc, &f, "json_get_str");
+            rejected(rc, &f, "json_field_str");
         else if (s && (!utf8_valid(s, strlen(s)) || utf8_chars(s, strlen(s)) < lo ||
                        utf8_chars(s, strlen(s)) > hi))
-            fail("json_get_str accepted a string outside its bounds");
+            fail("json_field_str accepted a string outside its bounds");
         int64_t i = 0, min = -(int64_t)(h % 1000), max = (int64_t)(h % 100000);
         memset(&f, 0, sizeof(f));
-        if ((rc = json_get_int(body, key, req, min, max, &i, &f)) < 0)
-            rejected(rc, &f, "json_get_int");
+        if ((rc = json_field_int(body, key, req, min, max, &i, &f)) < 0)
+            rejected(rc, &f, "json_field_int");
         else if (i < min || i > max)
-            fail("json_get_int accepted an integer outside its bounds");
+            fail("json_field_int accepted an integer outside its bounds");
         bool b;
         memset(&f, 0, sizeof(f));
-        if ((rc = json_get_bool(body, key, req, &b, &f)) < 0)
-            rejected(rc, &f, "json_get_bool");
+        if ((rc = json_field_bool(body, key, req, &b, &f)) < 0)
+            rejected(rc, &f, "json_field_bool");
         int e = -1;
         memset(&f, 0, sizeof(f));
-        if ((rc = json_get_enum(body, key, req, allowed, &e, &f)) < 0)
-            rejected(rc, &f, "json_get_enum");
+        if ((rc = json_field_enum(body, key, req, allowed, &e, &f)) < 0)
+            rejected(rc, &f, "json_field_enum");
         else if (e >= (int)ARRAY_SIZE(allowed) - 1)
-            fail("json_get_enum gave an index past its list");
+            fail("json_field_enum gave an index past its list");
         /* a key that is not there: required fails, optional leaves *out alone */
         memset(&f, 0, sizeof(f));
         s = "untouched";
-        if (json_get_str(v, "\x01missing", false, 0, 10, &s, &f) != 0 || strcmp(s, "untouched"))
+        if (json_field_str(body, "\x01missing", false, 0, 10, &s, &f) != 0 ||
+            strcmp(s, "untouched"))
             fail("an optional missing field was not left alone");
     }
 }

@@ -307,6 +307,26 @@ describe('routing', () => {
     for (const s of [...ws, pws, qws, v.ws, v2.ws]) s.destroy();
   });
 
+  it('an agent who replies in time is neither re-routed nor excluded (the router hears the reply)', async () => {
+    const rae = await agent('Rae Replies', { capacity: 2 });
+    const ib = await inbox('Replying', { strategy: 'round_robin', reroute_after_seconds: 1 }, [rae]);
+    await req('PUT', '/api/v1/me/availability', { status: 'online' }, rae.token);
+    const rws = await connect(rae.token);
+    const v = await visitor(ib.widget_token, 'is anyone there?');
+    await passes(async () => assert.equal((await conv(v.cid)).assignee_id, rae.id));
+    await rws.sendJson({ type: 'message.send', conversation_id: v.cid, client_id: 'rae-1', content: 'Yes, Rae here' });
+    await rws.waitFor(isText('ack'), 5000, 'ack');
+    await sleep(2200); // two ticks past reroute_after_seconds
+    assert.equal((await conv(v.cid)).assignee_id, rae.id);
+    // Back in the queue with only Rae free, it goes to Rae again: she was not excluded as if she had
+    // stayed silent.
+    assert.equal((await req('PATCH', `${A}/conversations/${v.cid}`, { assignee_id: null })).status, 200);
+    await passes(async () => assert.equal((await conv(v.cid)).assignee_id, rae.id), { timeout: 3000 });
+    const h = (await req('GET', `${A}/conversations/${v.cid}/assignments`)).body.data.map((r) => r.reason);
+    assert.deepEqual(h.slice(0, 3), ['auto', 'unassign', 'auto']);
+    for (const s of [rws, v.ws]) s.destroy();
+  });
+
   it('settings and profiles: bad input is refused and changes nothing', async () => {
     const u = await agent('Val Idate');
     for (const [body, field] of [

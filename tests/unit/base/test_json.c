@@ -472,41 +472,6 @@ static void test_get_array_object(void **state)
 }
 
 /* The earlier getters: 0 whether the field is there or not, a null an error all the same. */
-static void test_get_compat(void **state)
-{
-    (void)state;
-    json_t *o = parse_ok("{\"s\":\"x\",\"i\":3,\"t\":true,\"e\":\"b\",\"n\":null}");
-    static const char *const ab[] = {"a", "b", NULL};
-    struct jfail f;
-    const char *s = NULL;
-    int64_t i = 0;
-    bool b = false;
-    int e = -1;
-    assert_int_equal(json_get_str(o, "s", true, 0, 5, &s, &f), 0);
-    assert_string_equal(s, "x");
-    assert_int_equal(json_get_int(o, "i", true, 0, 5, &i, &f), 0);
-    assert_int_equal(i, 3);
-    assert_int_equal(json_get_bool(o, "t", true, &b, &f), 0);
-    assert_true(b);
-    assert_int_equal(json_get_enum(o, "e", true, ab, &e, &f), 0);
-    assert_int_equal(e, 1);
-    s = "untouched";
-    assert_int_equal(json_get_str(o, "absent", false, 0, 5, &s, &f), 0);
-    assert_string_equal(s, "untouched");
-    memset(&f, 0, sizeof(f));
-    check_fail(json_get_str(o, "n", false, 0, 5, &s, &f), &f, "n", "null is not allowed");
-    memset(&f, 0, sizeof(f));
-    check_fail(json_get_int(o, "n", false, 0, 5, &i, &f), &f, "n", "null is not allowed");
-    memset(&f, 0, sizeof(f));
-    check_fail(json_get_bool(o, "n", false, &b, &f), &f, "n", "null is not allowed");
-    memset(&f, 0, sizeof(f));
-    check_fail(json_get_enum(o, "n", false, ab, &e, &f), &f, "n", "null is not allowed");
-    assert_string_equal(s, "untouched");
-    assert_int_equal(i, 3);
-    assert_int_equal(e, 1);
-    json_decref(o);
-}
-
 static void test_check_chars(void **state)
 {
     (void)state;
@@ -600,7 +565,7 @@ int main(void)
         cmocka_unit_test(test_get_str),         cmocka_unit_test(test_get_int),
         cmocka_unit_test(test_get_num),         cmocka_unit_test(test_get_bool),
         cmocka_unit_test(test_get_enum),        cmocka_unit_test(test_get_array_object),
-        cmocka_unit_test(test_get_compat),      cmocka_unit_test(test_check_chars),
+        cmocka_unit_test(test_check_chars),
         cmocka_unit_test(test_json_fail),       cmocka_unit_test(test_json_time),
         cmocka_unit_test(test_dump_compact),
     };
