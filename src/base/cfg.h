@@ -68,9 +68,9 @@
       "other origins (https://host[:port], comma-separated) whose pages may make signed-in "       \
       "requests with the session cookie; the console's own origin always may")                     \
     X(login_max_per_ip_email, "login-max-per-ip-email", INT, "5", 1, 1000000, 0,                   \
-      "sign-in attempts for one e-mail from one address per window before 429")                   \
+      "sign-in attempts for one e-mail from one address per window before 429")                    \
     X(login_max_per_email, "login-max-per-email", INT, "10", 1, 1000000, 0,                        \
-      "sign-in attempts for one e-mail from all addresses per window before 429")                 \
+      "sign-in attempts for one e-mail from all addresses per window before 429")                  \
     X(login_max_per_ip, "login-max-per-ip", INT, "100", 1, 1000000, 0,                             \
       "sign-in attempts from one address, any e-mail, per window before 429 (a ceiling above "     \
       "what one office behind a NAT produces)")                                                    \

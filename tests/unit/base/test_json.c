@@ -565,9 +565,8 @@ int main(void)
         cmocka_unit_test(test_get_str),         cmocka_unit_test(test_get_int),
         cmocka_unit_test(test_get_num),         cmocka_unit_test(test_get_bool),
         cmocka_unit_test(test_get_enum),        cmocka_unit_test(test_get_array_object),
-        cmocka_unit_test(test_check_chars),
-        cmocka_unit_test(test_json_fail),       cmocka_unit_test(test_json_time),
-        cmocka_unit_test(test_dump_compact),
+        cmocka_unit_test(test_check_chars),     cmocka_unit_test(test_json_fail),
+        cmocka_unit_test(test_json_time),       cmocka_unit_test(test_dump_compact),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
