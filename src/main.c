@@ -5,7 +5,7 @@
 #include "base/cfg.h"
 #include "base/log.h"
 #include "api/app.h"
-#include "api/conv.h"
+#include "conv/conv.h"
 #include "event/event.h"
 #include "event/on_push.h"
 #include "event/on_route.h"

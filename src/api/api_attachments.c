@@ -14,6 +14,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "api/app.h"
+#include "model/attachment.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -137,16 +138,6 @@ static void upload_work(uv_work_t *w)
     }
 }
 
-json_t *api_attachments_json(int64_t id, const char *filename, const char *type, int64_t size,
-                             const char *token)
-{
-    char url[160];
-    snprintf(url, sizeof(url), "/api/v1/attachments/%" PRId64 "?t=%s", id, token);
-    return json_pack("{s:I, s:s, s:s, s:I, s:s, s:b}", "id", (json_int_t)id, "filename", filename,
-                     "content_type", type, "size", (json_int_t)size, "url", url, "image",
-                     strncmp(type, "image/", 6) == 0);
-}
-
 static int insert_fn(struct store_tx *tx, void *arg)
 {
     struct upload_job *j = arg;
@@ -159,7 +150,7 @@ static int insert_fn(struct store_tx *tx, void *arg)
         j->uploader_type, j->uploader_id, clock_wall_ms(), j->token);
     if (rc < 0)
         return rc;
-    j->body = api_attachments_json(j->id, j->filename, j->type, (int64_t)j->r->body.len, j->token);
+    j->body = attachment_json(j->id, j->filename, j->type, (int64_t)j->r->body.len, j->token);
     return 0;
 }
 

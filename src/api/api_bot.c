@@ -6,7 +6,7 @@
 #include "base/sys.h"
 
 #include "api/app.h"
-#include "api/conv.h"
+#include "conv/conv.h"
 #include "base/alloc.h"
 #include "base/clock.h"
 #include "event/on_bot.h"

@@ -5,7 +5,7 @@
 #include "base/sys.h"
 #include "base/clock.h"
 #include "api/app.h"
-#include "api/conv.h"
+#include "conv/conv.h"
 #include "model/conversation.h"
 #include "model/user.h"
 

@@ -15,7 +15,7 @@
 #include <math.h>
 
 #include "api/app.h"
-#include "api/conv.h"
+#include "conv/conv.h"
 #include "base/clock.h"
 #include "nlp/senti.h"
 

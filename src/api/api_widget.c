@@ -8,7 +8,7 @@
 #include "api/app.h"
 #include "event/on_route.h"
 #include "event/on_bot.h"
-#include "api/conv.h"
+#include "conv/conv.h"
 #include "event/event.h"
 #include "event/on_push.h"
 #include "model/conversation.h"

@@ -9,6 +9,7 @@
 
 #include "base/map.h"
 #include "base/workq.h"
+#include "model/role.h"
 #include <http_parser.h>
 
 #include "net/http.h"
@@ -30,7 +31,6 @@ enum {
     R_VISITOR = 1u << 5,
 };
 
-enum role { ROLE_AGENT = 0, ROLE_SUPERVISOR = 1, ROLE_ADMIN = 2 };
 
 struct membership {
     int64_t account_id;
@@ -124,8 +124,6 @@ int app_check_members(struct store_tx *tx, int64_t account_id, const int64_t *id
  * `field` (in a store job). */
 int app_check_team(struct store_tx *tx, int64_t account_id, int64_t team_id, const char *field,
                    struct jfail *f);
-const char *role_name(enum role r);
-int role_parse(const char *s, enum role *out);
 
 /* token helpers (auth.c) */
 void auth_token_hash(const char *token, size_t len, char out[65]);
@@ -190,10 +188,6 @@ int kb_search_tx(struct store_tx *tx, int64_t account_id, const char *locale, co
 void api_teams_routes(struct router *rt);
 void api_routing_routes(struct router *rt);
 void api_attachments_routes(struct router *rt);
-/* api_attachments_json: an attachment as the API shows it, with its download URL (the token in it).
- */
-json_t *api_attachments_json(int64_t id, const char *filename, const char *type, int64_t size,
-                             const char *token);
 void ws_proto_routes(struct router *rt);
 /* ws_proto_end_session: closes (4401, reason) every socket opened with the session or API token:
  * it was signed out or revoked. */

@@ -27,8 +27,7 @@
 #include <math.h>
 #include <stdatomic.h>
 
-#include "api/app.h"
-#include "api/conv.h"
+#include "conv/conv.h"
 #include "base/alloc.h"
 #include "base/clock.h"
 #include "base/log.h"

@@ -28,7 +28,7 @@
 #include <unistd.h>
 
 #include "api/app.h"
-#include "api/conv.h"
+#include "conv/conv.h"
 #include "model/password.h"
 #include "model/user.h"
 #include "net/http.h"

@@ -19,7 +19,7 @@
 #include <sodium.h>
 
 #include "api/app.h"
-#include "api/conv.h"
+#include "conv/conv.h"
 #include "model/bot.h"
 #include "model/conversation.h"
 #include "model/flow.h"

@@ -1,7 +1,9 @@
-/* conv.h: conversations and messages inside store jobs, shared by the agent REST API, the widget
- * API and the WebSocket commands: loading them as JSON with the caller's access rule, sending a
- * message (idempotent on client_id), and marking read. Every change emits its events in the same
- * transaction (event/event.h). */
+/* conv.h: the conversation service: the one owner of conversations and messages. Every writer (the
+ * agent REST API, the widget, WebSocket commands, the router, the bot, future channels) calls it
+ * inside its store job; it holds the domain rules and emits the events in the same transaction
+ * (event/event.h). Also its readers: conversations, messages and contacts as JSON, each with the
+ * caller's access rule. Files: find.c (readers), send.c (sending a message), assign.c, read.c
+ * (read marks), index.c (the search index). */
 #ifndef PARLEY_CONV_H
 #define PARLEY_CONV_H
 
@@ -9,7 +11,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "api/app.h"
+#include "model/role.h"
+#include "store/store.h"
 #include "base/json.h"
 #include "event/event.h"
 

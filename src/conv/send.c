@@ -1,0 +1,357 @@
+/* send.c: sending a message: the one path every sender takes (visitor, agent, bot, API). It finds
+ * or opens the conversation, stores the message and what it changes in the conversation, and emits
+ * the events, in the caller's write job. */
+#include "base/sys.h"
+#include "base/clock.h"
+#include "conv/conv.h"
+#include "conv/conv_int.h"
+
+#include <math.h>
+
+#include "event/on_senti.h"
+#include "model/attachment.h"
+#include "model/bot.h"
+#include "model/conversation.h"
+#include "store/store.h"
+
+/* ---- sending ---- */
+
+int msg_send_parse(json_t *body, struct msg_send *ms, bool agent, bool need_conversation,
+                   struct jfail *f)
+{
+    const char *content = NULL, *client_id = NULL;
+    int64_t cid = 0;
+    int rc = 0;
+    if (need_conversation)
+        rc = json_field_int(body, "conversation_id", true, 1, INT64_MAX, &cid, f);
+    if (rc >= 0)
+        rc = json_field_str(body, "content", false, 0, MSG_CONTENT_MAX, &content, f);
+    if (rc >= 0 &&
+        (rc = json_field_str(body, "client_id", false, 1, MSG_CLIENT_ID_MAX, &client_id, f)) == 1 &&
+        !client_id_valid(client_id))
+        rc = json_fail(f, "client_id", "client_id must be 1 to 64 printable ASCII characters.");
+    if (rc >= 0 && agent)
+        rc = json_field_bool(body, "private", false, &ms->private, f);
+    else if (rc >= 0 && json_object_get(body, "private"))
+        rc = json_fail(f, "private", "visitors cannot write private notes.");
+    json_t *ids = NULL;
+    if (rc >= 0 && json_field_array(body, "attachment_ids", false, 0, MSG_ATTACH_MAX, &ids, f) < 0)
+        rc = json_fail(f, "attachment_ids",
+                       "attachment_ids must be an array of at most %d attachment ids.",
+                       MSG_ATTACH_MAX);
+    size_t i;
+    json_t *v;
+    json_array_foreach(ids, i, v)
+    {
+        if (rc >= 0 && (!json_is_integer(v) || json_integer_value(v) <= 0))
+            rc = json_fail(f, "attachment_ids",
+                           "each attachment id must be a positive integer (item %zu is not).",
+                           i + 1);
+        else if (rc >= 0)
+            ms->attachment_ids[ms->nattach++] = json_integer_value(v);
+    }
+    if (rc >= 0 && (!content || text_blank(content)) && ms->nattach == 0)
+        rc = json_fail(f, "content", "content is required: write a message or attach a file.");
+    if (rc < 0)
+        return rc;
+    ms->conversation_id = cid;
+    ms->content = xstrdup(content ? content : "");
+    ms->client_id = client_id ? xstrdup(client_id) : NULL;
+    /* A customer's words get a sentiment score here, on the loop where the command is parsed (the
+     * account's model: tens of microseconds), so the writer thread (which every durable message
+     * waits for) only stores it. */
+    ms->sentiment =
+        agent ? NAN : on_senti_score(ms->actor.account_id, ms->content, strlen(ms->content));
+    return 0;
+}
+
+void msg_send_release(struct msg_send *ms)
+{
+    free(ms->content);
+    free(ms->client_id);
+    json_decref(ms->message);
+    ms->content = ms->client_id = NULL;
+    ms->message = NULL;
+    event_batch_reset(&ms->events);
+}
+
+static int64_t sender_id(const struct msg_send *ms)
+{
+    return ms->actor.visitor ? ms->actor.contact_id : ms->actor.user_id;
+}
+
+static int find_duplicate(struct store_tx *tx, struct msg_send *ms)
+{
+    char sql[1024];
+    snprintf(sql, sizeof(sql),
+             "%s WHERE m.account_id = $1 AND m.sender_type = $2 AND m.sender_id = $3"
+             " AND m.client_id = $4",
+             MSG_SELECT);
+    struct store_rows rows;
+    int rc = tx_query(tx, &rows, sql, "itit", ms->actor.account_id, ms->sender_type, sender_id(ms),
+                      ms->client_id);
+    if (rc < 0)
+        return rc;
+    rc = rows_next(&rows);
+    if (rc == 1) {
+        ms->message = message_json(&rows);
+        ms->duplicate = true;
+    }
+    rows_close(&rows);
+    return rc < 0 ? rc : 0;
+}
+
+struct conv_state {
+    int64_t id, inbox_id, contact_id, assignee_id;
+    char status[16];
+    char priority[16];
+    bool created;
+    bool bot;          /* the bot is answering: the conversation stays pending, out of the queue */
+    bool has_settings; /* settings read (only when a decision needs them) */
+    struct bot_settings settings; /* visitors: their inbox's bot settings */
+};
+
+/* inbox_settings: the visitor's inbox's bot settings into cs; ERR_NOTFOUND if it was deleted. */
+static int inbox_settings(struct store_tx *tx, const struct conv_actor *a, struct conv_state *cs)
+{
+    struct store_rows rows;
+    int rc =
+        tx_query(tx, &rows,
+                 "SELECT bot FROM inboxes WHERE id = $1 AND account_id = $2 AND deleted_at IS NULL",
+                 "ii", a->inbox_id, a->account_id);
+    if (rc < 0)
+        return rc;
+    if ((rc = rows_next(&rows)) == 1)
+        bot_settings_load(rows_text(&rows, 0), &cs->settings);
+    rows_close(&rows);
+    cs->has_settings = rc == 1;
+    return rc < 0 ? rc : rc == 0 ? ERR_NOTFOUND : 0;
+}
+
+/* visitor_conversation: the visitor's open conversation in their inbox, or a new one. */
+static int visitor_conversation(struct store_tx *tx, struct msg_send *ms, struct conv_state *cs,
+                                int64_t now)
+{
+    const struct conv_actor *a = &ms->actor;
+    struct store_rows rows;
+    int rc = tx_query(tx, &rows,
+                      "SELECT id, status, COALESCE(assignee_id, 0), priority,"
+                      " COALESCE(bot_state, '') IN ('active', 'collecting') FROM conversations"
+                      " WHERE account_id = $1 AND contact_id = $2 AND inbox_id = $3"
+                      " AND status <> 'resolved' ORDER BY id DESC LIMIT 1",
+                      "iii", a->account_id, a->contact_id, a->inbox_id);
+    if (rc < 0)
+        return rc;
+    rc = rows_next(&rows);
+    if (rc == 1) {
+        cs->id = rows_i64(&rows, 0);
+        snprintf(cs->status, sizeof(cs->status), "%s", rows_text(&rows, 1));
+        cs->assignee_id = rows_i64(&rows, 2);
+        snprintf(cs->priority, sizeof(cs->priority), "%s", rows_text(&rows, 3));
+        cs->bot = rows_i64(&rows, 4) != 0;
+    }
+    rows_close(&rows);
+    if (rc < 0)
+        return rc;
+    cs->inbox_id = a->inbox_id;
+    cs->contact_id = a->contact_id;
+    if (rc == 1)
+        return 0;
+    /* A new conversation (in an inbox that still exists): the bot takes it first when the inbox
+     * says so (now), and then it is pending, out of routing, until the bot hands it over
+     * (event/on_bot.c). */
+    if ((rc = inbox_settings(tx, a, cs)) < 0)
+        return rc;
+    cs->bot = bot_active(&cs->settings, now);
+    rc = tx_query_i64(tx, &cs->id,
+                      "INSERT INTO conversations (account_id, inbox_id, contact_id, status,"
+                      " last_activity_at, page_url, prechat, created_at, updated_at, bot_state)"
+                      " SELECT $1, $2, $3, $5, $4, last_page_url, prechat, $4, $4, $6"
+                      " FROM contacts WHERE id = $3 AND account_id = $1 RETURNING id",
+                      "iiiitt", a->account_id, a->inbox_id, a->contact_id, now,
+                      cs->bot ? "pending" : "open", cs->bot ? "active" : NULL);
+    if (rc < 0)
+        return rc;
+    snprintf(cs->status, sizeof(cs->status), "%s", cs->bot ? "pending" : "open");
+    snprintf(cs->priority, sizeof(cs->priority), "none");
+    cs->created = true;
+    return 0;
+}
+
+static int agent_conversation(struct store_tx *tx, struct msg_send *ms, struct conv_state *cs)
+{
+    const struct conv_actor *a = &ms->actor;
+    struct store_rows rows;
+    int rc = tx_query(tx, &rows,
+                      "SELECT c.inbox_id, c.contact_id, c.status, COALESCE(c.assignee_id, 0)"
+                      " FROM conversations c WHERE " CONV_ACL " AND c.id = $4",
+                      "iiii", a->account_id, (int64_t)a->role, a->user_id, ms->conversation_id);
+    if (rc < 0)
+        return rc;
+    rc = rows_next(&rows);
+    if (rc == 1) {
+        cs->id = ms->conversation_id;
+        cs->inbox_id = rows_i64(&rows, 0);
+        cs->contact_id = rows_i64(&rows, 1);
+        snprintf(cs->status, sizeof(cs->status), "%s", rows_text(&rows, 2));
+        cs->assignee_id = rows_i64(&rows, 3);
+    }
+    rows_close(&rows);
+    return rc == 1 ? 0 : rc == 0 ? ERR_NOTFOUND : rc;
+}
+
+static int load_attachments(struct store_tx *tx, struct msg_send *ms, json_t **out)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; i < ms->nattach; i++) {
+        struct store_rows rows;
+        int rc = tx_query(tx, &rows,
+                          "SELECT id, filename, content_type, size, token FROM attachments"
+                          " WHERE id = $1 AND account_id = $2 AND uploader_type = $3"
+                          " AND uploader_id = $4",
+                          "iiti", ms->attachment_ids[i], ms->actor.account_id,
+                          ms->actor.visitor ? "contact" : "user", sender_id(ms));
+        if (rc == 0 && (rc = rows_next(&rows)) == 1)
+            json_array_append_new(arr, attachment_json(rows_i64(&rows, 0), rows_text(&rows, 1),
+                                                       rows_text(&rows, 2), rows_i64(&rows, 3),
+                                                       rows_text(&rows, 4)));
+        rows_close(&rows);
+        if (rc == 0)
+            rc = json_fail(&ms->fail, "attachment_ids",
+                           "attachment %" PRId64 " does not exist or was not uploaded by you.",
+                           ms->attachment_ids[i]);
+        if (rc < 0) {
+            json_decref(arr);
+            return rc;
+        }
+    }
+    *out = arr;
+    return 0;
+}
+
+static int emit_conv(struct store_tx *tx, struct msg_send *ms, const struct conv_state *cs,
+                     const char *type, json_t *conv, json_t *extra)
+{
+    json_t *data = json_pack("{s:O}", "conversation", conv);
+    if (extra)
+        json_object_update_new(data, extra);
+    return event_emit(tx, &ms->events, ms->actor.account_id, type, cs->inbox_id, cs->id,
+                      cs->contact_id, true, data);
+}
+
+int msg_send_fn(struct store_tx *tx, void *arg)
+{
+    struct msg_send *ms = arg;
+    event_batch_reset(&ms->events);
+    json_decref(ms->message);
+    ms->message = NULL;
+    ms->duplicate = false;
+    int rc;
+    if (ms->client_id && ((rc = find_duplicate(tx, ms)) < 0 || ms->duplicate))
+        return rc;
+    int64_t now = clock_wall_ms();
+    struct conv_state cs = {0};
+    rc = ms->actor.visitor ? visitor_conversation(tx, ms, &cs, now)
+                           : agent_conversation(tx, ms, &cs);
+    if (rc < 0)
+        return rc;
+    json_t *atts = NULL;
+    if ((rc = load_attachments(tx, ms, &atts)) < 0)
+        return rc;
+    char *atext = json_dump_compact(atts, NULL);
+    json_decref(atts);
+    /* agents see a customer's sentiment, and a negative turn can raise the priority (the inbox's
+     * bot.negative_priority) */
+    double senti = ms->actor.visitor ? ms->sentiment : NAN;
+    int64_t mid;
+    rc = tx_query_i64(tx, &mid,
+                      "INSERT INTO messages (account_id, conversation_id, sender_type, sender_id,"
+                      " content, private, client_id, attachments, created_at, sentiment)"
+                      " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+                      "iitisbttid", ms->actor.account_id, cs.id, ms->sender_type, sender_id(ms),
+                      (struct span){ms->content, strlen(ms->content)}, (int)ms->private,
+                      ms->client_id, atext, now, senti);
+    free(atext);
+    if (rc >= 0 && ms->attributes)
+        rc = tx_exec(tx, "UPDATE messages SET attributes = $1 WHERE id = $2", "ti", ms->attributes,
+                     mid);
+    if (rc < 0)
+        return rc;
+    bool reopened = false, assigned = false, raised = false;
+    if (ms->actor.visitor) {
+        /* A customer writing reopens a pending or snoozed conversation and starts the wait;
+         * while the bot answers, it stays pending and nobody waits yet. */
+        reopened = !cs.bot && strcmp(cs.status, "open") != 0;
+        raised = senti <= -0.25 &&
+                 (strcmp(cs.priority, "none") == 0 || strcmp(cs.priority, "low") == 0 ||
+                  strcmp(cs.priority, "medium") == 0);
+        if (raised && !cs.has_settings && (rc = inbox_settings(tx, &ms->actor, &cs)) < 0 &&
+            rc != ERR_NOTFOUND) /* a deleted inbox's conversation keeps its priority */
+            return rc;
+        raised = raised && cs.settings.negative_priority;
+        rc = tx_exec(
+            tx,
+            "UPDATE conversations SET last_message_id = $1, last_activity_at = $2,"
+            " updated_at = $2,"
+            " waiting_since = CASE WHEN $4 THEN waiting_since ELSE COALESCE(waiting_since, $2) END,"
+            " contact_last_read_id = $1,"
+            " status = CASE WHEN $4 THEN status ELSE 'open' END,"
+            " snoozed_until = CASE WHEN $4 THEN snoozed_until ELSE NULL END,"
+            " unread_count = unread_count + 1, sentiment = $5,"
+            " priority = CASE WHEN $6 THEN 'high' ELSE priority END"
+            " WHERE id = $3",
+            "iiibdb", mid, now, cs.id, (int)cs.bot, senti, (int)raised);
+    } else if (ms->private) {
+        rc = tx_exec(tx,
+                     "UPDATE conversations SET last_message_id = $1, updated_at = $2,"
+                     " agent_last_read_id = $1, unread_count = 0 WHERE id = $3",
+                     "iii", mid, now, cs.id);
+    } else {
+        /* An agent's reply ends the wait; the first one to answer an unassigned conversation
+         * takes it (Chatwoot does the same). */
+        assigned = cs.assignee_id == 0 && strcmp(ms->sender_type, "user") == 0;
+        /* an agent who answers takes over from the bot */
+        rc =
+            tx_exec(tx,
+                    "UPDATE conversations SET last_message_id = $1, last_activity_at = $2,"
+                    " updated_at = $2, waiting_since = NULL,"
+                    " bot_state = CASE WHEN bot_state IN ('active', 'collecting') THEN 'handed_off'"
+                    " ELSE bot_state END,"
+                    " first_reply_at = COALESCE(first_reply_at, $2),"
+                    " agent_last_read_id = $1, unread_count = 0,"
+                    " assigned_at = CASE WHEN assignee_id IS NULL AND $4 > 0 THEN $2"
+                    " ELSE assigned_at END,"
+                    " assignee_id = CASE WHEN assignee_id IS NULL AND $4 > 0 THEN $4"
+                    " ELSE assignee_id END WHERE id = $3",
+                    "iiii", mid, now, cs.id, assigned ? ms->actor.user_id : (int64_t)0);
+        if (rc >= 0 && assigned)
+            rc = conv_history_add(tx, ms->actor.account_id, cs.id, ms->actor.user_id, 0, "user",
+                                  ms->actor.user_id, "self", "");
+    }
+    if (rc < 0)
+        return rc;
+    json_t *conv;
+    if ((rc = conv_load(tx, ms->actor.account_id, cs.id, &conv)) < 0)
+        return rc;
+    if ((rc = conv_message_load(tx, ms->actor.account_id, mid, &ms->message)) < 0) {
+        json_decref(conv);
+        return rc;
+    }
+    if (cs.created)
+        rc = emit_conv(tx, ms, &cs, "conversation.created", conv, NULL);
+    if (rc == 0 && reopened)
+        rc = emit_conv(tx, ms, &cs, "conversation.status_changed", conv,
+                       json_pack("{s:s}", "previous_status", cs.status));
+    if (rc == 0 && raised)
+        rc = emit_conv(tx, ms, &cs, "conversation.updated", conv,
+                       json_pack("{s:s}", "reason", "sentiment"));
+    if (rc == 0 && assigned)
+        rc = emit_conv(tx, ms, &cs, "conversation.assigned", conv,
+                       json_pack("{s:n, s:s}", "previous_assignee_id", "reason", "self"));
+    if (rc == 0)
+        rc = event_emit(tx, &ms->events, ms->actor.account_id, "message.created", cs.inbox_id,
+                        cs.id, cs.contact_id, ms->private,
+                        json_pack("{s:O, s:O}", "message", ms->message, "conversation", conv));
+    json_decref(conv);
+    return rc;
+}
