@@ -115,6 +115,27 @@ int msg_send_parse(json_t *body, struct msg_send *ms, bool agent, bool need_conv
 int msg_send_fn(struct store_tx *tx, void *arg);
 void msg_send_release(struct msg_send *ms);
 
+/* conv_bot_say: the bot's message (public, or a private note for agents) in a conversation, with
+ * its message.created event: the same store path as everyone's messages. Takes attrs (the
+ * message's attributes: buttons, kind; may be NULL). */
+int conv_bot_say(struct store_tx *tx, struct event_batch *ev, int64_t account_id,
+                 int64_t conversation_id, const char *content, json_t *attrs, bool private);
+
+/* ---- the bot's changes (change.c) ---- */
+/* conv_set_bot_state: bot_state ("active", "collecting", "handed_off", NULL) and its bot_data
+ * (the flow or form in progress; borrowed, may be NULL). No event: agents see it with the next. */
+int conv_set_bot_state(struct store_tx *tx, int64_t account_id, int64_t conversation_id,
+                       const char *state, json_t *data);
+/* conv_set_intent: what the bot recognised the customer wants. */
+int conv_set_intent(struct store_tx *tx, int64_t account_id, int64_t conversation_id,
+                    const char *intent);
+/* conv_bot_handoff: the bot hands over: the conversation is open and waiting from now, with the
+ * intent, and the team and skill the bot chose (0: unchanged); emits conversation.status_changed
+ * (reason "bot_handoff"), which routing reacts to. ERR_NOTFOUND if it is not in the account. */
+int conv_bot_handoff(struct store_tx *tx, struct event_batch *ev, int64_t account_id,
+                     int64_t conversation_id, const char *intent, int64_t team_id,
+                     int64_t skill_id);
+
 /* ---- marking read ---- */
 struct conv_read {
     struct conv_actor actor;

@@ -239,6 +239,77 @@ static int emit_conv(struct store_tx *tx, struct msg_send *ms, const struct conv
                       cs->contact_id, true, data);
 }
 
+/* ---- the one INSERT INTO messages ---- */
+
+struct new_message {
+    int64_t account_id, conversation_id;
+    const char *sender_type; /* "contact", "user", "bot" */
+    int64_t sender_id;       /* 0 for the bot */
+    const char *content;
+    bool private;
+    const char *client_id;   /* or NULL */
+    const char *attachments; /* JSON array text, or NULL for none */
+    const char *attributes;  /* JSON object text, or NULL for none */
+    double sentiment;        /* NAN: none */
+    int64_t at;
+};
+
+static int insert_message(struct store_tx *tx, const struct new_message *m, int64_t *id)
+{
+    return tx_query_i64(tx, id,
+                        "INSERT INTO messages (account_id, conversation_id, sender_type, sender_id,"
+                        " content, private, client_id, attachments, created_at, sentiment,"
+                        " attributes) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+                        " RETURNING id",
+                        "iitisbttidt", m->account_id, m->conversation_id, m->sender_type,
+                        m->sender_id, (struct span){m->content, strlen(m->content)},
+                        (int)m->private, m->client_id, m->attachments ? m->attachments : "[]",
+                        m->at, m->sentiment, m->attributes ? m->attributes : "{}");
+}
+
+int conv_bot_say(struct store_tx *tx, struct event_batch *ev, int64_t account_id,
+                 int64_t conversation_id, const char *content, json_t *attrs, bool private)
+{
+    int64_t now = clock_wall_ms(), mid;
+    char *a = attrs ? json_dump_compact(attrs, NULL) : NULL;
+    json_decref(attrs);
+    struct new_message nm = {.account_id = account_id,
+                             .conversation_id = conversation_id,
+                             .sender_type = "bot",
+                             .content = content,
+                             .private = private,
+                             .attributes = a,
+                             .sentiment = NAN,
+                             .at = now};
+    int rc = insert_message(tx, &nm, &mid);
+    free(a);
+    if (rc < 0)
+        return rc;
+    /* a note is not activity the customer sees: only a public message moves last_activity_at */
+    rc = private ? tx_exec(tx,
+                           "UPDATE conversations SET last_message_id = $1, updated_at = $2"
+                           " WHERE id = $3 AND account_id = $4",
+                           "iiii", mid, now, conversation_id, account_id)
+                 : tx_exec(tx,
+                           "UPDATE conversations SET last_message_id = $1, updated_at = $2,"
+                           " last_activity_at = $2 WHERE id = $3 AND account_id = $4",
+                           "iiii", mid, now, conversation_id, account_id);
+    if (rc < 0)
+        return rc;
+    json_t *msg;
+    if ((rc = conv_message_load(tx, account_id, mid, &msg)) < 0)
+        return rc;
+    json_t *conv;
+    if ((rc = conv_load(tx, account_id, conversation_id, &conv)) < 0) {
+        json_decref(msg);
+        return rc;
+    }
+    int64_t inbox = json_integer_value(json_object_get(conv, "inbox_id"));
+    int64_t contact = json_integer_value(json_object_get(json_object_get(conv, "contact"), "id"));
+    return event_emit(tx, ev, account_id, "message.created", inbox, conversation_id, contact,
+                      private, json_pack("{s:o, s:o}", "message", msg, "conversation", conv));
+}
+
 int msg_send_fn(struct store_tx *tx, void *arg)
 {
     struct msg_send *ms = arg;
@@ -263,18 +334,20 @@ int msg_send_fn(struct store_tx *tx, void *arg)
     /* agents see a customer's sentiment, and a negative turn can raise the priority (the inbox's
      * bot.negative_priority) */
     double senti = ms->actor.visitor ? ms->sentiment : NAN;
+    struct new_message nm = {.account_id = ms->actor.account_id,
+                             .conversation_id = cs.id,
+                             .sender_type = ms->sender_type,
+                             .sender_id = sender_id(ms),
+                             .content = ms->content,
+                             .private = ms->private,
+                             .client_id = ms->client_id,
+                             .attachments = atext,
+                             .attributes = ms->attributes,
+                             .sentiment = senti,
+                             .at = now};
     int64_t mid;
-    rc = tx_query_i64(tx, &mid,
-                      "INSERT INTO messages (account_id, conversation_id, sender_type, sender_id,"
-                      " content, private, client_id, attachments, created_at, sentiment)"
-                      " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
-                      "iitisbttid", ms->actor.account_id, cs.id, ms->sender_type, sender_id(ms),
-                      (struct span){ms->content, strlen(ms->content)}, (int)ms->private,
-                      ms->client_id, atext, now, senti);
+    rc = insert_message(tx, &nm, &mid);
     free(atext);
-    if (rc >= 0 && ms->attributes)
-        rc = tx_exec(tx, "UPDATE messages SET attributes = $1 WHERE id = $2", "ti", ms->attributes,
-                     mid);
     if (rc < 0)
         return rc;
     bool reopened = false, assigned = false, raised = false;

@@ -607,47 +607,12 @@ static bool zh(const char *lang)
     return strcmp(lang, "en") != 0;
 }
 
-/* A bot message (public or a private note), with its event. Takes attrs (may be NULL). */
+/* A bot message (public or a private note), with its event: the conversation service's send path.
+ * Takes attrs (may be NULL). */
 static int bot_message(struct store_tx *tx, struct event_batch *ev, int64_t account_id,
                        int64_t conv_id, const char *content, json_t *attrs, bool private)
 {
-    int64_t now = clock_wall_ms(), mid;
-    if (!attrs)
-        attrs = json_object();
-    char *a = json_dump_compact(attrs, NULL);
-    json_decref(attrs);
-    int rc =
-        tx_query_i64(tx, &mid,
-                     "INSERT INTO messages (account_id, conversation_id, sender_type, sender_id,"
-                     " content, private, attachments, created_at, attributes)"
-                     " VALUES ($1, $2, 'bot', 0, $3, $4, '[]', $5, $6) RETURNING id",
-                     "iitbit", account_id, conv_id, content, (int)private, now, a);
-    free(a);
-    if (rc < 0)
-        return rc;
-    if (private)
-        rc = tx_exec(tx,
-                     "UPDATE conversations SET last_message_id = $1, updated_at = $2 WHERE id = $3",
-                     "iii", mid, now, conv_id);
-    else
-        rc = tx_exec(tx,
-                     "UPDATE conversations SET last_message_id = $1, last_activity_at = $2,"
-                     " updated_at = $2 WHERE id = $3",
-                     "iii", mid, now, conv_id);
-    if (rc < 0)
-        return rc;
-    json_t *msg;
-    if ((rc = conv_message_load(tx, account_id, mid, &msg)) < 0)
-        return rc;
-    json_t *conv;
-    if ((rc = conv_load(tx, account_id, conv_id, &conv)) < 0) {
-        json_decref(msg);
-        return rc;
-    }
-    int64_t inbox = json_integer_value(json_object_get(conv, "inbox_id"));
-    int64_t contact = json_integer_value(json_object_get(json_object_get(conv, "contact"), "id"));
-    return event_emit(tx, ev, account_id, "message.created", inbox, conv_id, contact, private,
-                      json_pack("{s:o, s:o}", "message", msg, "conversation", conv));
+    return conv_bot_say(tx, ev, account_id, conv_id, content, attrs, private);
 }
 
 static json_t *handoff_button(const char *lang)
@@ -668,12 +633,11 @@ int bot_handoff_tx(struct store_tx *tx, struct event_batch *events, int64_t acco
 {
     *done = false;
     struct store_rows rows;
-    int rc = tx_query(
-        tx, &rows,
-        "SELECT c.bot_state, c.bot_data, c.sentiment, c.intent, c.status, c.inbox_id, c.contact_id"
-        " FROM conversations c WHERE c.id = $1 AND c.account_id = $2"
-        " AND c.bot_state IN ('active', 'collecting')",
-        "ii", conversation_id, account_id);
+    int rc = tx_query(tx, &rows,
+                      "SELECT c.bot_state, c.bot_data, c.sentiment, c.intent"
+                      " FROM conversations c WHERE c.id = $1 AND c.account_id = $2"
+                      " AND c.bot_state IN ('active', 'collecting')",
+                      "ii", conversation_id, account_id);
     if (rc < 0)
         return rc;
     if ((rc = rows_next(&rows)) != 1) {
@@ -682,10 +646,8 @@ int bot_handoff_tx(struct store_tx *tx, struct event_batch *events, int64_t acco
     }
     json_t *data = json_loads(rows_text(&rows, 1), 0, NULL);
     double senti = rows_null(&rows, 2) ? NAN : rows_double(&rows, 2);
-    char old_intent[160], status[16];
+    char old_intent[160];
     snprintf(old_intent, sizeof(old_intent), "%s", rows_text(&rows, 3));
-    snprintf(status, sizeof(status), "%s", rows_text(&rows, 4));
-    int64_t inbox = rows_i64(&rows, 5), contact = rows_i64(&rows, 6);
     rows_close(&rows);
     const char *in = intent && *intent ? intent : old_intent;
     bool after = strcmp(reason, "after_hours") == 0;
@@ -721,24 +683,8 @@ int bot_handoff_tx(struct store_tx *tx, struct event_batch *events, int64_t acco
                          json_pack("{s:s}", "kind", "handoff_note"), true);
     buf_release(&note);
     json_decref(data);
-    int64_t now = clock_wall_ms();
     if (rc >= 0)
-        rc = tx_exec(
-            tx,
-            "UPDATE conversations SET status = 'open', bot_state = 'handed_off',"
-            " intent = $1, team_id = COALESCE($2, team_id), skill_id = COALESCE($3, skill_id),"
-            " skill_level = CASE WHEN $3 IS NOT NULL THEN 1 ELSE skill_level END,"
-            " waiting_since = $4, snoozed_until = NULL, updated_at = $4"
-            " WHERE id = $5 AND account_id = $6",
-            "tnniii", in, team_id, skill_id, now, conversation_id, account_id);
-    json_t *conv = NULL;
-    if (rc >= 0)
-        rc = conv_load(tx, account_id, conversation_id, &conv);
-    if (rc >= 0)
-        rc = event_emit(tx, events, account_id, "conversation.status_changed", inbox,
-                        conversation_id, contact, true,
-                        json_pack("{s:o, s:s, s:s}", "conversation", conv, "previous_status",
-                                  status, "reason", "bot_handoff"));
+        rc = conv_bot_handoff(tx, events, account_id, conversation_id, in, team_id, skill_id);
     if (rc >= 0)
         *done = true;
     return rc < 0 ? rc : 0;
@@ -747,13 +693,7 @@ int bot_handoff_tx(struct store_tx *tx, struct event_batch *events, int64_t acco
 /* The conversation's bot_state and bot_data. */
 static int set_state(struct store_tx *tx, struct reply *r, const char *state, json_t *data)
 {
-    char *d = json_dump_compact(data, NULL);
-    int rc = tx_exec(
-        tx,
-        "UPDATE conversations SET bot_state = $1, bot_data = $2 WHERE id = $3 AND account_id = $4",
-        "ttii", state, d, r->conversation_id, r->account_id);
-    free(d);
-    return rc < 0 ? rc : 0;
+    return conv_set_bot_state(tx, r->account_id, r->conversation_id, state, data);
 }
 
 /* Asks field i of the form in bot_data (JSON). */
@@ -1197,8 +1137,7 @@ static int flow_start(struct store_tx *tx, struct reply *r, json_t *data, const 
                           "tries", 0, "intent", r->intent ? r->intent : "");
     json_object_set_new(d, "lang", json_string(r->lang));
     if (r->intent)
-        rc = tx_exec(tx, "UPDATE conversations SET intent = $1 WHERE id = $2 AND account_id = $3",
-                     "tii", r->intent, r->conversation_id, r->account_id);
+        rc = conv_set_intent(tx, r->account_id, r->conversation_id, r->intent);
     struct flow_run fr = {.r = r,
                           .data = d,
                           .steps = steps,
@@ -1282,8 +1221,7 @@ static int act(struct store_tx *tx, struct reply *r, json_t *data, const bool ha
             rc = tx_exec(tx, "UPDATE faqs SET hits = hits + 1 WHERE id = $1 AND account_id = $2",
                          "ii", r->faq_id, r->account_id);
         if (rc >= 0 && r->intent)
-            rc = tx_exec(tx, "UPDATE conversations SET intent = $1 WHERE id = $2", "ti", r->intent,
-                         r->conversation_id);
+            rc = conv_set_intent(tx, r->account_id, r->conversation_id, r->intent);
         break;
     case RK_HANDOFF:
         rc = handoff(tx, r, data, has, r->reason, r->intent, r->team_id, r->skill_id);
