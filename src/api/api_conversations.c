@@ -223,77 +223,20 @@ static void h_get(struct http_req *r)
 
 /* ---- update ---- */
 
-static int emit(struct store_tx *tx, struct cjob *j, const char *type, json_t *conv, json_t *extra)
-{
-    json_t *data = json_pack("{s:O}", "conversation", conv);
-    if (extra)
-        json_object_update_new(data, extra);
-    return event_emit(tx, &j->events, j->actor.account_id, type,
-                      json_integer_value(json_object_get(conv, "inbox_id")), j->id,
-                      json_integer_value(json_object_get(json_object_get(conv, "contact"), "id")),
-                      true, data);
-}
-
 static int update_fn(struct store_tx *tx, void *arg)
 {
     struct cjob *j = arg;
     event_batch_reset(&j->events);
-    json_t *old;
-    int rc = conv_get(tx, &j->actor, j->id, &old);
-    if (rc < 0)
-        return rc;
-    int64_t inbox_id = json_integer_value(json_object_get(old, "inbox_id"));
-    const char *old_status = json_string_value(json_object_get(old, "status"));
-    const char *old_prio = json_string_value(json_object_get(old, "priority"));
-    int64_t old_assignee = json_integer_value(json_object_get(old, "assignee_id"));
-    int64_t old_team = json_integer_value(json_object_get(old, "team_id"));
-    if (j->set_assignee && j->assignee_id &&
-        (rc = conv_check_assignee(tx, j->actor.account_id, j->assignee_id, inbox_id,
-                                  j->set_team ? j->team_id : old_team, &j->fail)) < 0)
-        goto out;
-    if (j->set_team && j->team_id &&
-        (rc = app_check_team(tx, j->actor.account_id, j->team_id, "team_id", &j->fail)) < 0)
-        goto out;
-    const char *status = j->new_status >= 0 ? conv_status_names[j->new_status] : old_status;
-    const char *prio = j->new_priority >= 0 ? conv_priority_names[j->new_priority] : old_prio;
-    int64_t assignee = j->set_assignee ? j->assignee_id : old_assignee;
-    int64_t team = j->set_team ? j->team_id : old_team;
-    int64_t snoozed = j->new_status == CONV_SNOOZED ? j->snoozed_until : 0;
-    bool status_changed = strcmp(status, old_status) != 0 || j->new_status == CONV_SNOOZED;
-    bool assignee_changed = assignee != old_assignee;
-    bool other_changed = strcmp(prio, old_prio) != 0 || team != old_team;
-    if (!status_changed && !assignee_changed && !other_changed) {
-        j->body = old;
-        return 0;
-    }
-    rc = tx_exec(tx,
-                 "UPDATE conversations SET status = $1, snoozed_until = $2, assignee_id = $3,"
-                 " team_id = $4, priority = $5, updated_at = $6,"
-                 " assigned_at = CASE WHEN $9 = 1 THEN (CASE WHEN $3 IS NULL THEN NULL ELSE $6 END)"
-                 " ELSE assigned_at END,"
-                 " resolved_at = CASE WHEN $1 = 'resolved' THEN $6 ELSE resolved_at END"
-                 " WHERE id = $7 AND account_id = $8",
-                 "tnnntiiii", status, snoozed, assignee, team, prio, clock_wall_ms(), j->id,
-                 j->actor.account_id, (int64_t)assignee_changed);
-    if (rc >= 0 && (assignee_changed || team != old_team))
-        rc = conv_history_add(tx, j->actor.account_id, j->id, assignee, old_assignee, "user",
-                              j->actor.user_id,
-                              assignee_changed ? (assignee ? "manual" : "unassign") : "team", "");
-    if (rc < 0 || (rc = conv_load(tx, j->actor.account_id, j->id, &j->body)) < 0)
-        goto out;
-    if (status_changed)
-        rc = emit(tx, j, "conversation.status_changed", j->body,
-                  json_pack("{s:s}", "previous_status", old_status));
-    if (rc == 0 && assignee_changed)
-        rc = emit(tx, j, "conversation.assigned", j->body,
-                  json_pack("{s:o, s:s}", "previous_assignee_id",
-                            old_assignee ? json_integer(old_assignee) : json_null(), "reason",
-                            assignee ? "manual" : "unassign"));
-    if (rc == 0 && other_changed)
-        rc = emit(tx, j, "conversation.updated", j->body, NULL);
-out:
-    json_decref(old);
-    return rc;
+    json_decref(j->body);
+    j->body = NULL;
+    struct conv_patch p = {.status = j->new_status,
+                           .priority = j->new_priority,
+                           .snoozed_until = j->snoozed_until,
+                           .set_assignee = j->set_assignee,
+                           .set_team = j->set_team,
+                           .assignee_id = j->assignee_id,
+                           .team_id = j->team_id};
+    return conv_update(tx, &j->actor, j->id, &p, &j->events, &j->body, &j->fail);
 }
 
 /* nullable_id: an id, or null (0: unassign, no team); *set says the key was present. */
@@ -366,33 +309,10 @@ static int labels_add_fn(struct store_tx *tx, void *arg)
 {
     struct cjob *j = arg;
     event_batch_reset(&j->events);
-    json_t *conv;
-    int rc = conv_get(tx, &j->actor, j->id, &conv);
-    if (rc < 0)
-        return rc;
-    int added = 0;
-    for (size_t i = 0; i < j->nlabels && rc >= 0; i++) {
-        rc = tx_exec(tx,
-                     "INSERT INTO conversation_labels (account_id, conversation_id, label)"
-                     " VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-                     "iit", j->actor.account_id, j->id, j->labels[i]);
-        if (rc > 0)
-            added += rc;
-    }
-    json_decref(conv);
-    if (rc < 0)
-        return rc;
-    int64_t n;
-    if ((rc = tx_query_i64(tx, &n,
-                           "SELECT COUNT(*) FROM conversation_labels WHERE conversation_id = $1",
-                           "i", j->id)) < 0)
-        return rc;
-    if (n > LABELS_PER_CONV)
-        return json_fail(&j->fail, "labels", "a conversation has at most %d labels.",
-                         LABELS_PER_CONV);
-    if ((rc = conv_load(tx, j->actor.account_id, j->id, &j->body)) < 0)
-        return rc;
-    return added ? emit(tx, j, "conversation.updated", j->body, NULL) : 0;
+    json_decref(j->body);
+    j->body = NULL;
+    return conv_labels_add(tx, &j->actor, j->id, j->labels, j->nlabels, &j->events, &j->body,
+                           &j->fail);
 }
 
 static void h_labels_add(struct http_req *r)
@@ -431,19 +351,9 @@ static int labels_del_fn(struct store_tx *tx, void *arg)
 {
     struct cjob *j = arg;
     event_batch_reset(&j->events);
-    json_t *conv;
-    int rc = conv_get(tx, &j->actor, j->id, &conv);
-    if (rc < 0)
-        return rc;
-    json_decref(conv);
-    rc = tx_exec(tx, "DELETE FROM conversation_labels WHERE conversation_id = $1 AND label = $2",
-                 "it", j->id, j->label);
-    if (rc < 0)
-        return rc;
-    int changed = rc;
-    if ((rc = conv_load(tx, j->actor.account_id, j->id, &j->body)) < 0)
-        return rc;
-    return changed ? emit(tx, j, "conversation.updated", j->body, NULL) : 0;
+    json_decref(j->body);
+    j->body = NULL;
+    return conv_label_remove(tx, &j->actor, j->id, j->label, &j->events, &j->body);
 }
 
 static void h_labels_del(struct http_req *r)
@@ -834,42 +744,7 @@ static int wake_fn(struct store_tx *tx, void *arg)
 {
     struct wake_job *w = arg;
     event_batch_reset(&w->events);
-    int64_t now = clock_wall_ms();
-    struct store_rows rows;
-    /* Across accounts: this is the server's own job, not a tenant's request. */
-    int rc = tx_query(tx, &rows,
-                      "SELECT id, account_id FROM conversations WHERE status = 'snoozed'"
-                      " AND snoozed_until IS NOT NULL AND snoozed_until <= $1"
-                      " ORDER BY snoozed_until LIMIT $2",
-                      "ii", now, (int64_t)SNOOZE_BATCH);
-    if (rc < 0)
-        return rc;
-    int64_t ids[SNOOZE_BATCH][2];
-    size_t n = 0;
-    while ((rc = rows_next(&rows)) == 1 && n < SNOOZE_BATCH) {
-        ids[n][0] = rows_i64(&rows, 0);
-        ids[n][1] = rows_i64(&rows, 1);
-        n++;
-    }
-    rows_close(&rows);
-    for (size_t i = 0; rc >= 0 && i < n; i++) {
-        rc = tx_exec(tx,
-                     "UPDATE conversations SET status = 'open', snoozed_until = NULL,"
-                     " updated_at = $1 WHERE id = $2",
-                     "ii", now, ids[i][0]);
-        json_t *conv;
-        if (rc >= 0 && (rc = conv_load(tx, ids[i][1], ids[i][0], &conv)) >= 0) {
-            json_t *data =
-                json_pack("{s:O, s:s}", "conversation", conv, "previous_status", "snoozed");
-            rc = event_emit(
-                tx, &w->events, ids[i][1], "conversation.status_changed",
-                json_integer_value(json_object_get(conv, "inbox_id")), ids[i][0],
-                json_integer_value(json_object_get(json_object_get(conv, "contact"), "id")), true,
-                data);
-            json_decref(conv);
-        }
-    }
-    return rc < 0 ? rc : 0;
+    return conv_wake_snoozed(tx, clock_wall_ms(), SNOOZE_BATCH, &w->events);
 }
 
 static void wake_done(void *arg, int rc)

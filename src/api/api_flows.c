@@ -8,6 +8,7 @@
 #include "base/sys.h"
 
 #include "api/app.h"
+#include "conv/conv.h"
 #include "base/clock.h"
 #include "event/event.h"
 #include "model/bot.h"
@@ -133,7 +134,7 @@ static int check_refs(struct store_tx *tx, struct flow_job *j)
         int64_t id = json_integer_value(json_object_get(ref, "id")), x;
         int rc;
         if (strcmp(type, "team") == 0) {
-            if ((rc = app_check_team(tx, j->account_id, id, field, &j->fail)) < 0)
+            if ((rc = conv_check_team(tx, j->account_id, id, field, &j->fail)) < 0)
                 return rc;
             continue;
         }

@@ -7,6 +7,7 @@
 #include "base/sys.h"
 #include "base/clock.h"
 #include "api/app.h"
+#include "conv/conv.h"
 #include "event/event.h"
 #include "model/inbox.h"
 #include "route/rules.h"
@@ -183,8 +184,8 @@ static int save_routing(struct store_tx *tx, struct inbox_job *j)
         return rc < 0 ? rc : ERR_NOTFOUND;
     if ((rc = route_settings_parse(j->routing, &s, &j->fail)) < 0)
         return rc;
-    if (s.overflow_team_id && (rc = app_check_team(tx, j->account_id, s.overflow_team_id,
-                                                   "routing.overflow_team_id", &j->fail)) < 0)
+    if (s.overflow_team_id && (rc = conv_check_team(tx, j->account_id, s.overflow_team_id,
+                                                    "routing.overflow_team_id", &j->fail)) < 0)
         return rc;
     json_t *v = route_settings_json(&s);
     char *text = json_dump_compact(v, NULL);

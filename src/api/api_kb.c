@@ -6,6 +6,7 @@
 #include "base/sys.h"
 
 #include "api/app.h"
+#include "conv/conv.h"
 #include "base/clock.h"
 #include "event/event.h"
 #include "model/conversation.h"
@@ -398,7 +399,7 @@ static int check_refs(struct store_tx *tx, struct kb_job *j)
     if (j->kind != K_INTENT || rc < 0)
         return rc;
     if (j->has_team && j->team_id &&
-        (rc = app_check_team(tx, j->account_id, j->team_id, "team_id", &j->fail)) < 0)
+        (rc = conv_check_team(tx, j->account_id, j->team_id, "team_id", &j->fail)) < 0)
         return rc;
     if (j->has_skill && j->skill_id) {
         rc = tx_query_i64(tx, &x, "SELECT id FROM skills WHERE id = $1 AND account_id = $2", "ii",

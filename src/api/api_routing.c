@@ -365,79 +365,16 @@ static void h_history(struct http_req *r)
 
 /* ---- POST /conversations/{id}/transfer ---- */
 
-static void batch_splice(struct event_batch *to, struct event_batch *from)
-{
-    if (!from->head)
-        return;
-    if (to->tail)
-        to->tail->next = from->head;
-    else
-        to->head = from->head;
-    to->tail = from->tail;
-    from->head = from->tail = NULL;
-}
-
 static int transfer_fn(struct store_tx *tx, void *arg)
 {
     struct rjob *j = arg;
     event_batch_reset(&j->events);
     json_decref(j->body);
     j->body = NULL;
-    json_t *old;
-    int rc = conv_get(tx, &j->actor, j->id, &old);
-    if (rc < 0)
-        return rc;
-    int64_t inbox_id = json_integer_value(json_object_get(old, "inbox_id"));
-    int64_t old_assignee = json_integer_value(json_object_get(old, "assignee_id"));
-    int64_t contact_id = json_integer_value(json_object_get(json_object_get(old, "contact"), "id"));
-    bool resolved = strcmp(json_string_value(json_object_get(old, "status")), "resolved") == 0;
-    json_decref(old);
-    if (resolved)
-        return json_fail(&j->fail, "status",
-                         "this conversation is resolved; reopen it before transferring it.");
-    if (j->has_team &&
-        (rc = app_check_team(tx, j->actor.account_id, j->team_id, "team_id", &j->fail)) < 0)
-        return rc;
-    if (j->has_assignee && (rc = conv_check_assignee(tx, j->actor.account_id, j->assignee_id,
-                                                     inbox_id, j->team_id, &j->fail)) < 0)
-        return rc;
-    int64_t now = clock_wall_ms();
-    int64_t assignee = j->has_assignee ? j->assignee_id : 0;
-    rc = tx_exec(tx,
-                 "UPDATE conversations SET assignee_id = $1,"
-                 " team_id = CASE WHEN $2 > 0 THEN $2 ELSE team_id END,"
-                 " assigned_at = CASE WHEN $1 IS NULL THEN NULL ELSE $3 END,"
-                 " updated_at = $3 WHERE id = $4 AND account_id = $5",
-                 "niiii", assignee, j->has_team ? j->team_id : (int64_t)0, now, j->id,
-                 j->actor.account_id);
-    if (rc < 0)
-        return rc;
-    if ((rc = conv_history_add(tx, j->actor.account_id, j->id, assignee, old_assignee, "user",
-                               j->actor.user_id, "transfer", j->note ? j->note : "")) < 0)
-        return rc;
-    if ((rc = conv_load(tx, j->actor.account_id, j->id, &j->body)) < 0)
-        return rc;
-    json_t *data =
-        json_pack("{s:O, s:o, s:s, s:s}", "conversation", j->body, "previous_assignee_id",
-                  opt_id(old_assignee), "reason", "transfer", "note", j->note ? j->note : "");
-    if ((rc = event_emit(tx, &j->events, j->actor.account_id, "conversation.assigned", inbox_id,
-                         j->id, contact_id, true, data)) < 0)
-        return rc;
-    if (j->note && *j->note) {
-        /* the note also goes into the thread, as a private note */
-        struct msg_send ms = {0};
-        ms.actor = j->actor;
-        ms.conversation_id = j->id;
-        ms.sender_type = "user";
-        ms.content = xstrdup(j->note);
-        ms.private = true;
-        rc = msg_send_fn(tx, &ms);
-        batch_splice(&j->events, &ms.events);
-        msg_send_release(&ms);
-        if (rc < 0)
-            return rc;
-    }
-    return 0;
+    struct conv_transfer_to to = {.assignee_id = j->has_assignee ? j->assignee_id : 0,
+                                  .team_id = j->has_team ? j->team_id : 0,
+                                  .note = j->note};
+    return conv_transfer(tx, &j->actor, j->id, &to, &j->events, &j->body, &j->fail);
 }
 
 static void h_transfer(struct http_req *r)
@@ -565,8 +502,8 @@ static int rule_refs(struct store_tx *tx, struct rjob *j, int64_t *skill_id)
         if (rc < 0)
             return rc;
     }
-    if (in->team_id && (rc = app_check_team(tx, j->actor.account_id, in->team_id, "actions.team_id",
-                                            &j->fail)) < 0)
+    if (in->team_id && (rc = conv_check_team(tx, j->actor.account_id, in->team_id,
+                                             "actions.team_id", &j->fail)) < 0)
         return rc;
     *skill_id = 0;
     if (in->skill) {
@@ -666,10 +603,7 @@ static int rule_update_fn(struct store_tx *tx, void *arg)
 static int rule_delete_fn(struct store_tx *tx, void *arg)
 {
     struct rjob *j = arg;
-    int rc = tx_exec(tx,
-                     "UPDATE conversations SET rule_id = NULL WHERE rule_id = $1"
-                     " AND account_id = $2",
-                     "ii", j->id, j->actor.account_id);
+    int rc = conv_forget(tx, j->actor.account_id, CONV_REF_RULE, j->id);
     if (rc >= 0)
         rc = tx_exec(tx, "DELETE FROM routing_rules WHERE id = $1 AND account_id = $2", "ii", j->id,
                      j->actor.account_id);
@@ -772,10 +706,9 @@ static int skill_delete_fn(struct store_tx *tx, void *arg)
     const char *const sql[] = {
         "DELETE FROM user_skills WHERE skill_id = $1 AND account_id = $2",
         "UPDATE routing_rules SET skill_id = NULL WHERE skill_id = $1 AND account_id = $2",
-        "UPDATE conversations SET skill_id = NULL, skill_level = 0 WHERE skill_id = $1"
-        " AND account_id = $2",
         "DELETE FROM skills WHERE id = $1 AND account_id = $2",
     };
+    rc = conv_forget(tx, j->actor.account_id, CONV_REF_SKILL, j->id);
     for (size_t i = 0; i < ARRAY_SIZE(sql) && rc >= 0; i++)
         rc = tx_exec(tx, sql[i], "ii", j->id, j->actor.account_id);
     if (rc >= 0)

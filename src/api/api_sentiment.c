@@ -90,15 +90,7 @@ static int correct_fn(struct store_tx *tx, void *arg)
         score = model_score;
     }
     if (rc >= 0 && changed)
-        rc = tx_exec(tx, "UPDATE messages SET sentiment = $1 WHERE id = $2 AND account_id = $3",
-                     "dii", score, j->message_id, aid);
-    /* the conversation shows its newest customer message's sentiment */
-    if (rc >= 0 && changed)
-        rc = tx_exec(tx,
-                     "UPDATE conversations SET sentiment = $1, updated_at = $2"
-                     " WHERE id = $3 AND account_id = $4 AND $5 = (SELECT MAX(id) FROM messages"
-                     " WHERE conversation_id = $3 AND account_id = $4 AND sender_type = 'contact')",
-                     "diiii", score, now, j->conversation_id, aid, j->message_id);
+        rc = conv_set_message_sentiment(tx, aid, j->conversation_id, j->message_id, score);
     if (rc < 0 || (rc = conv_message_load(tx, aid, j->message_id, &j->body)) < 0)
         return rc;
     if (!changed)

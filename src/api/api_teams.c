@@ -4,6 +4,7 @@
 #include "base/sys.h"
 #include "base/clock.h"
 #include "api/app.h"
+#include "conv/conv.h"
 #include "event/event.h"
 #include "model/user.h"
 
@@ -234,7 +235,7 @@ static int delete_fn(struct store_tx *tx, void *arg)
         rc = tx_exec(tx, "DELETE FROM team_members WHERE team_id = $1", "i", j->id);
     /* Conversations of a deleted team belong to no team. */
     if (rc >= 0)
-        rc = tx_exec(tx, "UPDATE conversations SET team_id = NULL WHERE team_id = $1", "i", j->id);
+        rc = conv_forget(tx, j->account_id, CONV_REF_TEAM, j->id);
     if (rc >= 0)
         rc = event_emit(tx, &j->events, j->account_id, "team.deleted", 0, 0, 0, true,
                         json_pack("{s:O}", "team", t));

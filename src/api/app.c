@@ -154,20 +154,6 @@ int app_check_members(struct store_tx *tx, int64_t account_id, const int64_t *id
     return 0;
 }
 
-int app_check_team(struct store_tx *tx, int64_t account_id, int64_t team_id, const char *field,
-                   struct jfail *f)
-{
-    int64_t one;
-    int rc = tx_query_i64(tx, &one,
-                          "SELECT 1 FROM teams WHERE id = $1 AND account_id = $2"
-                          " AND deleted_at IS NULL",
-                          "ii", team_id, account_id);
-    if (rc == ERR_NOTFOUND)
-        return json_fail(f, field, "team %" PRId64 " does not exist; create it or pick another.",
-                         team_id);
-    return rc;
-}
-
 /* ---- where a cookie-authenticated request comes from ---- */
 
 static bool span_case_eq_span(struct span a, struct span b)

@@ -31,7 +31,6 @@ enum {
     R_VISITOR = 1u << 5,
 };
 
-
 struct membership {
     int64_t account_id;
     enum role role;
@@ -120,10 +119,6 @@ int app_parse_ids(struct http_req *r, json_t *body, const char *key, size_t max,
  * and the first stranger (in a store job). */
 int app_check_members(struct store_tx *tx, int64_t account_id, const int64_t *ids, size_t n,
                       const char *field, struct jfail *f);
-/* app_check_team: the team exists in the account (not deleted), else ERR_VALIDATION naming
- * `field` (in a store job). */
-int app_check_team(struct store_tx *tx, int64_t account_id, int64_t team_id, const char *field,
-                   struct jfail *f);
 
 /* token helpers (auth.c) */
 void auth_token_hash(const char *token, size_t len, char out[65]);

@@ -37,3 +37,17 @@ int conv_history_add(struct store_tx *tx, int64_t account_id, int64_t conversati
                    "iinntntti", account_id, conversation_id, assignee_id, previous_id, actor_type,
                    actor_id, reason, note ? note : "", clock_wall_ms());
 }
+
+int conv_check_team(struct store_tx *tx, int64_t account_id, int64_t team_id, const char *field,
+                    struct jfail *f)
+{
+    int64_t one;
+    int rc = tx_query_i64(tx, &one,
+                          "SELECT 1 FROM teams WHERE id = $1 AND account_id = $2"
+                          " AND deleted_at IS NULL",
+                          "ii", team_id, account_id);
+    if (rc == ERR_NOTFOUND)
+        return json_fail(f, field, "team %" PRId64 " does not exist; create it or pick another.",
+                         team_id);
+    return rc;
+}

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "model/conversation.h"
 #include "model/role.h"
 #include "store/store.h"
 #include "base/json.h"
@@ -81,6 +82,10 @@ int contact_updated_emit(struct store_tx *tx, struct event_batch *b, int64_t acc
  * naming assignee_id. */
 int conv_check_assignee(struct store_tx *tx, int64_t account_id, int64_t user_id, int64_t inbox_id,
                         int64_t team_id, struct jfail *f);
+/* conv_check_team: the team exists in the account (not deleted), else ERR_VALIDATION naming
+ * `field`. */
+int conv_check_team(struct store_tx *tx, int64_t account_id, int64_t team_id, const char *field,
+                    struct jfail *f);
 /* conv_history_add: a row of the conversation's assignment history, after the change (0 ids are
  * NULL; the team is read from the conversation). actor_type "router" or "user". */
 int conv_history_add(struct store_tx *tx, int64_t account_id, int64_t conversation_id,
@@ -135,6 +140,67 @@ int conv_set_intent(struct store_tx *tx, int64_t account_id, int64_t conversatio
 int conv_bot_handoff(struct store_tx *tx, struct event_batch *ev, int64_t account_id,
                      int64_t conversation_id, const char *intent, int64_t team_id,
                      int64_t skill_id);
+
+/* ---- agents' changes and the server's timers (change.c) ---- */
+/* conv_update: an agent's PATCH (status, snooze, priority, assignee, team), checked (the assignee
+ * may take it, the team exists), with the assignment history and the events of what changed;
+ * *out the conversation after it. */
+int conv_update(struct store_tx *tx, const struct conv_actor *a, int64_t id,
+                const struct conv_patch *p, struct event_batch *ev, json_t **out, struct jfail *f);
+/* conv_labels_add / conv_label_remove: labels (already checked with label_check), at most
+ * LABELS_PER_CONV; conversation.updated when something changed. */
+int conv_labels_add(struct store_tx *tx, const struct conv_actor *a, int64_t id,
+                    char *const *labels, size_t n, struct event_batch *ev, json_t **out,
+                    struct jfail *f);
+int conv_label_remove(struct store_tx *tx, const struct conv_actor *a, int64_t id,
+                      const char *label, struct event_batch *ev, json_t **out);
+/* conv_transfer: to an agent and/or a team (0: none), with a note that also goes into the thread
+ * as a private note; not for a resolved conversation. */
+struct conv_transfer_to {
+    int64_t assignee_id, team_id;
+    const char *note; /* or NULL */
+};
+int conv_transfer(struct store_tx *tx, const struct conv_actor *a, int64_t id,
+                  const struct conv_transfer_to *to, struct event_batch *ev, json_t **out,
+                  struct jfail *f);
+/* conv_wake_snoozed: reopens up to `most` conversations whose snooze time has come (any account).
+ */
+int conv_wake_snoozed(struct store_tx *tx, int64_t now, size_t most, struct event_batch *ev);
+/* conv_forget: a team, skill or routing rule was deleted: conversations no longer point at it. */
+enum conv_ref { CONV_REF_TEAM, CONV_REF_SKILL, CONV_REF_RULE };
+int conv_forget(struct store_tx *tx, int64_t account_id, enum conv_ref what, int64_t id);
+/* conv_set_message_sentiment: a customer message's sentiment (an agent's correction), and the
+ * conversation's when it is the newest customer message. */
+int conv_set_message_sentiment(struct store_tx *tx, int64_t account_id, int64_t conversation_id,
+                               int64_t message_id, double score);
+
+/* ---- the router's writes (route.c) ---- */
+/* Each is conditional on the state the router decided from; 1 when it changed the conversation,
+ * 0 when someone changed it first (nothing written), < 0 on error. Each writes the assignment
+ * history and emits the event, with its reason. */
+/* conv_route_assign: to user_id, if still open and unassigned. */
+int conv_route_assign(struct store_tx *tx, struct event_batch *ev, int64_t account_id,
+                      int64_t conversation_id, int64_t user_id, const char *reason, int64_t now);
+/* conv_route_reroute: back to the queue from user_id, if they have not replied in public since. */
+int conv_route_reroute(struct store_tx *tx, struct event_batch *ev, int64_t account_id,
+                       int64_t conversation_id, int64_t user_id, int64_t now);
+/* conv_route_overflow: to the overflow team, if still open and unassigned and the team exists. */
+int conv_route_overflow(struct store_tx *tx, struct event_batch *ev, int64_t account_id,
+                        int64_t conversation_id, int64_t team_id, int64_t now);
+/* conv_route_prepare: the routing facts a waiting conversation starts with (once); a
+ * conversation.updated (reason "rule") when announce (its team or priority changed). */
+struct conv_route_prep {
+    int64_t team_id; /* 0: none */
+    const char *priority;
+    int64_t skill_id; /* 0: none */
+    int skill_level;
+    const char *language;
+    int64_t rule_id; /* 0: none */
+    const char *rule_name;
+    bool announce;
+};
+int conv_route_prepare(struct store_tx *tx, struct event_batch *ev, int64_t account_id,
+                       int64_t conversation_id, const struct conv_route_prep *p, int64_t now);
 
 /* ---- marking read ---- */
 struct conv_read {

@@ -24,6 +24,18 @@ void event_free(struct event *ev)
     free(ev);
 }
 
+void event_batch_splice(struct event_batch *to, struct event_batch *from)
+{
+    if (!from->head)
+        return;
+    if (to->tail)
+        to->tail->next = from->head;
+    else
+        to->head = from->head;
+    to->tail = from->tail;
+    from->head = from->tail = NULL;
+}
+
 void event_batch_reset(struct event_batch *b)
 {
     struct event *ev = b->head, *next;

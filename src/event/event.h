@@ -39,6 +39,8 @@ void event_batch_reset(struct event_batch *b);
 int event_emit(struct store_tx *tx, struct event_batch *b, int64_t account_id, const char *type,
                int64_t inbox_id, int64_t conversation_id, int64_t contact_id, bool private,
                json_t *data);
+/* event_batch_splice: moves from's events to the end of to (from is left empty). */
+void event_batch_splice(struct event_batch *to, struct event_batch *from);
 /* event_publish: builds each frame and calls every listener in order; empties the batch. */
 void event_publish(struct event_batch *b);
 void event_listen(event_listener_fn fn);

@@ -236,23 +236,17 @@ static int prep_fn(struct store_tx *tx, void *arg)
         rc = apply_rules(tx, j, inbox_id, &facts, &team, prio, sizeof(prio), rule_name,
                          sizeof(rule_name));
         int64_t rule_id = rc > 0 ? rc : 0;
+        struct conv_route_prep prep = {.team_id = team,
+                                       .priority = prio,
+                                       .skill_id = j->skill_id,
+                                       .skill_level = j->skill_level,
+                                       .language = j->language,
+                                       .rule_id = rule_id,
+                                       .rule_name = rule_name,
+                                       .announce = team != old_team || strcmp(prio, old_prio) != 0};
         if (rc >= 0)
-            rc = tx_exec(tx,
-                         "UPDATE conversations SET team_id = $1, priority = $2, skill_id = $3,"
-                         " skill_level = $4, language = $5, rule_id = $6, prepared_at = $7"
-                         " WHERE id = $8",
-                         "ntnitnii", team, prio, j->skill_id, (int64_t)j->skill_level, j->language,
-                         rule_id, clock_wall_ms(), j->conversation_id);
-        if (rc >= 0 && (team != old_team || strcmp(prio, old_prio) != 0)) {
-            json_t *conv;
-            if ((rc = conv_load(tx, j->account_id, j->conversation_id, &conv)) >= 0) {
-                json_t *data =
-                    json_pack("{s:o, s:s, s:{s:I, s:s}}", "conversation", conv, "reason", "rule",
-                              "rule", "id", (json_int_t)rule_id, "name", rule_name);
-                rc = event_emit(tx, &j->events, j->account_id, "conversation.updated", inbox_id,
-                                j->conversation_id, contact_id, true, data);
-            }
-        }
+            rc = conv_route_prepare(tx, &j->events, j->account_id, j->conversation_id, &prep,
+                                    clock_wall_ms());
     }
     free(message);
     free(page_url);
@@ -348,48 +342,23 @@ static int add_decision(struct store_tx *tx, struct decide_job *j, int64_t chose
                    j->strategy, chosen, j->reason, j->candidates ? j->candidates : "[]", now);
 }
 
-static int emit_assigned(struct store_tx *tx, struct decide_job *j, const char *type,
-                         int64_t previous, const char *reason)
-{
-    json_t *conv;
-    int rc = conv_load(tx, j->account_id, j->conversation_id, &conv);
-    if (rc < 0)
-        return rc;
-    json_t *data = json_pack("{s:O, s:s}", "conversation", conv, "reason", reason);
-    if (strcmp(type, "conversation.assigned") == 0)
-        json_object_set_new(data, "previous_assignee_id",
-                            previous ? json_integer(previous) : json_null());
-    rc = event_emit(tx, &j->events, j->account_id, type, jint(conv, "inbox_id"), j->conversation_id,
-                    jint(json_object_get(conv, "contact"), "id"), true, data);
-    json_decref(conv);
-    return rc;
-}
-
 static int assign_fn(struct store_tx *tx, void *arg)
 {
     struct decide_job *j = arg;
     event_batch_reset(&j->events);
     int64_t now = clock_wall_ms();
-    int rc = tx_exec(tx,
-                     "UPDATE conversations SET assignee_id = $1, assigned_at = $2, updated_at = $2"
-                     " WHERE id = $3 AND account_id = $4 AND status = 'open'"
-                     " AND assignee_id IS NULL",
-                     "iiii", j->user_id, now, j->conversation_id, j->account_id);
+    const char *reason = j->kind == KIND_REROUTE ? "reroute" : "auto";
+    int rc = conv_route_assign(tx, &j->events, j->account_id, j->conversation_id, j->user_id,
+                               reason, now);
     j->changed = rc > 0;
     if (rc <= 0)
         return rc;
-    const char *reason = j->kind == KIND_REROUTE ? "reroute" : "auto";
-    rc = conv_history_add(tx, j->account_id, j->conversation_id, j->user_id, 0, "router", 0, reason,
-                          "");
-    if (rc >= 0)
-        rc = add_decision(tx, j, j->user_id, now);
+    rc = add_decision(tx, j, j->user_id, now);
     if (rc >= 0)
         rc = tx_exec(tx,
                      "UPDATE account_users SET last_assigned_at = $1 WHERE account_id = $2"
                      " AND user_id = $3",
                      "iii", now, j->account_id, j->user_id);
-    if (rc >= 0)
-        rc = emit_assigned(tx, j, "conversation.assigned", 0, reason);
     return rc < 0 ? rc : 0;
 }
 
@@ -452,20 +421,12 @@ static int overflow_fn(struct store_tx *tx, void *arg)
     struct decide_job *j = arg;
     event_batch_reset(&j->events);
     int64_t now = clock_wall_ms();
-    int rc = tx_exec(tx,
-                     "UPDATE conversations SET team_id = $1, updated_at = $2 WHERE id = $3"
-                     " AND account_id = $4 AND status = 'open' AND assignee_id IS NULL"
-                     " AND EXISTS (SELECT 1 FROM teams WHERE id = $1 AND account_id = $4"
-                     " AND deleted_at IS NULL)",
-                     "iiii", j->team_id, now, j->conversation_id, j->account_id);
+    int rc =
+        conv_route_overflow(tx, &j->events, j->account_id, j->conversation_id, j->team_id, now);
     j->changed = rc > 0;
     if (rc <= 0)
         return rc;
-    rc = conv_history_add(tx, j->account_id, j->conversation_id, 0, 0, "router", 0, "overflow", "");
-    if (rc >= 0)
-        rc = add_decision(tx, j, 0, now);
-    if (rc >= 0)
-        rc = emit_assigned(tx, j, "conversation.updated", 0, "overflow");
+    rc = add_decision(tx, j, 0, now);
     return rc < 0 ? rc : 0;
 }
 
@@ -475,22 +436,11 @@ static int reroute_fn(struct store_tx *tx, void *arg)
     struct decide_job *j = arg;
     event_batch_reset(&j->events);
     int64_t now = clock_wall_ms();
-    int rc = tx_exec(tx,
-                     "UPDATE conversations SET assignee_id = NULL, assigned_at = NULL,"
-                     " updated_at = $1 WHERE id = $2 AND account_id = $3 AND status = 'open'"
-                     " AND assignee_id = $4 AND NOT EXISTS (SELECT 1 FROM messages m"
-                     " WHERE m.conversation_id = $2 AND m.sender_type = 'user' AND m.private = 0"
-                     " AND m.sender_id = $4 AND m.created_at >= conversations.assigned_at)",
-                     "iiii", now, j->conversation_id, j->account_id, j->user_id);
+    int rc = conv_route_reroute(tx, &j->events, j->account_id, j->conversation_id, j->user_id, now);
     j->changed = rc > 0;
     if (rc <= 0)
         return rc;
-    rc = conv_history_add(tx, j->account_id, j->conversation_id, 0, j->user_id, "router", 0,
-                          "reroute", "");
-    if (rc >= 0)
-        rc = add_decision(tx, j, 0, now);
-    if (rc >= 0)
-        rc = emit_assigned(tx, j, "conversation.assigned", j->user_id, "reroute");
+    rc = add_decision(tx, j, 0, now);
     return rc < 0 ? rc : 0;
 }
 

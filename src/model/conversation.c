@@ -209,3 +209,24 @@ int prechat_check(json_t *fields, json_t *answers, json_t **norm, struct jfail *
     *norm = out;
     return 0;
 }
+
+unsigned conv_patch_apply(const struct conv_facts *was, const struct conv_patch *p,
+                          struct conv_facts *now)
+{
+    now->status = p->status >= 0 ? conv_status_names[p->status] : was->status;
+    now->priority = p->priority >= 0 ? conv_priority_names[p->priority] : was->priority;
+    now->assignee_id = p->set_assignee ? p->assignee_id : was->assignee_id;
+    now->team_id = p->set_team ? p->team_id : was->team_id;
+    bool snoozing = p->status == CONV_SNOOZED;
+    now->snoozed_until = snoozing ? p->snoozed_until : p->status >= 0 ? 0 : was->snoozed_until;
+    unsigned c = 0;
+    if (strcmp(now->status, was->status) != 0 || snoozing)
+        c |= CONV_CHANGED_STATUS;
+    if (strcmp(now->priority, was->priority) != 0)
+        c |= CONV_CHANGED_PRIORITY;
+    if (now->assignee_id != was->assignee_id)
+        c |= CONV_CHANGED_ASSIGNEE;
+    if (now->team_id != was->team_id)
+        c |= CONV_CHANGED_TEAM;
+    return c;
+}

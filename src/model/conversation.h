@@ -6,6 +6,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "base/json.h"
 
@@ -26,6 +27,34 @@ enum {
 /* NULL-terminated name tables, indexed by the enums above. */
 extern const char *const conv_status_names[];
 extern const char *const conv_priority_names[];
+
+/* ---- what a change asked of a conversation does to it ---- */
+
+/* The facts a change looks at and writes. Strings point at static names or the caller's data. */
+struct conv_facts {
+    const char *status, *priority;
+    int64_t assignee_id, team_id; /* 0: none */
+    int64_t snoozed_until;        /* ms; 0: none (snoozed until the customer writes) */
+};
+/* An agent's PATCH: status and priority (-1: unchanged), snoozed_until with status snoozed, and
+ * the assignee and team when set (0: none). */
+struct conv_patch {
+    int status, priority;
+    int64_t snoozed_until;
+    bool set_assignee, set_team;
+    int64_t assignee_id, team_id;
+};
+enum {
+    CONV_CHANGED_STATUS = 1 << 0,
+    CONV_CHANGED_PRIORITY = 1 << 1,
+    CONV_CHANGED_ASSIGNEE = 1 << 2,
+    CONV_CHANGED_TEAM = 1 << 3,
+};
+/* conv_patch_apply: the conversation after the patch, in *now, and what changed (CONV_CHANGED_*;
+ * 0: nothing to write). Snoozing again counts as a change of status (a new wake-up time); any
+ * other status clears the snooze time. */
+unsigned conv_patch_apply(const struct conv_facts *was, const struct conv_patch *p,
+                          struct conv_facts *now);
 
 /* label_valid: 1..50 characters, each a letter or digit (any script), '-' or '_'; none invisible
  * or a direction control (utf8_find_hidden UTF8_IDENT). */
