@@ -102,14 +102,60 @@ static int find_duplicate(struct store_tx *tx, struct msg_send *ms)
 }
 
 struct conv_state {
-    int64_t id, inbox_id, contact_id, assignee_id;
-    char status[16];
-    char priority[16];
+    int64_t id, inbox_id, contact_id;
+    struct conv_now now; /* the columns the message changes, before it */
     bool created;
-    bool bot;          /* the bot is answering: the conversation stays pending, out of the queue */
-    bool has_settings; /* settings read (only when a decision needs them) */
+    bool has_settings;            /* settings read (only when a decision needs them) */
     struct bot_settings settings; /* visitors: their inbox's bot settings */
 };
+
+/* The columns of conversations c that state_row reads, in its order. */
+#define STATE_COLS                                                                                 \
+    "c.id, c.inbox_id, c.contact_id, c.status, COALESCE(c.assignee_id, 0), c.priority,"            \
+    " COALESCE(c.bot_state, ''), COALESCE(c.assigned_at, 0), COALESCE(c.waiting_since, 0),"        \
+    " COALESCE(c.snoozed_until, 0), COALESCE(c.first_reply_at, 0), c.last_activity_at,"            \
+    " c.unread_count, c.agent_last_read_id, c.contact_last_read_id, COALESCE(c.last_message_id, "  \
+    "0),"                                                                                          \
+    " c.sentiment"
+
+static void state_row(struct store_rows *rows, struct conv_state *cs)
+{
+    struct conv_now *n = &cs->now;
+    cs->id = rows_i64(rows, 0);
+    cs->inbox_id = rows_i64(rows, 1);
+    cs->contact_id = rows_i64(rows, 2);
+    snprintf(n->status, sizeof(n->status), "%s", rows_text(rows, 3));
+    n->assignee_id = rows_i64(rows, 4);
+    snprintf(n->priority, sizeof(n->priority), "%s", rows_text(rows, 5));
+    snprintf(n->bot_state, sizeof(n->bot_state), "%s", rows_text(rows, 6));
+    n->assigned_at = rows_i64(rows, 7);
+    n->waiting_since = rows_i64(rows, 8);
+    n->snoozed_until = rows_i64(rows, 9);
+    n->first_reply_at = rows_i64(rows, 10);
+    n->last_activity_at = rows_i64(rows, 11);
+    n->unread_count = rows_i64(rows, 12);
+    n->agent_last_read_id = rows_i64(rows, 13);
+    n->contact_last_read_id = rows_i64(rows, 14);
+    n->last_message_id = rows_i64(rows, 15);
+    n->sentiment = rows_null(rows, 16) ? NAN : rows_double(rows, 16);
+}
+
+/* save_state: writes what conv_on_message decided (one UPDATE of every column it may change). */
+static int save_state(struct store_tx *tx, const struct conv_state *cs, int64_t now)
+{
+    const struct conv_now *n = &cs->now;
+    return tx_exec(tx,
+                   "UPDATE conversations SET status = $1, priority = $2, bot_state = $3,"
+                   " assignee_id = $4, assigned_at = $5, waiting_since = $6, snoozed_until = $7,"
+                   " first_reply_at = $8, last_activity_at = $9, unread_count = $10,"
+                   " agent_last_read_id = $11, contact_last_read_id = $12, last_message_id = $13,"
+                   " sentiment = $14, updated_at = $15 WHERE id = $16",
+                   "tttnnnnniiiiidii", n->status, n->priority,
+                   n->bot_state[0] ? n->bot_state : NULL, n->assignee_id, n->assigned_at,
+                   n->waiting_since, n->snoozed_until, n->first_reply_at, n->last_activity_at,
+                   n->unread_count, n->agent_last_read_id, n->contact_last_read_id,
+                   n->last_message_id, n->sentiment, now, cs->id);
+}
 
 /* inbox_settings: the visitor's inbox's bot settings into cs; ERR_NOTFOUND if it was deleted. */
 static int inbox_settings(struct store_tx *tx, const struct conv_actor *a, struct conv_state *cs)
@@ -135,21 +181,15 @@ static int visitor_conversation(struct store_tx *tx, struct msg_send *ms, struct
     const struct conv_actor *a = &ms->actor;
     struct store_rows rows;
     int rc = tx_query(tx, &rows,
-                      "SELECT id, status, COALESCE(assignee_id, 0), priority,"
-                      " COALESCE(bot_state, '') IN ('active', 'collecting') FROM conversations"
-                      " WHERE account_id = $1 AND contact_id = $2 AND inbox_id = $3"
-                      " AND status <> 'resolved' ORDER BY id DESC LIMIT 1",
+                      "SELECT " STATE_COLS " FROM conversations c"
+                      " WHERE c.account_id = $1 AND c.contact_id = $2 AND c.inbox_id = $3"
+                      " AND c.status <> 'resolved' ORDER BY c.id DESC LIMIT 1",
                       "iii", a->account_id, a->contact_id, a->inbox_id);
     if (rc < 0)
         return rc;
     rc = rows_next(&rows);
-    if (rc == 1) {
-        cs->id = rows_i64(&rows, 0);
-        snprintf(cs->status, sizeof(cs->status), "%s", rows_text(&rows, 1));
-        cs->assignee_id = rows_i64(&rows, 2);
-        snprintf(cs->priority, sizeof(cs->priority), "%s", rows_text(&rows, 3));
-        cs->bot = rows_i64(&rows, 4) != 0;
-    }
+    if (rc == 1)
+        state_row(&rows, cs);
     rows_close(&rows);
     if (rc < 0)
         return rc;
@@ -162,18 +202,23 @@ static int visitor_conversation(struct store_tx *tx, struct msg_send *ms, struct
      * (event/on_bot.c). */
     if ((rc = inbox_settings(tx, a, cs)) < 0)
         return rc;
-    cs->bot = bot_active(&cs->settings, now);
+    bool bot = bot_active(&cs->settings, now);
     rc = tx_query_i64(tx, &cs->id,
                       "INSERT INTO conversations (account_id, inbox_id, contact_id, status,"
                       " last_activity_at, page_url, prechat, created_at, updated_at, bot_state)"
                       " SELECT $1, $2, $3, $5, $4, last_page_url, prechat, $4, $4, $6"
                       " FROM contacts WHERE id = $3 AND account_id = $1 RETURNING id",
                       "iiiitt", a->account_id, a->inbox_id, a->contact_id, now,
-                      cs->bot ? "pending" : "open", cs->bot ? "active" : NULL);
+                      bot ? "pending" : "open", bot ? "active" : NULL);
     if (rc < 0)
         return rc;
-    snprintf(cs->status, sizeof(cs->status), "%s", cs->bot ? "pending" : "open");
-    snprintf(cs->priority, sizeof(cs->priority), "none");
+    struct conv_now *n = &cs->now;
+    memset(n, 0, sizeof(*n));
+    snprintf(n->status, sizeof(n->status), "%s", bot ? "pending" : "open");
+    snprintf(n->priority, sizeof(n->priority), "none");
+    snprintf(n->bot_state, sizeof(n->bot_state), "%s", bot ? "active" : "");
+    n->last_activity_at = now;
+    n->sentiment = NAN;
     cs->created = true;
     return 0;
 }
@@ -183,19 +228,13 @@ static int agent_conversation(struct store_tx *tx, struct msg_send *ms, struct c
     const struct conv_actor *a = &ms->actor;
     struct store_rows rows;
     int rc = tx_query(tx, &rows,
-                      "SELECT c.inbox_id, c.contact_id, c.status, COALESCE(c.assignee_id, 0)"
-                      " FROM conversations c WHERE " CONV_ACL " AND c.id = $4",
+                      "SELECT " STATE_COLS " FROM conversations c WHERE " CONV_ACL " AND c.id = $4",
                       "iiii", a->account_id, (int64_t)a->role, a->user_id, ms->conversation_id);
     if (rc < 0)
         return rc;
     rc = rows_next(&rows);
-    if (rc == 1) {
-        cs->id = ms->conversation_id;
-        cs->inbox_id = rows_i64(&rows, 0);
-        cs->contact_id = rows_i64(&rows, 1);
-        snprintf(cs->status, sizeof(cs->status), "%s", rows_text(&rows, 2));
-        cs->assignee_id = rows_i64(&rows, 3);
-    }
+    if (rc == 1)
+        state_row(&rows, cs);
     rows_close(&rows);
     return rc == 1 ? 0 : rc == 0 ? ERR_NOTFOUND : rc;
 }
@@ -350,57 +389,32 @@ int msg_send_fn(struct store_tx *tx, void *arg)
     free(atext);
     if (rc < 0)
         return rc;
-    bool reopened = false, assigned = false, raised = false;
-    if (ms->actor.visitor) {
-        /* A customer writing reopens a pending or snoozed conversation and starts the wait;
-         * while the bot answers, it stays pending and nobody waits yet. */
-        reopened = !cs.bot && strcmp(cs.status, "open") != 0;
-        raised = senti <= -0.25 &&
-                 (strcmp(cs.priority, "none") == 0 || strcmp(cs.priority, "low") == 0 ||
-                  strcmp(cs.priority, "medium") == 0);
-        if (raised && !cs.has_settings && (rc = inbox_settings(tx, &ms->actor, &cs)) < 0 &&
-            rc != ERR_NOTFOUND) /* a deleted inbox's conversation keeps its priority */
+    /* what the message does to the conversation: model/conversation.c's rules */
+    char was_status[sizeof(cs.now.status)];
+    snprintf(was_status, sizeof(was_status), "%s", cs.now.status);
+    struct msg_facts mf = {.from = ms->actor.visitor                      ? MSG_FROM_CONTACT
+                                   : strcmp(ms->sender_type, "user") == 0 ? MSG_FROM_AGENT
+                                                                          : MSG_FROM_BOT,
+                           .private = ms->private,
+                           .id = mid,
+                           .user_id = ms->actor.visitor ? 0 : ms->actor.user_id,
+                           .sentiment = senti,
+                           .at = now};
+    /* a negative turn may raise the priority if the inbox says so (read only then; a deleted
+     * inbox's conversation keeps its priority) */
+    if (mf.from == MSG_FROM_CONTACT && conv_may_raise(&cs.now, senti)) {
+        if (!cs.has_settings && (rc = inbox_settings(tx, &ms->actor, &cs)) < 0 &&
+            rc != ERR_NOTFOUND)
             return rc;
-        raised = raised && cs.settings.negative_priority;
-        rc = tx_exec(
-            tx,
-            "UPDATE conversations SET last_message_id = $1, last_activity_at = $2,"
-            " updated_at = $2,"
-            " waiting_since = CASE WHEN $4 THEN waiting_since ELSE COALESCE(waiting_since, $2) END,"
-            " contact_last_read_id = $1,"
-            " status = CASE WHEN $4 THEN status ELSE 'open' END,"
-            " snoozed_until = CASE WHEN $4 THEN snoozed_until ELSE NULL END,"
-            " unread_count = unread_count + 1, sentiment = $5,"
-            " priority = CASE WHEN $6 THEN 'high' ELSE priority END"
-            " WHERE id = $3",
-            "iiibdb", mid, now, cs.id, (int)cs.bot, senti, (int)raised);
-    } else if (ms->private) {
-        rc = tx_exec(tx,
-                     "UPDATE conversations SET last_message_id = $1, updated_at = $2,"
-                     " agent_last_read_id = $1, unread_count = 0 WHERE id = $3",
-                     "iii", mid, now, cs.id);
-    } else {
-        /* An agent's reply ends the wait; the first one to answer an unassigned conversation
-         * takes it (Chatwoot does the same). */
-        assigned = cs.assignee_id == 0 && strcmp(ms->sender_type, "user") == 0;
-        /* an agent who answers takes over from the bot */
-        rc =
-            tx_exec(tx,
-                    "UPDATE conversations SET last_message_id = $1, last_activity_at = $2,"
-                    " updated_at = $2, waiting_since = NULL,"
-                    " bot_state = CASE WHEN bot_state IN ('active', 'collecting') THEN 'handed_off'"
-                    " ELSE bot_state END,"
-                    " first_reply_at = COALESCE(first_reply_at, $2),"
-                    " agent_last_read_id = $1, unread_count = 0,"
-                    " assigned_at = CASE WHEN assignee_id IS NULL AND $4 > 0 THEN $2"
-                    " ELSE assigned_at END,"
-                    " assignee_id = CASE WHEN assignee_id IS NULL AND $4 > 0 THEN $4"
-                    " ELSE assignee_id END WHERE id = $3",
-                    "iiii", mid, now, cs.id, assigned ? ms->actor.user_id : (int64_t)0);
-        if (rc >= 0 && assigned)
-            rc = conv_history_add(tx, ms->actor.account_id, cs.id, ms->actor.user_id, 0, "user",
-                                  ms->actor.user_id, "self", "");
+        mf.raise_on_negative = cs.has_settings && cs.settings.negative_priority;
     }
+    unsigned what = conv_on_message(&cs.now, &mf);
+    bool reopened = what & CONV_MSG_REOPENED, raised = what & CONV_MSG_RAISED,
+         assigned = what & CONV_MSG_ASSIGNED;
+    rc = save_state(tx, &cs, now);
+    if (rc >= 0 && assigned)
+        rc = conv_history_add(tx, ms->actor.account_id, cs.id, ms->actor.user_id, 0, "user",
+                              ms->actor.user_id, "self", "");
     if (rc < 0)
         return rc;
     json_t *conv;
@@ -414,7 +428,7 @@ int msg_send_fn(struct store_tx *tx, void *arg)
         rc = emit_conv(tx, ms, &cs, "conversation.created", conv, NULL);
     if (rc == 0 && reopened)
         rc = emit_conv(tx, ms, &cs, "conversation.status_changed", conv,
-                       json_pack("{s:s}", "previous_status", cs.status));
+                       json_pack("{s:s}", "previous_status", was_status));
     if (rc == 0 && raised)
         rc = emit_conv(tx, ms, &cs, "conversation.updated", conv,
                        json_pack("{s:s}", "reason", "sentiment"));

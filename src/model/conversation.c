@@ -230,3 +230,63 @@ unsigned conv_patch_apply(const struct conv_facts *was, const struct conv_patch 
         c |= CONV_CHANGED_TEAM;
     return c;
 }
+
+bool conv_bot_answering(const struct conv_now *c)
+{
+    return strcmp(c->bot_state, "active") == 0 || strcmp(c->bot_state, "collecting") == 0;
+}
+
+bool conv_may_raise(const struct conv_now *c, double sentiment)
+{
+    return sentiment <= -0.25 &&
+           (strcmp(c->priority, "none") == 0 || strcmp(c->priority, "low") == 0 ||
+            strcmp(c->priority, "medium") == 0);
+}
+
+unsigned conv_on_message(struct conv_now *c, const struct msg_facts *m)
+{
+    unsigned what = 0;
+    c->last_message_id = m->id;
+    if (!m->private)
+        c->last_activity_at = m->at;
+    switch (m->from) {
+    case MSG_FROM_CONTACT:
+        if (!conv_bot_answering(c)) {
+            if (strcmp(c->status, "open") != 0)
+                what |= CONV_MSG_REOPENED;
+            snprintf(c->status, sizeof(c->status), "open");
+            c->snoozed_until = 0;
+            if (!c->waiting_since)
+                c->waiting_since = m->at;
+        }
+        c->unread_count++;
+        c->contact_last_read_id = m->id;
+        c->sentiment = m->sentiment;
+        if (m->raise_on_negative && conv_may_raise(c, m->sentiment)) {
+            snprintf(c->priority, sizeof(c->priority), "high");
+            what |= CONV_MSG_RAISED;
+        }
+        break;
+    case MSG_FROM_AGENT:
+        c->unread_count = 0;
+        c->agent_last_read_id = m->id;
+        if (m->private)
+            break;
+        c->waiting_since = 0;
+        if (conv_bot_answering(c)) {
+            snprintf(c->bot_state, sizeof(c->bot_state), "handed_off");
+            what |= CONV_MSG_HANDED_OFF;
+        }
+        if (!c->first_reply_at)
+            c->first_reply_at = m->at;
+        if (!c->assignee_id && m->user_id) {
+            c->assignee_id = m->user_id;
+            c->assigned_at = m->at;
+            what |= CONV_MSG_ASSIGNED;
+        }
+        break;
+    case MSG_FROM_BOT:
+        break;
+    }
+    return what;
+}

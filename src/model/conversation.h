@@ -56,6 +56,50 @@ enum {
 unsigned conv_patch_apply(const struct conv_facts *was, const struct conv_patch *p,
                           struct conv_facts *now);
 
+/* ---- what a new message does to its conversation (the send path's rules) ---- */
+
+/* The conversation's columns a message changes, as they are before it (times in ms, 0: none). */
+struct conv_now {
+    char status[16], priority[16];
+    char bot_state[16]; /* "" (none), "active", "collecting", "handed_off" */
+    int64_t assignee_id, assigned_at;
+    int64_t waiting_since; /* the customer's oldest unanswered message */
+    int64_t snoozed_until, first_reply_at, last_activity_at;
+    int64_t unread_count; /* customer messages agents have not read */
+    int64_t agent_last_read_id, contact_last_read_id, last_message_id;
+    double sentiment; /* of the newest customer message; NAN: none */
+};
+enum msg_from { MSG_FROM_CONTACT, MSG_FROM_AGENT, MSG_FROM_BOT };
+struct msg_facts {
+    enum msg_from from;
+    bool private;
+    int64_t id, user_id;    /* the message; the agent who wrote it */
+    double sentiment;       /* a customer's message's score; NAN: none */
+    bool raise_on_negative; /* the inbox raises the priority on a negative turn */
+    int64_t at;
+};
+enum {
+    CONV_MSG_REOPENED = 1 << 0,   /* pending or snoozed, and the customer wrote: open again */
+    CONV_MSG_RAISED = 1 << 1,     /* a negative turn raised the priority to high */
+    CONV_MSG_ASSIGNED = 1 << 2,   /* the agent who answered an unassigned conversation took it */
+    CONV_MSG_HANDED_OFF = 1 << 3, /* an agent answered while the bot was: the bot stops */
+};
+/* conv_bot_answering: the bot has the conversation (it stays pending, out of the queue). */
+bool conv_bot_answering(const struct conv_now *c);
+/* conv_may_raise: a customer message with this score could raise the priority (the caller then
+ * reads whether the inbox wants that, for raise_on_negative). */
+bool conv_may_raise(const struct conv_now *c, double sentiment);
+/* conv_on_message: applies a new message to c, and returns what happened (CONV_MSG_*):
+ *   customer: reopens a pending or snoozed conversation and starts the wait (unless the bot is
+ *     answering: it stays as it is), counts as unread, sets the sentiment, and a negative turn
+ *     (<= -0.25) raises none/low/medium to high where the inbox says so;
+ *   agent, public: ends the wait, takes over from the bot, marks the first reply, reads all, and
+ *     takes an unassigned conversation (Chatwoot does the same);
+ *   agent, private note: reads all, nothing the customer would notice;
+ *   bot: only the last message.
+ * Every message is the last one; a public one is activity. */
+unsigned conv_on_message(struct conv_now *c, const struct msg_facts *m);
+
 /* label_valid: 1..50 characters, each a letter or digit (any script), '-' or '_'; none invisible
  * or a direction control (utf8_find_hidden UTF8_IDENT). */
 bool label_valid(const char *s);
