@@ -176,6 +176,7 @@ static void flow_ref_set(int64_t id, int64_t account_id, bool enabled, const cha
 struct guess {
     int item;    /* -1: nothing */
     float conf;  /* calibrated probability (or normalised BM25 with no model) */
+    float p;     /* the best entry's softmax probability alone (1 with BM25 only) */
     float score; /* the best class's raw SVM score: below 0 its own classifier says "not me" */
     int sugg[SUGGESTIONS];
     int nsugg;
@@ -194,6 +195,7 @@ static void model_guess(const struct brain *b, struct feat_buf *fb, const char *
         return;
     }
     float p = pr[c];
+    g->p = p;
     g->score = sc[c];
     g->item = b->class_item[c];
     /* Which entry (the softmax) and whether the text is about any of them at all (the winning
@@ -237,6 +239,7 @@ static void brain_guess(const struct brain *b, const char *text, size_t len, str
         g->item = it;
         double self = b->items[it].self > 0 ? b->items[it].self : 1;
         g->conf = (float)fmin(1.0, hits[0].score / self);
+        g->p = 1;
     }
     for (size_t i = 0; i < n && g->nsugg < SUGGESTIONS; i++) {
         int it = (int)b->doc_item[hits[i].doc];
@@ -703,14 +706,7 @@ static int ask(struct store_tx *tx, struct reply *r, json_t *data, bool again)
     size_t i = (size_t)json_integer_value(json_object_get(data, "i"));
     const char *label = json_string_value(json_object_get(json_array_get(fields, i), "label"));
     char text[600];
-    if (again)
-        snprintf(text, sizeof(text),
-                 zh(r->lang) ? "这个格式好像不对，请再输入一次%s："
-                             : "That does not look right. Please enter your %s again:",
-                 label ? label : "");
-    else
-        snprintf(text, sizeof(text),
-                 zh(r->lang) ? "请留下您的%s：" : "Please enter your %s:", label ? label : "");
+    bot_collect_prompt(label, zh(r->lang), again, text, sizeof(text));
     int rc = set_state(tx, r, "collecting", data);
     if (rc < 0)
         return rc;
@@ -1424,16 +1420,25 @@ static void respond(int64_t account_id, int64_t conversation_id, int64_t inbox_i
             }
         } else {
             r->kind = RK_SUGGEST;
+            /* The best guess comes first (it scored just under the threshold: most often it is
+             * what they meant), then the next most likely; an intent's name is no question to
+             * offer, so only FAQ entries and articles. */
+            int offer[SUGGESTIONS + 1], noffer = 0;
+            if (it && (it->kind == IT_FAQ || it->kind == IT_ARTICLE) && g.p >= 0.02f)
+                offer[noffer++] = g.item; /* as likely as a suggestion must be */
+            for (int k = 0; k < g.nsugg && noffer < SUGGESTIONS; k++)
+                if (g.sugg[k] != g.item)
+                    offer[noffer++] = g.sugg[k];
             json_t *buttons = json_array();
-            for (int k = 0; k < g.nsugg; k++)
+            for (int k = 0; k < noffer; k++)
                 json_array_append_new(
-                    buttons, json_pack("{s:s, s:s}", "label", b->items[g.sugg[k]].title, "payload",
-                                       b->items[g.sugg[k]].kind == IT_ARTICLE ? "article" : "faq"));
+                    buttons, json_pack("{s:s, s:s}", "label", b->items[offer[k]].title, "payload",
+                                       b->items[offer[k]].kind == IT_ARTICLE ? "article" : "faq"));
             json_array_append_new(buttons, handoff_button(r->lang));
             r->content =
-                xstrdup(g.nsugg ? (zh(r->lang) ? "我不太确定您的意思，您是想问："
-                                               : "I am not sure I understood. Did you mean:")
-                                : no_answer(r->lang));
+                xstrdup(noffer ? (zh(r->lang) ? "我不太确定您的意思，您是想问："
+                                              : "I am not sure I understood. Did you mean:")
+                               : no_answer(r->lang));
             r->attrs = json_pack("{s:s, s:o}", "kind", "suggestions", "buttons", buttons);
             if (it)
                 json_object_set_new(r->attrs, "confidence", json_real(g.conf));

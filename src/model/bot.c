@@ -312,3 +312,58 @@ bool bot_offers_flow(const struct bot_settings *s, int64_t flow_id)
             return true;
     return false;
 }
+
+/* is_question: the label reads as a whole sentence to the customer, not a field's name. */
+static bool is_question(const char *l)
+{
+    size_t n = strlen(l);
+    while (n && (l[n - 1] == ' ' || l[n - 1] == '\t'))
+        n--;
+    if (n == 0)
+        return false;
+    static const char *const ends[] = {"?",
+                                       ":",
+                                       ".",
+                                       "!",
+                                       "\xEF\xBC\x9F" /* ？ */,
+                                       "\xEF\xBC\x9A" /* ： */,
+                                       "\xE3\x80\x82" /* 。 */,
+                                       "\xEF\xBC\x81" /* ！ */};
+    for (size_t i = 0; i < ARRAY_SIZE(ends); i++) {
+        size_t k = strlen(ends[i]);
+        if (n >= k && memcmp(l + n - k, ends[i], k) == 0)
+            return true;
+    }
+    /* addressed to the customer: 请/麻烦/您 in Chinese, a question word or "your" in English */
+    static const char *const zh_cues[] = {
+        "\xE8\xAF\xB7" /* 请 */, "\xE9\xBA\xBB\xE7\x83\xA6" /* 麻烦 */, "\xE6\x82\xA8" /* 您 */};
+    for (size_t i = 0; i < ARRAY_SIZE(zh_cues); i++)
+        if (strstr(l, zh_cues[i]))
+            return true;
+    static const char *const en_starts[] = {"please ", "what ", "which ", "could ", "can ",
+                                            "may ",    "when ", "where ", "how ",   "tell us "};
+    for (size_t i = 0; i < ARRAY_SIZE(en_starts); i++)
+        if (strncasecmp(l, en_starts[i], strlen(en_starts[i])) == 0)
+            return true;
+    for (const char *p = l; *p; p++)
+        if (strncasecmp(p, "your ", 5) == 0 && (p == l || p[-1] == ' '))
+            return true;
+    return false;
+}
+
+void bot_collect_prompt(const char *label, bool zh, bool again, char *out, size_t len)
+{
+    const char *l = label ? label : "";
+    if (is_question(l)) {
+        snprintf(out, len, "%s%s",
+                 again ? (zh ? "这个格式好像不对。" : "That does not look right. ") : "", l);
+        return;
+    }
+    if (again)
+        snprintf(out, len,
+                 zh ? "这个格式好像不对，请再输入一次%s："
+                    : "That does not look right. Please enter your %s again:",
+                 l);
+    else
+        snprintf(out, len, zh ? "请留下您的%s：" : "Please enter your %s:", l);
+}

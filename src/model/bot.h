@@ -58,4 +58,10 @@ bool bot_active(const struct bot_settings *s, int64_t now_ms);
 bool bot_handoff_word(const struct bot_settings *s, const char *text);
 /* bot_offers_flow: the flow is one of the greeting's buttons. */
 bool bot_offers_flow(const struct bot_settings *s, int64_t flow_id);
+/* bot_collect_prompt: what the bot says to ask for a form field. An admin may have written the
+ * label as a name ("订单号", "order number") or as a whole question ("请提供您的订单号",
+ * "What is your order number?"): a name goes into the template ("请留下您的订单号："), a question
+ * is said as it is, never wrapped ("请留下您的请提供您的订单号" was the bug). again: the answer
+ * did not fit, ask once more. */
+void bot_collect_prompt(const char *label, bool zh, bool again, char *out, size_t len);
 #endif

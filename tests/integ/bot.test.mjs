@@ -203,6 +203,46 @@ describe('bot', () => {
     v.ws.destroy();
   });
 
+  it('unsure, the bot offers its best guess first among the suggestions', async () => {
+    await trained(1);
+    // a threshold nothing reaches: every answer becomes a "did you mean"
+    const ib = await req('POST', `${A}/inboxes`, { name: 'Strict bot', channel: 'web', bot: { mode: 'always', threshold: 0.99 } });
+    assert.equal(ib.status, 201, ib.text);
+    const s = await srv.request('POST', '/api/v1/widget/sessions', { body: { widget_token: ib.body.widget_token } });
+    const r = await openWs(srv.port, `/ws?token=${s.body.visitor_token}`);
+    await r.ws.waitFor(isText('hello'), 5000, 'hello');
+    const v = { ws: r.ws };
+    // a text whose best match is the password entry, but not surely (so: suggestions)
+    let text;
+    for (const t of ['password', 'my password', 'password help please', 'login password issue', 'reset']) {
+      const x = (await req('POST', `${A}/bot/test`, { text: t, threshold: 0.99 })).body;
+      if (x.match?.name === 'How do I reset my password?' && !x.confident) { text = t; break; }
+    }
+    assert.ok(text, 'one of the texts is a best guess that is not sure');
+    await say(v, text);
+    const m = await botReply(v, (x) => x.attributes.kind === 'suggestions');
+    assert.equal(m.attributes.buttons[0].label, 'How do I reset my password?', JSON.stringify(m.attributes.buttons));
+    assert.equal(new Set(m.attributes.buttons.map((b) => b.label)).size, m.attributes.buttons.length, 'no button twice');
+    assert.equal(m.attributes.buttons.at(-1).payload, 'handoff');
+    r.ws.destroy();
+  });
+
+  it('a form field written as a whole question is asked as it is, not wrapped in the template', async () => {
+    const s0 = (await req('GET', `${A}/bot`)).body;
+    const it = await req('POST', `${A}/intents`, { name: '查询物流', examples: ['我的快递到哪了', '物流信息查一下', '包裹什么时候到', '查一下快递单号', '快递怎么还没到'],
+      action: 'collect', fields: [{ name: 'order_number', label: '请提供您的订单号' }] });
+    assert.equal(it.status, 201, it.text);
+    await trained(s0.version + 1);
+    const v = await visitor('我的快递到哪了');
+    const ask = await botReply(v, (m) => m.attributes.kind === 'collect');
+    assert.equal(ask.content, '请提供您的订单号');
+    await say(v, 'SO-20261208-77');
+    await botReply(v, (m) => m.attributes.kind === 'handoff');
+    const conv = (await req('GET', `${A}/conversations/${v.cid}`)).body;
+    assert.equal(conv.intent, '查询物流', 'an intent may have a Chinese name');
+    v.ws.destroy();
+  });
+
   it('handoff keywords, intents that route with the intent and team, and forms that collect details', async () => {
     const team = await req('POST', `${A}/teams`, { name: 'Billing team' });
     assert.equal(team.status, 201, team.text);

@@ -171,9 +171,38 @@ static void test_load_any_row(void **state)
     json_decref(out);
 }
 
+static void test_collect_prompt(void **state)
+{
+    (void)state;
+    char out[300];
+    /* a field's name goes into the template */
+    bot_collect_prompt("订单号", true, false, out, sizeof(out));
+    assert_string_equal(out, "请留下您的订单号：");
+    bot_collect_prompt("order number", false, false, out, sizeof(out));
+    assert_string_equal(out, "Please enter your order number:");
+    bot_collect_prompt("订单号", true, true, out, sizeof(out));
+    assert_string_equal(out, "这个格式好像不对，请再输入一次订单号：");
+    /* the admin's whole sentence is said as it is (the review's "请留下您的请提供您的订单号") */
+    bot_collect_prompt("请提供您的订单号", true, false, out, sizeof(out));
+    assert_string_equal(out, "请提供您的订单号");
+    bot_collect_prompt("您的订单号是多少？", true, false, out, sizeof(out));
+    assert_string_equal(out, "您的订单号是多少？");
+    bot_collect_prompt("What is your order number?", false, false, out, sizeof(out));
+    assert_string_equal(out, "What is your order number?");
+    bot_collect_prompt("Please give us the order number", false, true, out, sizeof(out));
+    assert_string_equal(out, "That does not look right. Please give us the order number");
+    bot_collect_prompt("请提供您的订单号", true, true, out, sizeof(out));
+    assert_string_equal(out, "这个格式好像不对。请提供您的订单号");
+    bot_collect_prompt("best time to call", false, false, out, sizeof(out));
+    assert_string_equal(out, "Please enter your best time to call:");
+    bot_collect_prompt(NULL, true, false, out, sizeof(out));
+    assert_string_equal(out, "请留下您的：");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_collect_prompt),
         cmocka_unit_test(test_mode_null),
         cmocka_unit_test(test_every_key_null_and_wrong_type),
         cmocka_unit_test(test_values_and_bounds),
